@@ -1,0 +1,44 @@
+"""Nudge: the Flask application factory, which reads as a table of contents."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from app import config as settings
+from app.clock import Clock, SystemClock
+from app.data.db import Database
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
+
+
+def create_app(test_config: dict[str, Any] | None = None, clock: Clock | None = None) -> Flask:
+    # instance_path is explicit so the web app, CLI and scheduler open the same SQLite
+    # file whether or not the package is installed
+    instance_path = os.environ.get("NUDGE_INSTANCE_PATH", str(DEFAULT_INSTANCE_PATH))
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    settings.load(app, test_config)
+    register_services(app, clock or SystemClock())
+    register_blueprints(app)
+    register_commands(app)
+    return app
+
+
+def register_services(app: Flask, clock: Clock) -> None:
+    app.extensions["nudge.db"] = Database.from_url(app.config["DATABASE_URL"])
+    app.extensions["nudge.clock"] = clock
+
+
+def register_blueprints(app: Flask) -> None:
+    pass
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import db as db_cli
+
+    db_cli.init_app(app)

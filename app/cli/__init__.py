@@ -1,0 +1,1 @@
+"""Flask CLI commands: thin wrappers over app.services."""

@@ -1,0 +1,1 @@
+"""Pure rules with no framework imports: eligibility, keywords, offers, segments, statistics."""

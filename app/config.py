@@ -56,7 +56,7 @@ class ConfigError(RuntimeError):
 def check(config: dict[str, Any]) -> None:
     """Refuse settings that would be unsafe in production."""
     if config["ENV"] not in {"development", "demo", "production", "testing"}:
-        raise ConfigError(f"NUDGE_ENV must be development, demo or production, not {config['ENV']!r}")
+        raise ConfigError(f"NUDGE_ENV must be development, demo or production: {config['ENV']!r}")
     if config["SMS_PROVIDER"] not in {"outbox", "twilio"}:
         raise ConfigError("NUDGE_SMS_PROVIDER must be 'outbox' or 'twilio'")
     if config["ENV"] == "production":

@@ -125,9 +125,7 @@ class Slot(Base):
     __table_args__ = (
         UniqueConstraint("practice_id", "location", "starts_at"),
         CheckConstraint("state IN ('free', 'held', 'booked', 'cancelled')", name="state"),
-        CheckConstraint(
-            "(state = 'held') = (held_by_offer_id IS NOT NULL)", name="held_has_offer"
-        ),
+        CheckConstraint("(state = 'held') = (held_by_offer_id IS NOT NULL)", name="held_has_offer"),
         Index("ix_slot_practice_state_start", "practice_id", "state", "starts_at"),
     )
 
@@ -147,9 +145,7 @@ class Slot(Base):
 class Campaign(Base):
     __tablename__ = "campaign"
     __table_args__ = (
-        CheckConstraint(
-            "state IN ('draft', 'active', 'paused', 'closed')", name="state"
-        ),
+        CheckConstraint("state IN ('draft', 'active', 'paused', 'closed')", name="state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -396,9 +392,7 @@ class Conversation(Base):
 
 class User(Base):
     __tablename__ = "user_account"
-    __table_args__ = (
-        CheckConstraint("role IN ('admin', 'practice', 'analyst')", name="role"),
-    )
+    __table_args__ = (CheckConstraint("role IN ('admin', 'practice', 'analyst')", name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)

@@ -1,0 +1,91 @@
+"""Plain builder functions for tests: rows with sensible defaults, added in the caller's session.
+
+Each builder adds one row and flushes (so ids exist) but never commits; lanes append
+their own builders below, they never rewrite others'.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
+from sqlalchemy.orm import Session
+
+from app.data.models import Patient, Practice
+from app.domain.ethnicity import group_of
+from app.domain.nhs_number import synthetic_numbers
+
+# the conftest clock's instant: a Wednesday in winter (GMT)
+BUILDER_NOW = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
+
+_nhs_numbers: Iterator[str] = synthetic_numbers(start=500_000)
+
+
+def nhs_numbers(count: int, *, start: int = 0) -> list[str]:
+    """`count` valid synthetic NHS numbers (999 range, modulus 11 check), from serial `start`."""
+    return list(itertools.islice(synthetic_numbers(start=start), count))
+
+
+def next_nhs_number() -> str:
+    """A fresh valid synthetic NHS number, different from every one handed out before."""
+    return next(_nhs_numbers)
+
+
+def add_practice(
+    session: Session,
+    ods: str = "F84003",
+    name: str = "Test Medical Centre",
+    phone: str | None = "020 8000 0000",
+    address: str | None = "1 Test Street, London E1 1AA",
+    *,
+    now: datetime = BUILDER_NOW,
+) -> Practice:
+    practice = Practice(ods_code=ods, name=name, phone=phone, address=address, created_at=now)
+    session.add(practice)
+    session.flush()
+    return practice
+
+
+def add_patient(
+    session: Session,
+    practice: Practice,
+    *,
+    nhs_number: str | None = None,
+    dob: date = date(1975, 6, 1),
+    sex: str = "1",
+    mobile: str | None = "+447700900001",
+    mobile_status: str | None = None,
+    ethnic_category: str | None = "A",
+    imd_decile: int | None = 3,
+    conditions: str = "",
+    last_health_check: date | None = None,
+    opted_out_at: datetime | None = None,
+    given_name: str | None = "Test",
+    family_name: str | None = "Patient",
+    postcode: str | None = "E1 1AA",
+    now: datetime = BUILDER_NOW,
+) -> Patient:
+    """A patient who, by default, is eligible and textable on the conftest clock's date (50)."""
+    patient = Patient(
+        practice_id=practice.id,
+        nhs_number=nhs_number or next_nhs_number(),
+        given_name=given_name,
+        family_name=family_name,
+        date_of_birth=dob,
+        sex=sex,
+        ethnic_category=ethnic_category,
+        ethnic_group=group_of(ethnic_category),
+        postcode=postcode,
+        imd_decile=imd_decile,
+        mobile=mobile,
+        mobile_status=mobile_status or ("ok" if mobile else "missing"),
+        conditions=conditions,
+        last_health_check=last_health_check,
+        opted_out_at=opted_out_at,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(patient)
+    session.flush()
+    return patient

@@ -33,6 +33,10 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_IDLE_MINUTES": 30,
     "RATELIMIT_STORAGE_URI": "memory://",
     "TIMEZONE": "Europe/London",
+    # request limits: uploads (GP lists, slot files) up to 10 MB; Twilio's webhooks are a
+    # few hundred bytes, so anything over 64 KB there is refused with 413 before parsing
+    "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+    "WEBHOOK_MAX_CONTENT_LENGTH": 64 * 1024,
 }
 
 

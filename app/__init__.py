@@ -35,7 +35,10 @@ def register_services(app: Flask, clock: Clock) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    pass
+    from app.web import errors, openapi
+
+    app.register_blueprint(errors.bp)
+    app.register_blueprint(openapi.bp)
 
 
 def register_commands(app: Flask) -> None:

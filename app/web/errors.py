@@ -1,0 +1,52 @@
+"""Request limits and machine-readable errors: bad or oversized requests get 4xx, never 500.
+
+Twilio's webhooks are a few hundred bytes, so their body limit is far below the upload
+limit (config WEBHOOK_MAX_CONTENT_LENGTH vs MAX_CONTENT_LENGTH): a flood of huge posts
+to a public URL is refused with 413 before anything is parsed. Callers of the JSON API
+and the webhooks are programs, so their errors are JSON; staff pages keep HTML errors.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.wrappers import Response
+
+bp = Blueprint("errors", __name__)
+
+WEBHOOK_PREFIX = "/webhooks/"
+JSON_PREFIXES = ("/api/", WEBHOOK_PREFIX, "/openapi.json")
+
+
+def wants_json() -> bool:
+    return request.path.startswith(JSON_PREFIXES) or request.accept_mimetypes.best == (
+        "application/json"
+    )
+
+
+@bp.before_app_request
+def limit_webhook_bodies() -> None:
+    """Apply the small webhook limit before any code reads the body."""
+    if request.path.startswith(WEBHOOK_PREFIX):
+        limit = current_app.config["WEBHOOK_MAX_CONTENT_LENGTH"]
+        request.max_content_length = limit
+        request.max_form_memory_size = limit
+        if request.content_length is not None and request.content_length > limit:
+            raise RequestEntityTooLarge()
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(error: HTTPException) -> Response | HTTPException:
+    if error.response is not None or not wants_json():
+        return error
+    response = jsonify(
+        error=(error.name or "error").lower().replace(" ", "_"),
+        message=error.description or "",
+        status=error.code,
+    )
+    response.status_code = error.code or 500
+    # keep Allow on 405, WWW-Authenticate on 401 and Retry-After on 429 / 503
+    for name, value in error.get_headers():
+        if name in {"Allow", "Retry-After", "WWW-Authenticate"}:
+            response.headers[name] = value
+    return response

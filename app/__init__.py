@@ -35,8 +35,10 @@ def register_services(app: Flask, clock: Clock) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.web import errors, openapi
+    from app.web import auth, errors, openapi, security
 
+    security.init_app(app)
+    app.register_blueprint(auth.bp)
     app.register_blueprint(errors.bp)
     app.register_blueprint(openapi.bp)
 
@@ -45,3 +47,6 @@ def register_commands(app: Flask) -> None:
     from app.cli import db as db_cli
 
     db_cli.init_app(app)
+    from app.cli import replies as replies_cli
+
+    replies_cli.init_app(app)

@@ -219,6 +219,15 @@ class CampaignMember(Base):
     practice_id: Mapped[int | None] = mapped_column(ForeignKey("practice.id"))
     declined_at: Mapped[datetime | None]
     updated_at: Mapped[datetime | None]
+    # funnel stamps (lane F): filled set-based by app.services.reports.refresh_progress from
+    # offers, messages and bookings, so the funnel survives the retention purge of those rows
+    invited_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    undeliverable_at: Mapped[datetime | None]
+    replied_at: Mapped[datetime | None]
+    expired_at: Mapped[datetime | None]
+    booked_at: Mapped[datetime | None]
+    attended_at: Mapped[datetime | None]
 
 
 class Offer(Base):

@@ -9,6 +9,7 @@ and the webhooks are programs, so their errors are JSON; staff pages keep HTML e
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
+from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
@@ -24,15 +25,20 @@ def wants_json() -> bool:
     )
 
 
-@bp.before_app_request
 def limit_webhook_bodies() -> None:
-    """Apply the small webhook limit before any code reads the body."""
+    """Apply the small webhook limit before any code (CSRF included) reads the body."""
     if request.path.startswith(WEBHOOK_PREFIX):
         limit = current_app.config["WEBHOOK_MAX_CONTENT_LENGTH"]
         request.max_content_length = limit
         request.max_form_memory_size = limit
         if request.content_length is not None and request.content_length > limit:
             raise RequestEntityTooLarge()
+
+
+@bp.record_once
+def _first_before_request(state: BlueprintSetupState) -> None:
+    # first in line, ahead of hooks registered earlier that might read the form
+    state.app.before_request_funcs.setdefault(None, []).insert(0, limit_webhook_bodies)
 
 
 @bp.app_errorhandler(HTTPException)

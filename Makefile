@@ -53,5 +53,11 @@ migration: install ## Autogenerate a migration from the models: make migration m
 	NUDGE_DATABASE_URL=sqlite:////tmp/nudge-migration.sqlite3 $(BIN)/alembic upgrade head
 	NUDGE_DATABASE_URL=sqlite:////tmp/nudge-migration.sqlite3 $(BIN)/alembic revision --autogenerate -m "$(m)"
 
+NHSUK_FRONTEND_VERSION ?= 10.6.1
+frontend: install ## Refresh the vendored NHS.UK frontend in app/static/nhsuk/ from npm (NHSUK_FRONTEND_VERSION=x.y.z)
+	rm -rf /tmp/nudge-nhsuk && mkdir -p /tmp/nudge-nhsuk
+	cd /tmp/nudge-nhsuk && npm pack --silent nhsuk-frontend@$(NHSUK_FRONTEND_VERSION) && tar xzf nhsuk-frontend-*.tgz
+	$(BIN)/python scripts/vendor_nhsuk.py /tmp/nudge-nhsuk/package
+
 clean: ## Remove the virtualenv, caches and the local database
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis instance/nudge.sqlite3*

@@ -47,6 +47,9 @@ def register_commands(app: Flask) -> None:
     from app.cli import db as db_cli
 
     db_cli.init_app(app)
+    from app.cli import users as users_cli
+
+    users_cli.init_app(app)
     from app.cli import replies as replies_cli
 
     replies_cli.init_app(app)

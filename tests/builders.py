@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import Session
 
-from app.data.models import Patient, Practice
+from app.data.models import Patient, Practice, User
 from app.domain.ethnicity import group_of
 from app.domain.nhs_number import synthetic_numbers
 
@@ -89,3 +89,33 @@ def add_patient(
     session.add(patient)
     session.flush()
     return patient
+
+
+# --- lane E: staff accounts ---
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+def add_user(
+    session: Session,
+    email: str,
+    role: str = "practice",
+    practices: list[Practice] | None = None,
+    *,
+    password: str | None = STAFF_PASSWORD,
+    active: bool = True,
+    now: datetime = BUILDER_NOW,
+) -> User:
+    """A staff account with a known password (None: created but never set)."""
+    from app.services.users import hash_password
+
+    user = User(
+        email=email,
+        role=role,
+        password_hash=hash_password(password) if password else None,
+        active=active,
+        created_at=now,
+    )
+    user.practices = list(practices or [])
+    session.add(user)
+    session.flush()
+    return user

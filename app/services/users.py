@@ -1,0 +1,246 @@
+"""Staff accounts: creation, one-time set-password links, password checks and sign-in."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.data.db import Database
+from app.data.models import Practice, User, UserPractice
+from app.services import audit
+
+ROLES = ("admin", "practice", "analyst")
+# NCSC password guidance favours length over composition rules
+MIN_PASSWORD_LENGTH = 12
+SET_PASSWORD_TTL = timedelta(hours=72)
+
+_hasher = PasswordHasher()
+# verified against when the account does not exist, so a wrong email costs the same
+# time as a wrong password and timing does not reveal which half was wrong
+_DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
+
+
+class UserError(ValueError):
+    """A request the accounts rules refuse; the message is safe to show staff."""
+
+
+@dataclass(frozen=True)
+class StaffIdentity:
+    """What a request needs to know about the signed-in person."""
+
+    id: int
+    email: str
+    role: str
+    practice_ids: frozenset[int]
+
+
+def hash_password(password: str) -> str:
+    check_password_rules(password)
+    return _hasher.hash(password)
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"Password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > 1024:
+        raise UserError("Password must be 1024 characters or fewer")
+
+
+def token_hash(token: str) -> str:
+    """Tokens are stored as SHA-256 digests: a leaked database yields no usable link."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _practice_ids(session: Session, user: User) -> frozenset[int]:
+    if user.role == "admin":
+        return frozenset(session.scalars(select(Practice.id)))
+    return frozenset(
+        session.scalars(select(UserPractice.practice_id).where(UserPractice.user_id == user.id))
+    )
+
+
+def identity(session: Session, user: User) -> StaffIdentity:
+    return StaffIdentity(user.id, user.email, user.role, _practice_ids(session, user))
+
+
+def load_identity(session: Session, user_id: int) -> StaffIdentity | None:
+    user = session.get(User, user_id)
+    if user is None or not user.active or user.password_hash is None:
+        return None
+    return identity(session, user)
+
+
+def create_user(
+    db: Database,
+    *,
+    email: str,
+    role: str,
+    practice_ods: list[str],
+    now: datetime,
+    actor: str = "system",
+) -> tuple[int, str]:
+    """Create an account with no password and return (user id, one-time set-password token).
+
+    Practice staff must belong to at least one practice; admins and analysts belong to
+    none (admins see every practice, analysts only aggregates).
+    """
+    email = normalise_email(email)
+    if role not in ROLES:
+        raise UserError(f"role must be one of {', '.join(ROLES)}")
+    if "@" not in email:
+        raise UserError("email must be an email address")
+    if role == "practice" and not practice_ods:
+        raise UserError("practice staff need at least one --practice ODS code")
+    if role != "practice" and practice_ods:
+        raise UserError("only practice staff belong to practices")
+    with db.transaction() as session:
+        if session.scalar(select(User.id).where(User.email == email)) is not None:
+            raise UserError(f"a user with email {email} already exists")
+        practices = []
+        for code in practice_ods:
+            practice = session.scalar(select(Practice).where(Practice.ods_code == code.upper()))
+            if practice is None:
+                raise UserError(f"no practice with ODS code {code}")
+            practices.append(practice)
+        token = secrets.token_urlsafe(32)
+        user = User(
+            email=email,
+            role=role,
+            set_password_token_hash=token_hash(token),
+            set_password_expires_at=now + SET_PASSWORD_TTL,
+            created_at=now,
+            active=True,
+        )
+        user.practices = practices
+        session.add(user)
+        session.flush()
+        audit.record(
+            session,
+            now=now,
+            actor=actor,
+            action="user.created",
+            target=f"user:{user.id}",
+            detail={"role": role, "practices": [p.ods_code for p in practices]},
+        )
+        return user.id, token
+
+
+def issue_set_password_token(db: Database, *, email: str, now: datetime, actor: str) -> str:
+    """A fresh one-time link for an existing account (a forgotten password, a new start)."""
+    token = secrets.token_urlsafe(32)
+    with db.transaction() as session:
+        user = session.scalar(select(User).where(User.email == normalise_email(email)))
+        if user is None:
+            raise UserError(f"no user with email {email}")
+        user.set_password_token_hash = token_hash(token)
+        user.set_password_expires_at = now + SET_PASSWORD_TTL
+        audit.record(
+            session, now=now, actor=actor, action="user.reset_link", target=f"user:{user.id}"
+        )
+    return token
+
+
+def token_is_valid(db: Database, token: str, *, now: datetime) -> bool:
+    with db.transaction() as session:
+        return (
+            session.scalar(
+                select(User.id).where(
+                    User.set_password_token_hash == token_hash(token),
+                    User.set_password_expires_at > now,
+                )
+            )
+            is not None
+        )
+
+
+def set_password(db: Database, *, token: str, password: str, now: datetime) -> str:
+    """Set the password for the account the link belongs to; the link works once.
+
+    The token is cleared by a conditional update, so two submissions of one link
+    cannot both succeed. Returns the account's email.
+    """
+    hashed = hash_password(password)
+    with db.transaction() as session:
+        user = session.scalar(
+            select(User).where(
+                User.set_password_token_hash == token_hash(token),
+                User.set_password_expires_at > now,
+            )
+        )
+        if user is None:
+            raise UserError("This link has expired or has already been used")
+        done = session.execute(
+            update(User)
+            .where(User.id == user.id, User.set_password_token_hash == token_hash(token))
+            .values(
+                password_hash=hashed, set_password_token_hash=None, set_password_expires_at=None
+            )
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            raise UserError("This link has expired or has already been used")
+        audit.record(
+            session, now=now, actor=user.email, action="user.password_set", target=f"user:{user.id}"
+        )
+        return user.email
+
+
+def set_password_directly(db: Database, *, email: str, password: str, now: datetime) -> None:
+    """Give an account a known password (the demo only; real staff use the link)."""
+    hashed = hash_password(password)
+    with db.transaction() as session:
+        session.execute(
+            update(User)
+            .where(User.email == normalise_email(email))
+            .values(
+                password_hash=hashed, set_password_token_hash=None, set_password_expires_at=None
+            )
+        )
+
+
+def authenticate(
+    db: Database, *, email: str, password: str, now: datetime, ip: str | None
+) -> StaffIdentity | None:
+    """Check a sign-in; audit it either way. None means "email or password is wrong".
+
+    The caller must not say which: the same answer and roughly the same time for an
+    unknown email, a wrong password or a disabled account.
+    """
+    email = normalise_email(email)[:254]
+    with db.transaction() as session:
+        user = session.scalar(select(User).where(User.email == email))
+        stored = user.password_hash if user is not None and user.active else None
+        ok = False
+        try:
+            ok = _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if not ok or user is None or stored is None:
+            audit.record(
+                session,
+                now=now,
+                actor=email or "(blank)",
+                action="sign_in.failed",
+                detail={"known_account": user is not None},
+                ip=ip,
+            )
+            return None
+        if _hasher.check_needs_rehash(stored):
+            user.password_hash = _hasher.hash(password)
+        user.last_sign_in_at = now
+        audit.record(session, now=now, actor=user.email, action="sign_in.ok", ip=ip)
+        return identity(session, user)
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.email)))

@@ -1,0 +1,322 @@
+"""Web security: sign-in sessions, roles, practice scoping, CSRF, rate limits and headers.
+
+Other blueprints use `roles_required(...)`, `practice_scope(practice_id)` and
+`current_user` (with `.role`, `.email`, `.practice_ids`). CSRF protection covers every
+form; only blueprints named in `CSRF_EXEMPT_BLUEPRINTS` skip it, because they
+authenticate each request another way (Twilio's request signature).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar, cast
+
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import AnonymousUserMixin, LoginManager, current_user, logout_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from app.runtime import get_clock, get_db
+from app.services import audit, users
+
+__all__ = [
+    "CSRF_EXEMPT_BLUEPRINTS",
+    "NAV",
+    "StaffUser",
+    "csrf",
+    "current_user",
+    "init_app",
+    "limiter",
+    "login_manager",
+    "practice_scope",
+    "record_denial",
+    "roles_required",
+]
+
+# Blueprints whose requests carry their own proof (Twilio's X-Twilio-Signature) rather
+# than a browser session, so a CSRF token means nothing to them
+CSRF_EXEMPT_BLUEPRINTS = {"webhooks"}
+
+# Header navigation: (endpoint, label, roles). Items whose blueprint is not registered
+# are left out, so a lane's page appears once it exists.
+NAV: list[tuple[str, str, frozenset[str]]] = [
+    ("slots_pages.week", "Slots", frozenset({"admin", "practice"})),
+    ("bookings.day", "Bookings", frozenset({"admin", "practice"})),
+    ("conversations.queue", "Conversations", frozenset({"admin", "practice"})),
+    ("patients.search", "Patients", frozenset({"admin", "practice"})),
+    ("campaign_pages.index", "Campaigns", frozenset({"admin"})),
+    ("reports.index", "Reports", frozenset({"admin", "analyst"})),
+    ("admin.audit", "Audit log", frozenset({"admin"})),
+    ("admin.users", "Users", frozenset({"admin"})),
+]
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+SESSION_SEEN_KEY = "_seen"
+
+
+class StaffUser:
+    """The signed-in person, as Flask-Login's `current_user`."""
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def __init__(self, who: users.StaffIdentity) -> None:
+        self.id = who.id
+        self.email = who.email
+        self.role = who.role
+        self.practice_ids = who.practice_ids
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def can_see_practice(self, practice_id: int | None) -> bool:
+        if self.role == "admin":
+            return True
+        return self.role == "practice" and practice_id in self.practice_ids
+
+
+class AnonymousStaff(AnonymousUserMixin):
+    role = ""
+    email = ""
+    practice_ids: frozenset[int] = frozenset()
+    is_admin = False
+
+    def can_see_practice(self, practice_id: int | None) -> bool:
+        return False
+
+
+def _user() -> StaffUser:
+    return cast(StaffUser, current_user._get_current_object())  # type: ignore[attr-defined]
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> StaffUser | None:
+    try:
+        uid = int(user_id)
+    except ValueError:
+        return None
+    with get_db().transaction() as db_session:
+        who = users.load_identity(db_session, uid)
+    return StaffUser(who) if who is not None else None
+
+
+def client_ip() -> str | None:
+    return request.remote_addr
+
+
+def record_denial(reason: str, **detail: Any) -> None:
+    """Audit a refused request in its own transaction (the request itself changes nothing)."""
+    actor = current_user.email if current_user.is_authenticated else "(anonymous)"
+    with get_db().transaction() as db_session:
+        audit.record(
+            db_session,
+            now=get_clock().now(),
+            actor=actor,
+            action="permission.denied",
+            target=request.endpoint or request.path[:200],
+            detail={"reason": reason, "method": request.method, **detail},
+            ip=client_ip(),
+        )
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def roles_required(*roles: str) -> Callable[[F], F]:
+    """Require a signed-in user with one of `roles`; others get 403 and an audit entry."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                record_denial("role", role=current_user.role)
+                abort(403)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapped)
+
+    return decorator
+
+
+def practice_scope(practice_id: int | None) -> int:
+    """Abort 404 (and audit) unless the signed-in user may see this practice's data.
+
+    404 rather than 403 so a probe cannot tell another practice's record from a missing
+    one. Returns the id so views can write `pid = practice_scope(slot.practice_id)`.
+    """
+    if not current_user.is_authenticated or not _user().can_see_practice(practice_id):
+        record_denial("practice", practice_id=practice_id)
+        abort(404)
+    assert practice_id is not None
+    return practice_id
+
+
+def _now() -> datetime:
+    return get_clock().now()
+
+
+def _idle_expiry() -> Response | None:
+    """Sign out a session idle for longer than SESSION_IDLE_MINUTES (by the app clock)."""
+    if request.endpoint == "static" or request.blueprint in CSRF_EXEMPT_BLUEPRINTS:
+        return None
+    now = _now()
+    seen = session.get(SESSION_SEEN_KEY)
+    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    if current_user.is_authenticated and seen is not None:
+        last = datetime.fromtimestamp(float(seen), UTC)
+        if now - last > idle:
+            logout_user()
+            session.clear()
+            flash("You were signed out because you were inactive for 30 minutes.", "info")
+            if request.method == "GET":
+                return redirect(url_for("auth.sign_in", next=request.path))
+            return redirect(url_for("auth.sign_in"))
+    if current_user.is_authenticated:
+        session[SESSION_SEEN_KEY] = now.timestamp()
+    return None
+
+
+def _csrf_protect() -> None:
+    if request.blueprint in CSRF_EXEMPT_BLUEPRINTS:
+        return
+    csrf.protect()
+
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def _headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    if current_user.is_authenticated and response.mimetype == "text/html":
+        # pages show patient data: keep them out of shared caches and the back button
+        response.headers["Cache-Control"] = "no-store"
+    if current_app.config["ENV"] not in {"development", "testing"}:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    return response
+
+
+def _nav() -> dict[str, Any]:
+    items: list[dict[str, Any]] = []
+    if current_user.is_authenticated:
+        for endpoint, label, roles in NAV:
+            if current_user.role in roles and endpoint in current_app.view_functions:
+                items.append(
+                    {
+                        "href": url_for(endpoint),
+                        "text": label,
+                        "current": request.blueprint == endpoint.split(".")[0],
+                    }
+                )
+    return {"nav_items": items}
+
+
+def _configure(app: Flask) -> None:
+    relaxed = app.config["ENV"] in {"development", "testing"}
+    app.config["SESSION_COOKIE_SECURE"] = not relaxed
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config.setdefault("SESSION_COOKIE_NAME", "nudge_session")
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+    app.config["REMEMBER_COOKIE_DURATION"] = timedelta(0)
+    # checked in our before_request so signed webhooks can be exempt by blueprint
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the session's own expiry bounds it
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+
+
+def _error_page(exc: HTTPException, heading: str, message: str) -> Any:
+    from app.web import errors
+
+    if errors.wants_json():  # API and webhook callers are programs: keep their JSON errors
+        return errors.http_error(exc)
+    return render_template("errors.html", heading=heading, message=message), exc.code or 500
+
+
+def _register_error_pages(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf_failed(exc: CSRFError) -> Any:
+        return _error_page(
+            exc,
+            "This form has expired",
+            "Go back, reload the page and try again. Nothing was changed.",
+        )
+
+    @app.errorhandler(403)
+    def _forbidden(exc: HTTPException) -> Any:
+        return _error_page(exc, "You cannot see this page", "Your role does not include it.")
+
+    @app.errorhandler(404)
+    def _not_found(exc: HTTPException) -> Any:
+        return _error_page(exc, "Page not found", "Check the address, or go back and try again.")
+
+    @app.errorhandler(429)
+    def _too_many(exc: HTTPException) -> Any:
+        return _error_page(
+            exc,
+            "Too many attempts",
+            "Wait 15 minutes, then try again. Ask an administrator if you are locked out.",
+        )
+
+
+def init_app(app: Flask) -> None:
+    _configure(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.sign_in"
+    login_manager.login_message = "Sign in to see this page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.anonymous_user = AnonymousStaff
+    csrf.init_app(app)
+    limiter.init_app(app)
+    app.before_request(_csrf_protect)
+    app.before_request(_idle_expiry)
+    app.after_request(_headers)
+    app.context_processor(_nav)
+    _register_error_pages(app)
+
+    @app.before_request
+    def _permanent_session() -> None:
+        session.permanent = True

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import Session
 
-from app.data.models import Patient, Practice, User
+from app.data.models import Campaign, Message, Patient, Practice, User
 from app.domain.ethnicity import group_of
 from app.domain.nhs_number import synthetic_numbers
 
@@ -119,3 +119,58 @@ def add_user(
     session.add(user)
     session.flush()
     return user
+
+
+# --- lane C: outbox and dispatch ---
+def add_sending_campaign(
+    session: Session,
+    *,
+    name: str = "Dispatch test campaign",
+    state: str = "active",
+    window: tuple[str, str] = ("09:00", "19:00"),
+    days: str = "mon-sat",
+    now: datetime = BUILDER_NOW,
+) -> Campaign:
+    """A campaign row with just what the dispatcher reads: its state and send window."""
+    from datetime import time as _time
+
+    campaign = Campaign(
+        name=name,
+        state=state,
+        reference_date=now.date(),
+        lawful_basis="Public task: NHS Health Check invitations (test)",
+        variants={"control": 1},
+        control_variant="control",
+        send_window_start=_time.fromisoformat(window[0]),
+        send_window_end=_time.fromisoformat(window[1]),
+        send_days=days,
+        created_by="tests",
+        created_at=now,
+    )
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def queue_outbound(
+    session: Session,
+    to: str = "+447700900001",
+    body: str = "Test message",
+    *,
+    kind: str = "invitation",
+    now: datetime = BUILDER_NOW,
+    campaign: Campaign | None = None,
+    **options: object,
+) -> Message:
+    """A queued outbound message through the one real queueing path (`queue_message`)."""
+    from app.services.outbox import queue_message
+
+    return queue_message(
+        session,
+        to=to,
+        body=body,
+        kind=kind,
+        now=now,
+        campaign_id=campaign.id if campaign is not None else None,
+        **options,  # type: ignore[arg-type]
+    )

@@ -174,3 +174,252 @@ def queue_outbound(
         campaign_id=campaign.id if campaign is not None else None,
         **options,  # type: ignore[arg-type]
     )
+
+
+# --- lane D: offers, holds and bookings for replies ---
+def add_open_offer(
+    session: Session,
+    *,
+    mobile: str = "+447700900001",
+    practice: Practice | None = None,
+    patient: Patient | None = None,
+    campaign: Campaign | None = None,
+    slot_count: int = 3,
+    first_slot_at: datetime | None = None,
+    expires_in_hours: float = 48,
+    now: datetime = BUILDER_NOW,
+    spare_slots: int = 3,
+) -> Offer:
+    """An open offer holding three slots for one patient, as lane B's create_offer leaves it.
+
+    Also adds `spare_slots` free slots at the practice, so MORE / CHANGE can find new times.
+    """
+    from datetime import timedelta as _timedelta
+
+    from app.data.models import CampaignMember, OfferSlot, Slot
+
+    if practice is None:
+        practice = (
+            session.get(Practice, patient.practice_id) if patient else None
+        ) or add_practice(session, ods=f"D{next(_ods_serial):05d}")
+    patient = patient or add_patient(session, practice, mobile=mobile)
+    campaign = campaign or add_sending_campaign(session, now=now)
+    member = CampaignMember(
+        campaign_id=campaign.id,
+        patient_id=patient.id,
+        variant="control",
+        state="offered",
+        invitations=1,
+        practice_id=practice.id,
+        updated_at=now,
+    )
+    session.add(member)
+    session.flush()
+    offer = Offer(
+        campaign_id=campaign.id,
+        member_id=member.id,
+        patient_id=patient.id,
+        mobile=mobile,
+        variant="control",
+        sequence=1,
+        state="open",
+        created_at=now,
+        expires_at=now + _timedelta(hours=expires_in_hours),
+    )
+    session.add(offer)
+    session.flush()
+    start = first_slot_at or now + _timedelta(days=3)
+    for i in range(slot_count + spare_slots):
+        held = i < slot_count
+        slot = Slot(
+            practice_id=practice.id,
+            starts_at=start + _timedelta(hours=i * 25),
+            duration_minutes=30,
+            location=f"Room {offer.id}",
+            state="held" if held else "free",
+            held_by_offer_id=offer.id if held else None,
+            created_at=now,
+        )
+        session.add(slot)
+        session.flush()
+        if held:
+            session.add(OfferSlot(offer_id=offer.id, position=i + 1, slot_id=slot.id))
+    session.flush()
+    return offer
+
+
+_ods_serial = itertools.count(1)
+
+
+# --- lane F: uptake reports ---
+def add_trial_campaign(
+    session: Session,
+    practices: list[Practice],
+    *,
+    name: str = "Report test campaign",
+    variants: dict[str, int] | None = None,
+    control: str = "control",
+    now: datetime = BUILDER_NOW,
+) -> Campaign:
+    """An approved, active campaign over `practices` with a control and a trial arm."""
+    campaign = Campaign(
+        name=name,
+        state="active",
+        reference_date=now.date(),
+        lawful_basis="Public task: NHS Health Check invitations (test)",
+        variants=variants or {control: 1, "deadline": 1},
+        control_variant=control,
+        created_by="tests",
+        created_at=now,
+        approved_by="tests",
+        approved_at=now,
+    )
+    campaign.practices = list(practices)
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def add_member(
+    session: Session,
+    campaign: Campaign,
+    patient: Patient,
+    *,
+    variant: str | None = "control",
+    cohort_status: str = "eligible",
+    state: str = "waiting",
+    age_band: str = "50-54",
+    imd_quintile: int | None = 2,
+) -> object:
+    """A cohort member with the reporting snapshot taken from the patient."""
+    from app.data.models import CampaignMember
+
+    member = CampaignMember(
+        campaign_id=campaign.id,
+        patient_id=patient.id,
+        cohort_status=cohort_status,
+        variant=variant if cohort_status == "eligible" else None,
+        state=state,
+        age_band=age_band,
+        sex=patient.sex,
+        ethnic_group=patient.ethnic_group,
+        ethnic_category=patient.ethnic_category,
+        imd_quintile=imd_quintile,
+        practice_id=patient.practice_id,
+    )
+    session.add(member)
+    session.flush()
+    return member
+
+
+def add_invitation(
+    session: Session,
+    member: object,
+    *,
+    status: str = "delivered",
+    offer_state: str = "open",
+    sequence: int = 1,
+    now: datetime = BUILDER_NOW,
+    hours: int = 48,
+) -> object:
+    """An offer to `member` with its invitation SMS at `status` (no slots: reports only)."""
+    from datetime import timedelta
+
+    from app.data.models import CampaignMember, Offer, Patient
+
+    assert isinstance(member, CampaignMember)
+    patient = session.get(Patient, member.patient_id)
+    assert patient is not None and patient.mobile
+    offer = Offer(
+        campaign_id=member.campaign_id,
+        member_id=member.id,
+        patient_id=member.patient_id,
+        mobile=patient.mobile,
+        variant=member.variant or "control",
+        sequence=sequence,
+        state=offer_state,
+        created_at=now,
+        expires_at=now + timedelta(hours=hours),
+        closed_at=now + timedelta(hours=hours) if offer_state == "expired" else None,
+    )
+    session.add(offer)
+    session.flush()
+    sent = status not in {"queued", "cancelled"}
+    session.add(
+        Message(
+            direction="out",
+            kind="invitation",
+            to_number=patient.mobile,
+            body="Invitation",
+            status=status,
+            dedupe_key=f"invitation:offer:{offer.id}",
+            campaign_id=member.campaign_id,
+            patient_id=member.patient_id,
+            offer_id=offer.id,
+            sent_at=now if sent else None,
+            status_updated_at=now + timedelta(minutes=1) if sent else None,
+            created_at=now,
+        )
+    )
+    session.flush()
+    return offer
+
+
+def add_inbound(
+    session: Session, from_number: str, body: str = "1", *, at: datetime = BUILDER_NOW
+) -> Message:
+    """An inbound SMS as the webhook stores it."""
+    message = Message(
+        direction="in",
+        kind="",
+        to_number="+447700900000",
+        from_number=from_number,
+        body=body,
+        status="received",
+        created_at=at,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def add_campaign_booking(
+    session: Session,
+    member: object,
+    *,
+    state: str = "booked",
+    offer: object | None = None,
+    now: datetime = BUILDER_NOW,
+) -> object:
+    """A booking of a fresh slot for `member` in its campaign."""
+    import secrets
+    from datetime import timedelta
+
+    from app.data.models import Booking, CampaignMember, Offer, Slot
+
+    assert isinstance(member, CampaignMember)
+    assert offer is None or isinstance(offer, Offer)
+    slot = Slot(
+        practice_id=member.practice_id,
+        starts_at=now + timedelta(days=2, minutes=member.id),
+        duration_minutes=20,
+        location="Room 1",
+        state="booked" if state != "cancelled" else "free",
+        created_at=now,
+    )
+    session.add(slot)
+    session.flush()
+    booking = Booking(
+        slot_id=slot.id,
+        patient_id=member.patient_id,
+        offer_id=offer.id if offer is not None else None,
+        campaign_id=member.campaign_id,
+        state=state,
+        booked_at=now,
+        calendar_token=secrets.token_urlsafe(24),
+        cancelled_at=now if state == "cancelled" else None,
+        outcome_recorded_at=now + timedelta(days=2) if state in {"attended", "did_not_attend"} else None,
+    )
+    session.add(booking)
+    session.flush()
+    return booking

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import Session
 
-from app.data.models import Campaign, Message, Patient, Practice, User
+from app.data.models import Campaign, Message, Offer, Patient, Practice, User
 from app.domain.ethnicity import group_of
 from app.domain.nhs_number import synthetic_numbers
 

@@ -1,0 +1,351 @@
+"""Booking a held slot, cancelling a booking, and staff bookings: never double-booked.
+
+Every step is a conditional update whose row count is checked, in a fixed order, so the
+database (row locks on PostgreSQL, the single writer on SQLite, and the partial unique
+indexes `uq_booking_live_slot` / `uq_booking_live_offer`) makes a double booking
+impossible under any interleaving, not just unlikely:
+
+1. offer `open` -> `booked` (only if unexpired): the same row expiry, STOP and decline
+   update first (`close_open_offers`), so whichever commits first wins and the other
+   finds the offer no longer open;
+2. slot `held` by this offer -> `booked`;
+3. the offer's other two holds go back to `free` at once;
+4. insert the booking (the unique indexes back steps 1-2 up);
+5. member -> `booked`; queued invitations/reminders for the offer are cancelled;
+6. the confirmation is queued (dedupe `confirmation:booking:<id>`), outside the send
+   window, because the resident is waiting for it.
+
+These functions work in the caller's transaction and never commit.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.data.models import Booking, CampaignMember, Message, Offer, OfferSlot, Patient, Slot
+from app.domain import timefmt
+from app.services import audit
+from app.services.offer_state import close_open_offers
+from app.services.outbox import queue_message
+from app.sms.rendering import render
+
+DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+# the day-before appointment reminder (lane B's reminders job sends it)
+APPOINTMENT_REMINDER_BEFORE = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class BookingResult:
+    """`outcome`: booked | already_booked | expired | closed | no_such_choice | slot_gone."""
+
+    outcome: str
+    booking_id: int | None = None
+    slot_id: int | None = None
+
+    @property
+    def booked(self) -> bool:
+        return self.outcome == "booked"
+
+
+class SlotUnavailable(Exception):
+    """The slot is not free (held for someone's offer, booked, or cancelled)."""
+
+
+def calendar_url(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/c/{token}.ics"
+
+
+def _base_url(config: Mapping[str, Any] | None) -> str:
+    return str((config or {}).get("PUBLIC_BASE_URL") or DEFAULT_PUBLIC_BASE_URL)
+
+
+def book_choice(
+    session: Session,
+    offer_id: int,
+    position: int,
+    *,
+    now: datetime,
+    config: Mapping[str, Any] | None = None,
+) -> BookingResult:
+    """Book the slot at `position` (1-3) of an open, unexpired offer (see module rules)."""
+    slot_id = session.scalar(
+        select(OfferSlot.slot_id).where(
+            OfferSlot.offer_id == offer_id, OfferSlot.position == position
+        )
+    )
+    if slot_id is None:
+        return BookingResult("no_such_choice")
+    with session.begin_nested() as savepoint:
+        claimed = session.execute(
+            update(Offer)
+            .where(Offer.id == offer_id, Offer.state == "open", Offer.expires_at > now)
+            .values(state="booked", closed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:
+            savepoint.rollback()
+            return _why_not(session, offer_id, now)
+        took = session.execute(
+            update(Slot)
+            .where(Slot.id == slot_id, Slot.state == "held", Slot.held_by_offer_id == offer_id)
+            .values(state="booked", held_by_offer_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        if took.rowcount != 1:
+            # cannot happen while holds are only released by closing the offer; if it
+            # does, book nothing and leave the offer open for another choice
+            savepoint.rollback()
+            return BookingResult("slot_gone", slot_id=slot_id)
+        session.execute(
+            update(Slot)
+            .where(Slot.held_by_offer_id == offer_id, Slot.state == "held")
+            .values(state="free", held_by_offer_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        offer = session.execute(
+            select(Offer.member_id, Offer.patient_id, Offer.campaign_id, Offer.mobile).where(
+                Offer.id == offer_id
+            )
+        ).one()
+        booking = _add_booking(
+            session,
+            slot_id=slot_id,
+            patient_id=offer.patient_id,
+            offer_id=offer_id,
+            campaign_id=offer.campaign_id,
+            source="sms",
+            by=None,
+            now=now,
+        )
+        session.execute(
+            update(CampaignMember)
+            .where(CampaignMember.id == offer.member_id)
+            .values(state="booked", updated_at=now)
+        )
+        session.execute(
+            update(Message)
+            .where(
+                Message.offer_id == offer_id,
+                Message.status == "queued",
+                Message.kind.in_(("invitation", "reminder")),
+            )
+            .values(status="cancelled", status_updated_at=now)
+        )
+    queue_confirmation(session, booking, to=offer.mobile, now=now, config=config)
+    return BookingResult("booked", booking_id=booking.id, slot_id=slot_id)
+
+
+def _why_not(session: Session, offer_id: int, now: datetime) -> BookingResult:
+    row = session.execute(select(Offer.state, Offer.expires_at).where(Offer.id == offer_id)).one()
+    if row.state == "booked":
+        existing = session.scalar(
+            select(Booking.id).where(Booking.offer_id == offer_id, Booking.state != "cancelled")
+        )
+        return BookingResult("already_booked", booking_id=existing)
+    if row.state == "expired" or (row.state == "open" and row.expires_at <= now):
+        return BookingResult("expired")
+    return BookingResult("closed")
+
+
+def _add_booking(
+    session: Session,
+    *,
+    slot_id: int,
+    patient_id: int,
+    offer_id: int | None,
+    campaign_id: int | None,
+    source: str,
+    by: str | None,
+    now: datetime,
+) -> Booking:
+    starts_at = session.scalar(select(Slot.starts_at).where(Slot.id == slot_id))
+    assert starts_at is not None
+    reminder_due = starts_at - APPOINTMENT_REMINDER_BEFORE
+    booking = Booking(
+        slot_id=slot_id,
+        patient_id=patient_id,
+        offer_id=offer_id,
+        campaign_id=campaign_id,
+        state="booked",
+        source=source,
+        booked_at=now,
+        booked_by=by,
+        # 24 random bytes: unguessable, and says nothing about the patient or the slot
+        calendar_token=secrets.token_urlsafe(24),
+        appointment_reminder_due_at=reminder_due if reminder_due > now else None,
+    )
+    session.add(booking)
+    session.flush()  # the unique indexes check here: a second live booking raises
+    return booking
+
+
+def queue_confirmation(
+    session: Session,
+    booking: Booking,
+    *,
+    to: str,
+    now: datetime,
+    config: Mapping[str, Any] | None = None,
+) -> Message:
+    """Queue the booking's confirmation SMS once (dedupe `confirmation:booking:<id>`)."""
+    slot = session.get(Slot, booking.slot_id)
+    patient = session.get(Patient, booking.patient_id)
+    assert slot is not None and patient is not None
+    practice = patient.practice
+    body = render(
+        "confirmation",
+        practice_name=practice.name,
+        practice_address=practice.address or slot.location,
+        location=slot.location,
+        slot_time=timefmt.slot_time(slot.starts_at),
+        duration_minutes=slot.duration_minutes,
+        calendar_url=calendar_url(_base_url(config), booking.calendar_token),
+    )
+    return queue_message(
+        session,
+        to=to,
+        body=body,
+        kind="confirmation",
+        now=now,
+        dedupe_key=f"confirmation:booking:{booking.id}",
+        from_number=(config or {}).get("SMS_FROM_NUMBER"),
+        in_send_window=False,
+        campaign_id=booking.campaign_id,
+        patient_id=booking.patient_id,
+        offer_id=booking.offer_id,
+        booking_id=booking.id,
+    )
+
+
+def live_booking_for_number(session: Session, number: str, now: datetime) -> Booking | None:
+    """The latest booked, still-future appointment of any patient using `number`."""
+    return session.scalar(
+        select(Booking)
+        .join(Patient, Patient.id == Booking.patient_id)
+        .join(Slot, Slot.id == Booking.slot_id)
+        .where(Patient.mobile == number, Booking.state == "booked", Slot.starts_at > now)
+        .order_by(Booking.booked_at.desc(), Booking.id.desc())
+        .limit(1)
+    )
+
+
+def cancel_booking(
+    session: Session, booking_id: int, *, now: datetime, reason: str, by: str = "system"
+) -> bool:
+    """Cancel a live booking and free its slot; True if this call cancelled it.
+
+    The booking row is updated first (`booked` -> `cancelled`, checked by row count), so
+    a CHANGE repeated or racing a staff cancellation frees the slot exactly once. The
+    member goes back to `waiting` (they still need a check); queued appointment reminders
+    for the booking are cancelled.
+    """
+    cancelled = session.execute(
+        update(Booking)
+        .where(Booking.id == booking_id, Booking.state == "booked")
+        .values(state="cancelled", cancelled_at=now)
+        .returning(Booking.slot_id, Booking.offer_id)
+    ).one_or_none()
+    if cancelled is None:
+        return False
+    session.execute(
+        update(Slot)
+        .where(Slot.id == cancelled.slot_id, Slot.state == "booked")
+        .values(state="free", held_by_offer_id=None)
+    )
+    session.execute(
+        update(Message)
+        .where(
+            Message.booking_id == booking_id,
+            Message.status == "queued",
+            Message.kind == "appointment_reminder",
+        )
+        .values(status="cancelled", status_updated_at=now)
+    )
+    if cancelled.offer_id is not None:
+        member_id = select(Offer.member_id).where(Offer.id == cancelled.offer_id).scalar_subquery()
+        session.execute(
+            update(CampaignMember)
+            .where(CampaignMember.id == member_id, CampaignMember.state == "booked")
+            .values(state="waiting", updated_at=now)
+        )
+    audit.record(
+        session,
+        now=now,
+        actor=by,
+        action="booking.cancel",
+        target=f"booking:{booking_id}",
+        detail={"reason": reason},
+    )
+    return True
+
+
+def staff_book(
+    session: Session,
+    patient_id: int,
+    slot_id: int,
+    *,
+    now: datetime,
+    by: str,
+    config: Mapping[str, Any] | None = None,
+    send_confirmation: bool = True,
+) -> Booking:
+    """Book a free slot for a patient on staff's word (e.g. they phoned the practice).
+
+    Only a `free` slot can be taken (conditional update, row count checked): a slot held
+    for someone's offer is theirs until it is booked or released. Raises SlotUnavailable.
+    The patient's open offer, if any, is closed as `withdrawn` (its holds released),
+    because they are now booked.
+    """
+    took = session.execute(
+        update(Slot)
+        .where(Slot.id == slot_id, Slot.state == "free")
+        .values(state="booked")
+        .execution_options(synchronize_session=False)
+    )
+    if took.rowcount != 1:
+        raise SlotUnavailable(f"slot {slot_id} is not free")
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise LookupError(f"no patient {patient_id}")
+    closed = close_open_offers(session, Offer.patient_id == patient_id, state="withdrawn", now=now)
+    session.execute(
+        update(CampaignMember)
+        .where(
+            CampaignMember.patient_id == patient_id,
+            CampaignMember.state.in_(("waiting", "offered")),
+        )
+        .values(state="booked", updated_at=now)
+    )
+    try:
+        with session.begin_nested():
+            booking = _add_booking(
+                session,
+                slot_id=slot_id,
+                patient_id=patient_id,
+                offer_id=None,
+                campaign_id=None,
+                source="staff",
+                by=by,
+                now=now,
+            )
+    except IntegrityError as error:  # a live booking on the slot already: refuse
+        raise SlotUnavailable(f"slot {slot_id} is already booked") from error
+    audit.record(
+        session,
+        now=now,
+        actor=by,
+        action="booking.staff_book",
+        target=f"booking:{booking.id}",
+        detail={"slot_id": slot_id, "withdrawn_offers": closed},
+    )
+    if send_confirmation and patient.mobile:
+        queue_confirmation(session, booking, to=patient.mobile, now=now, config=config)
+    return booking

@@ -1,0 +1,464 @@
+"""Handling a resident's inbound text: store it once, read it, act, and answer.
+
+One inbound message is one unit of work (issue 4): the message is stored with its
+provider SID (unique, so a redelivered webhook is seen and acts once), the sender's
+conversation row is locked (so two texts from one number are handled one after the
+other), the text is parsed (app.domain.keywords), the action is taken (book, decline,
+opt out, new times ...) and the answer is queued in the outbox outside the send window
+(a conversation is answered at any hour), all in one commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.data.db import Database
+from app.data.models import (
+    Booking,
+    Campaign,
+    CampaignMember,
+    Conversation,
+    Message,
+    Offer,
+    Patient,
+    PhoneNumber,
+    Practice,
+    Slot,
+)
+from app.domain import timefmt
+from app.domain.keywords import Intent, parse
+from app.services import booking as booking_service
+from app.services import numbers
+from app.services.offer_state import close_open_offers, open_offer_for
+from app.services.outbox import queue_message
+from app.sms.rendering import render
+
+log = logging.getLogger(__name__)
+
+# after this many unclear replies in a row a person at the practice follows up
+UNCLEAR_FLAG_AFTER = 2
+FALLBACK_PHONE = "your GP practice"
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    """What one inbound text did. `duplicate`: its SID was seen before; nothing acted."""
+
+    duplicate: bool
+    intent: str | None = None
+    action: str | None = None
+    reply_kinds: tuple[str, ...] = ()
+    booking_id: int | None = None
+
+
+@dataclass
+class _Context:
+    """Who is texting: their open offer, else their latest offer and booking."""
+
+    number: str
+    patient_id: int | None
+    practice: Practice | None
+    open_offer: Offer | None
+    latest_offer: Offer | None
+    booking: Booking | None
+
+    @property
+    def known(self) -> bool:
+        return self.patient_id is not None
+
+    @property
+    def phone(self) -> str:
+        return (self.practice.phone if self.practice else None) or FALLBACK_PHONE
+
+    @property
+    def practice_name(self) -> str:
+        return self.practice.name if self.practice else "your GP practice"
+
+    @property
+    def member_id(self) -> int | None:
+        offer = self.open_offer or self.latest_offer
+        return offer.member_id if offer else None
+
+
+def handle_inbound(
+    db: Database,
+    *,
+    message_sid: str,
+    from_number: str,
+    to_number: str,
+    body: str,
+    now: datetime,
+    config: Mapping[str, Any],
+    opt_out_type: str | None = None,
+) -> InboundResult:
+    """Store, parse, act on and answer one inbound SMS, once per `message_sid`.
+
+    `opt_out_type` is Twilio's OptOutType (STOP/START/HELP) when Advanced Opt-Out matched
+    a keyword and answered it itself: we record the opt-out or opt-in but send no
+    acknowledgement of our own, so the resident gets one, not two.
+    """
+    with db.transaction() as session:
+        intent = parse(body)
+        inbound = Message(
+            direction="in",
+            kind="",
+            to_number=to_number,
+            from_number=from_number,
+            body=body,
+            status="received",
+            provider_sid=message_sid,
+            intent=intent.kind,
+            in_send_window=False,
+            created_at=now,
+            status_updated_at=now,
+        )
+        try:
+            with session.begin_nested():
+                session.add(inbound)
+                session.flush()
+        except IntegrityError:
+            # the same MessageSid again (Twilio retried): it acted the first time
+            return InboundResult(duplicate=True)
+        conversation = _lock_conversation(session, from_number, now)
+        context = _context(session, from_number, now)
+        offer = context.open_offer or context.latest_offer
+        inbound.patient_id = context.patient_id
+        inbound.offer_id = offer.id if offer else None
+        inbound.campaign_id = offer.campaign_id if offer else None
+        if context.practice is not None and conversation.practice_id is None:
+            conversation.practice_id = context.practice.id
+        act = _Act(session, context, conversation, intent, message_sid, to_number, now, config)
+        action = act.run(opt_out_type)
+        if intent.kind != "unclear" and action != "unknown_sender":
+            conversation.unclear_streak = 0
+        conversation.updated_at = now
+        return InboundResult(
+            duplicate=False,
+            intent=intent.kind,
+            action=action,
+            reply_kinds=tuple(act.replies),
+            booking_id=act.booking_id,
+        )
+
+
+def _lock_conversation(session: Session, number: str, now: datetime) -> Conversation:
+    """The number's conversation row, locked until commit (created if new).
+
+    Locking it serialises every inbound text from one number on PostgreSQL (SQLite's
+    single writer already does), so the unclear streak counts correctly and two replies
+    sent together are read in turn; the booking's conditional updates still hold alone.
+    """
+    query = select(Conversation).where(Conversation.number == number).with_for_update()
+    row = session.scalar(query)
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(Conversation(number=number, unclear_streak=0, updated_at=now))
+                session.flush()
+        except IntegrityError:
+            pass  # created by a concurrent text from the same number: lock theirs
+        row = session.scalar(query)
+        assert row is not None
+    return row
+
+
+def _context(session: Session, number: str, now: datetime) -> _Context:
+    open_offer = open_offer_for(session, number)
+    latest_offer = open_offer or session.scalar(
+        select(Offer).where(Offer.mobile == number).order_by(Offer.id.desc()).limit(1)
+    )
+    booking = booking_service.live_booking_for_number(session, number, now)
+    patient_id: int | None
+    if latest_offer is not None:
+        patient_id = latest_offer.patient_id
+    elif booking is not None:
+        patient_id = booking.patient_id
+    else:
+        patient_id = session.scalar(
+            select(Patient.id).where(Patient.mobile == number).order_by(Patient.id).limit(1)
+        )
+    practice = None
+    if patient_id is not None:
+        practice = session.scalar(
+            select(Practice)
+            .join(Patient, Patient.practice_id == Practice.id)
+            .where(Patient.id == patient_id)
+        )
+    return _Context(number, patient_id, practice, open_offer, latest_offer, booking)
+
+
+class _Act:
+    """The action for one intent, and the answer it queues."""
+
+    def __init__(
+        self,
+        session: Session,
+        context: _Context,
+        conversation: Conversation,
+        intent: Intent,
+        message_sid: str,
+        our_number: str,
+        now: datetime,
+        config: Mapping[str, Any],
+    ) -> None:
+        self.session = session
+        self.context = context
+        self.conversation = conversation
+        self.intent = intent
+        self.sid = message_sid
+        self.our_number = our_number or config.get("SMS_FROM_NUMBER")
+        self.now = now
+        self.config = config
+        self.replies: list[str] = []
+        self.booking_id: int | None = None
+
+    def run(self, opt_out_type: str | None) -> str:
+        kind = self.intent.kind
+        if kind == "stop":
+            return self.stop(provider_handled=opt_out_type is not None)
+        if kind == "start":
+            return self.start(provider_handled=opt_out_type is not None)
+        if not self.context.known:
+            return self.unknown_sender()
+        if kind == "help":
+            if opt_out_type is None:
+                self.reply("help")
+            return "help"
+        handler = {
+            "choice": self.choice,
+            "ambiguous": self.ambiguous,
+            "decline": self.decline,
+            "more": self.more,
+            "change": self.change,
+        }.get(kind, self.unclear)
+        return handler()
+
+    # -- answers ---------------------------------------------------------------
+
+    def reply(
+        self, template: str, *, kind: str = "reply", dedupe_key: str | None = None, **fields: Any
+    ) -> None:
+        body = render(
+            template,
+            practice_name=self.context.practice_name,
+            practice_phone=self.context.phone,
+            **fields,
+        )
+        offer = self.context.open_offer or self.context.latest_offer
+        queue_message(
+            self.session,
+            to=self.context.number,
+            body=body,
+            kind=kind,
+            now=self.now,
+            dedupe_key=dedupe_key or f"reply:{self.sid}",
+            from_number=self.our_number,
+            in_send_window=False,
+            campaign_id=offer.campaign_id if offer else None,
+            patient_id=self.context.patient_id,
+            offer_id=offer.id if offer else None,
+        )
+        self.replies.append(template)
+
+    # -- intents ---------------------------------------------------------------
+
+    def stop(self, *, provider_handled: bool) -> str:
+        """Opt out at once, everywhere; acknowledge at most once (never if Twilio did)."""
+        newly = numbers.opt_out(
+            self.session,
+            self.context.number,
+            now=self.now,
+            word=self.intent.word or "STOP",
+            source="provider" if provider_handled else "sms",
+        )
+        phone = self.session.get(PhoneNumber, self.context.number)
+        assert phone is not None
+        if newly and not provider_handled and phone.opt_out_acknowledged_at is None:
+            phone.opt_out_acknowledged_at = self.now
+            self.reply("stop_ack", kind="stop_ack", has_booking=self.context.booking is not None)
+        return "opted_out" if newly else "already_opted_out"
+
+    def start(self, *, provider_handled: bool) -> str:
+        changed = numbers.opt_in(self.session, self.context.number, now=self.now)
+        if not provider_handled:
+            self.reply("start_ack")
+        return "opted_in" if changed else "already_opted_in"
+
+    def unknown_sender(self) -> str:
+        """A polite generic answer, once a day at most (an auto-responder cannot loop us)."""
+        self.conversation.flagged_at = self.conversation.flagged_at or self.now
+        self.conversation.flag_reason = self.conversation.flag_reason or "unknown_sender"
+        self.conversation.resolved_at = None
+        day = timefmt.local(self.now).date().isoformat()
+        self.reply("unknown_sender", dedupe_key=f"unknown_sender:{self.context.number}:{day}")
+        return "unknown_sender"
+
+    def choice(self) -> str:
+        offer = self.context.open_offer
+        if offer is None:
+            if self.context.booking is not None:
+                self.reply_already_booked()
+                return "already_booked"
+            return self.times_gone()
+        assert self.intent.choice is not None
+        result = booking_service.book_choice(
+            self.session, offer.id, self.intent.choice, now=self.now, config=self.config
+        )
+        if result.booked:
+            self.booking_id = result.booking_id
+            self.replies.append("confirmation")
+            return "booked"
+        if result.outcome == "already_booked":
+            self.booking_id = result.booking_id
+            self.reply_already_booked()
+            return "already_booked"
+        if result.outcome == "expired":
+            close_open_offers(self.session, Offer.id == offer.id, state="expired", now=self.now)
+            self.context.open_offer = None
+            return self.times_gone()
+        self.reply("which_number")  # no such position or slot gone: ask again
+        return result.outcome
+
+    def times_gone(self) -> str:
+        fresh = self.new_offer()
+        self.reply("times_gone", new_times=fresh is not None)
+        return "times_gone_new_offer" if fresh else "times_gone"
+
+    def reply_already_booked(self) -> None:
+        booking = self.context.booking or self.session.get(Booking, self.booking_id)
+        assert booking is not None
+        starts_at = self.session.scalar(select(Slot.starts_at).where(Slot.id == booking.slot_id))
+        assert starts_at is not None
+        self.reply("already_booked", slot_time=timefmt.slot_time(starts_at))
+
+    def ambiguous(self) -> str:
+        if self.context.open_offer is None:
+            return self.unclear()
+        self.reply("which_number")
+        return "asked_which_number"
+
+    def decline(self) -> str:
+        """Close the offer (holds released) and stop nudging this member in this campaign."""
+        if self.context.open_offer is None and self.context.booking is not None:
+            return self.unclear()
+        if self.context.open_offer is not None:
+            close_open_offers(
+                self.session, Offer.id == self.context.open_offer.id, state="declined", now=self.now
+            )
+        member_id = self.context.member_id
+        if member_id is not None:
+            self.session.execute(
+                update(CampaignMember)
+                .where(
+                    CampaignMember.id == member_id,
+                    CampaignMember.state.in_(("waiting", "offered", "exhausted")),
+                )
+                .values(state="declined", declined_at=self.now, updated_at=self.now)
+            )
+        self.reply("declined")
+        return "declined"
+
+    def more(self) -> str:
+        if self.context.booking is not None and self.context.open_offer is None:
+            self.reply_already_booked()
+            return "already_booked"
+        fresh = self.new_offer()
+        if fresh is None:
+            self.reply("no_slots", has_offer=self.context.open_offer is not None)
+            return "no_slots"
+        self.replies.append("invitation")
+        return "new_offer"
+
+    def change(self) -> str:
+        """Cancel the live booking (slot freed) and offer new times if allowed."""
+        booking = self.context.booking
+        if booking is None:
+            return self.unclear()
+        starts_at = self.session.scalar(select(Slot.starts_at).where(Slot.id == booking.slot_id))
+        assert starts_at is not None
+        if not booking_service.cancel_booking(
+            self.session, booking.id, now=self.now, reason="change", by=f"sms:{self.sid}"
+        ):
+            return self.unclear()
+        self.context.booking = None
+        fresh = self.new_offer()
+        self.reply("change", slot_time=timefmt.slot_time(starts_at), new_times=fresh is not None)
+        return "changed_new_offer" if fresh else "changed"
+
+    def unclear(self) -> str:
+        conversation = self.conversation
+        conversation.unclear_streak += 1
+        flagged = conversation.unclear_streak >= UNCLEAR_FLAG_AFTER
+        if flagged and (conversation.flagged_at is None or conversation.resolved_at is not None):
+            conversation.flagged_at = self.now
+            conversation.flag_reason = "unclear"
+            conversation.resolved_at = None
+            conversation.resolved_by = None
+        self.reply(
+            "unclear",
+            has_offer=self.context.open_offer is not None,
+            has_booking=self.context.booking is not None,
+            flagged=flagged,
+        )
+        return "flagged" if flagged else "unclear"
+
+    # -- new times ---------------------------------------------------------------
+
+    def new_offer(self) -> Offer | None:
+        """Fresh times for this member via lane B's `create_offer`, in a savepoint.
+
+        The current open offer is closed first (one open offer per number); if no new
+        offer can be made (invitation limit, no free slots, campaign not active) the
+        savepoint rolls back and the current times stay held. The new invitation is a
+        reply, so it is released from the send window and goes out now.
+        """
+        member_id = self.context.member_id
+        if member_id is None:
+            return None
+        member = self.session.get(CampaignMember, member_id)
+        campaign = self.session.get(Campaign, member.campaign_id) if member else None
+        if member is None or campaign is None or campaign.state != "active":
+            return None
+        if member.state in ("opted_out", "not_textable", "removed"):
+            return None
+        savepoint = self.session.begin_nested()
+        current = self.context.open_offer
+        if current is not None:
+            close_open_offers(self.session, Offer.id == current.id, state="withdrawn", now=self.now)
+        fresh = create_offer(self.session, member_id, now=self.now, config=self.config)
+        if fresh is None:
+            savepoint.rollback()
+            self.session.expire_all()
+            return None
+        savepoint.commit()
+        self.session.execute(
+            update(Message)
+            .where(
+                Message.offer_id == fresh.id,
+                Message.status == "queued",
+                Message.kind == "invitation",
+            )
+            .values(in_send_window=False, not_before=self.now)
+        )
+        self.context.open_offer = fresh
+        return fresh
+
+
+def create_offer(
+    session: Session, member_id: int, *, now: datetime, config: Mapping[str, Any]
+) -> Offer | None:
+    """Lane B's `app.services.offers.create_offer` (three holds + invitation queued)."""
+    try:
+        from app.services import offers
+    except ImportError:  # lane B not merged yet: no fresh times can be made
+        log.warning("app.services.offers is missing: no new offer made")
+        return None
+    return offers.create_offer(session, member_id, now=now, config=config)

@@ -41,6 +41,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(errors.bp)
     app.register_blueprint(openapi.bp)
+    from app.web import calendar, webhooks
+
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(calendar.bp)
 
 
 def register_commands(app: Flask) -> None:

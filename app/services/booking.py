@@ -30,7 +30,17 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.data.models import Booking, CampaignMember, Message, Offer, OfferSlot, Patient, Slot
+from app.data.db import Database
+from app.data.models import (
+    Booking,
+    CampaignMember,
+    Message,
+    Offer,
+    OfferSlot,
+    Patient,
+    Practice,
+    Slot,
+)
 from app.domain import timefmt
 from app.services import audit
 from app.services.offer_state import close_open_offers
@@ -349,3 +359,16 @@ def staff_book(
     if send_confirmation and patient.mobile:
         queue_confirmation(session, booking, to=patient.mobile, now=now, config=config)
     return booking
+
+
+def calendar_entry(db: Database, token: str) -> tuple[Slot, Practice] | None:
+    """The slot and practice of the live booking with this calendar token (read only)."""
+    with db.sessions() as session:
+        row = session.execute(
+            select(Slot, Practice)
+            .join(Booking, Booking.slot_id == Slot.id)
+            .join(Patient, Patient.id == Booking.patient_id)
+            .join(Practice, Practice.id == Patient.practice_id)
+            .where(Booking.calendar_token == token, Booking.state != "cancelled")
+        ).one_or_none()
+        return (row.Slot, row.Practice) if row is not None else None

@@ -418,7 +418,9 @@ def add_campaign_booking(
         booked_at=now,
         calendar_token=secrets.token_urlsafe(24),
         cancelled_at=now if state == "cancelled" else None,
-        outcome_recorded_at=now + timedelta(days=2) if state in {"attended", "did_not_attend"} else None,
+        outcome_recorded_at=(
+            now + timedelta(days=2) if state in {"attended", "did_not_attend"} else None
+        ),
     )
     session.add(booking)
     session.flush()

@@ -148,7 +148,8 @@ class FakeTwilio:
         self._pending: list[_Pending] = []
         self._seq = itertools.count()
         self._wake = threading.Condition(self._lock)
-        self._in_flight = 0
+        self._in_flight = 0  # callbacks being delivered
+        self._active = 0  # API requests being answered (a hung one counts)
         self._stopping = False
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
@@ -220,11 +221,11 @@ class FakeTwilio:
             return [m.sid for m in self.created]
 
     def wait_for_callbacks(self, timeout: float = 10.0) -> None:
-        """Block until every scheduled callback has been delivered."""
+        """Block until every request (hung ones too) is answered and every callback sent."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
-                if not self._pending and self._in_flight == 0:
+                if not self._pending and self._in_flight == 0 and self._active == 0:
                     return
             time.sleep(0.01)
         raise TimeoutError("fake Twilio still has callbacks to deliver")
@@ -406,6 +407,15 @@ def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
 
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            with fake._lock:
+                fake._active += 1
+            try:
+                self._post()
+            finally:
+                with fake._lock:
+                    fake._active -= 1
+
+        def _post(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length).decode() if length else ""
             params = dict(parse_qsl(raw, keep_blank_values=True))

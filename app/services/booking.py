@@ -93,38 +93,39 @@ def book_choice(
     )
     if slot_id is None:
         return BookingResult("no_such_choice")
-    with session.begin_nested() as savepoint:
-        claimed = session.execute(
-            update(Offer)
-            .where(Offer.id == offer_id, Offer.state == "open", Offer.expires_at > now)
-            .values(state="booked", closed_at=now)
-            .execution_options(synchronize_session=False)
+    savepoint = session.begin_nested()
+    claimed = session.execute(
+        update(Offer)
+        .where(Offer.id == offer_id, Offer.state == "open", Offer.expires_at > now)
+        .values(state="booked", closed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        savepoint.rollback()
+        return _why_not(session, offer_id, now)
+    took = session.execute(
+        update(Slot)
+        .where(Slot.id == slot_id, Slot.state == "held", Slot.held_by_offer_id == offer_id)
+        .values(state="booked", held_by_offer_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    if took.rowcount != 1:
+        # cannot happen while holds are only released by closing the offer; if it
+        # does, book nothing and leave the offer open for another choice
+        savepoint.rollback()
+        return BookingResult("slot_gone", slot_id=slot_id)
+    session.execute(
+        update(Slot)
+        .where(Slot.held_by_offer_id == offer_id, Slot.state == "held")
+        .values(state="free", held_by_offer_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    offer = session.execute(
+        select(Offer.member_id, Offer.patient_id, Offer.campaign_id, Offer.mobile).where(
+            Offer.id == offer_id
         )
-        if claimed.rowcount != 1:
-            savepoint.rollback()
-            return _why_not(session, offer_id, now)
-        took = session.execute(
-            update(Slot)
-            .where(Slot.id == slot_id, Slot.state == "held", Slot.held_by_offer_id == offer_id)
-            .values(state="booked", held_by_offer_id=None)
-            .execution_options(synchronize_session=False)
-        )
-        if took.rowcount != 1:
-            # cannot happen while holds are only released by closing the offer; if it
-            # does, book nothing and leave the offer open for another choice
-            savepoint.rollback()
-            return BookingResult("slot_gone", slot_id=slot_id)
-        session.execute(
-            update(Slot)
-            .where(Slot.held_by_offer_id == offer_id, Slot.state == "held")
-            .values(state="free", held_by_offer_id=None)
-            .execution_options(synchronize_session=False)
-        )
-        offer = session.execute(
-            select(Offer.member_id, Offer.patient_id, Offer.campaign_id, Offer.mobile).where(
-                Offer.id == offer_id
-            )
-        ).one()
+    ).one()
+    try:
         booking = _add_booking(
             session,
             slot_id=slot_id,
@@ -135,20 +136,24 @@ def book_choice(
             by=None,
             now=now,
         )
-        session.execute(
-            update(CampaignMember)
-            .where(CampaignMember.id == offer.member_id)
-            .values(state="booked", updated_at=now)
+    except IntegrityError:  # the unique indexes caught what steps 1-2 should have
+        savepoint.rollback()
+        return BookingResult("slot_gone", slot_id=slot_id)
+    session.execute(
+        update(CampaignMember)
+        .where(CampaignMember.id == offer.member_id)
+        .values(state="booked", updated_at=now)
+    )
+    session.execute(
+        update(Message)
+        .where(
+            Message.offer_id == offer_id,
+            Message.status == "queued",
+            Message.kind.in_(("invitation", "reminder")),
         )
-        session.execute(
-            update(Message)
-            .where(
-                Message.offer_id == offer_id,
-                Message.status == "queued",
-                Message.kind.in_(("invitation", "reminder")),
-            )
-            .values(status="cancelled", status_updated_at=now)
-        )
+        .values(status="cancelled", status_updated_at=now)
+    )
+    savepoint.commit()
     queue_confirmation(session, booking, to=offer.mobile, now=now, config=config)
     return BookingResult("booked", booking_id=booking.id, slot_id=slot_id)
 

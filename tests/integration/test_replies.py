@@ -1,0 +1,349 @@
+"""Handling residents' replies: booking, answers, opt-outs, declines, flags (both databases)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from app.data.models import (
+    Booking,
+    CampaignMember,
+    Conversation,
+    Message,
+    Offer,
+    PhoneNumber,
+    Slot,
+)
+from app.services import replies
+from app.services.replies import handle_inbound
+from tests.builders import add_open_offer, add_patient, add_practice, queue_outbound
+
+MOBILE = "+447700900001"
+OUR_NUMBER = "+447700900000"
+_sids = itertools.count(1)
+
+
+def text(app, db, clock, body: str, *, sid: str | None = None, number: str = MOBILE, **kw):
+    return handle_inbound(
+        db,
+        message_sid=sid or f"SM{next(_sids):032d}",
+        from_number=number,
+        to_number=OUR_NUMBER,
+        body=body,
+        now=clock.now(),
+        config=app.config,
+        **kw,
+    )
+
+
+def an_offer(db, clock, **kw) -> int:
+    with db.transaction() as session:
+        return add_open_offer(session, now=clock.now(), **kw).id
+
+
+def outbound(db, kind: str | None = None) -> list[Message]:
+    with db.sessions() as session:
+        query = select(Message).where(Message.direction == "out").order_by(Message.id)
+        if kind:
+            query = query.where(Message.kind == kind)
+        return list(session.scalars(query))
+
+
+def slot_states(db, offer_id: int) -> dict[int, str]:
+    """State of each slot the offer held, by position (slots keep their offer_slot rows)."""
+    from app.data.models import OfferSlot
+
+    with db.sessions() as session:
+        rows = session.execute(
+            select(OfferSlot.position, Slot.state)
+            .join(Slot, Slot.id == OfferSlot.slot_id)
+            .where(OfferSlot.offer_id == offer_id)
+        )
+        return {position: state for position, state in rows}
+
+
+def test_a_choice_books_that_slot_and_releases_the_other_two(app, db, clock):
+    offer_id = an_offer(db, clock)
+    result = text(app, db, clock, "option 2")
+    assert (result.intent, result.action) == ("choice", "booked")
+    assert slot_states(db, offer_id) == {1: "free", 2: "booked", 3: "free"}
+    with db.sessions() as session:
+        offer = session.get(Offer, offer_id)
+        assert offer is not None and offer.state == "booked"
+        booking = session.scalars(select(Booking)).one()
+        assert booking.offer_id == offer_id and booking.state == "booked"
+        assert len(booking.calendar_token) >= 32
+        member = session.get(CampaignMember, offer.member_id)
+        assert member is not None and member.state == "booked"
+        inbound = session.scalars(select(Message).where(Message.direction == "in")).one()
+        assert (inbound.provider_sid, inbound.intent, inbound.offer_id) == (
+            inbound.provider_sid,
+            "choice",
+            offer_id,
+        )
+
+
+def test_the_confirmation_is_queued_at_once_with_place_time_and_calendar_link(app, db, clock):
+    an_offer(db, clock)
+    text(app, db, clock, "2")
+    [confirmation] = outbound(db, "confirmation")
+    with db.sessions() as session:
+        booking = session.scalars(select(Booking)).one()
+    assert confirmation.in_send_window is False
+    assert confirmation.not_before == clock.now()
+    assert confirmation.dedupe_key == f"confirmation:booking:{booking.id}"
+    assert f"https://nudge.example.test/c/{booking.calendar_token}.ics" in confirmation.body
+    assert "1 Test Street, London E1 1AA" in confirmation.body
+    assert "Test Medical Centre" in confirmation.body
+    assert "reply CHANGE" in confirmation.body
+    assert "Sun 18 Jan 11:00" in confirmation.body  # slot 2: three days + 25 h, London time
+
+
+def test_the_same_message_sid_twice_acts_once(app, db, clock):
+    an_offer(db, clock)
+    first = text(app, db, clock, "1", sid="SMdup")
+    again = text(app, db, clock, "1", sid="SMdup")
+    assert first.action == "booked" and again.duplicate
+    with db.sessions() as session:
+        assert session.scalar(select(func.count(Booking.id))) == 1
+        assert session.scalar(select(func.count(Message.id)).where(Message.direction == "in")) == 1
+    assert len(outbound(db)) == 1
+
+
+def test_a_second_choice_after_booking_books_nothing_more(app, db, clock):
+    offer_id = an_offer(db, clock)
+    text(app, db, clock, "1")
+    result = text(app, db, clock, "3")
+    assert result.action == "already_booked"
+    assert slot_states(db, offer_id) == {1: "booked", 2: "free", 3: "free"}
+    assert [m.body.startswith("You're booked") for m in outbound(db, "reply")] == [True]
+
+
+def test_an_ambiguous_reply_asks_for_one_number_and_books_nothing(app, db, clock):
+    offer_id = an_offer(db, clock)
+    result = text(app, db, clock, "1 or 2")
+    assert result.action == "asked_which_number"
+    assert slot_states(db, offer_id) == {1: "held", 2: "held", 3: "held"}
+    [reply] = outbound(db, "reply")
+    assert "just one number" in reply.body and reply.in_send_window is False
+
+
+def test_a_number_in_a_sentence_books_nothing(app, db, clock):
+    offer_id = an_offer(db, clock)
+    assert text(app, db, clock, "can I come at 3pm?").action == "unclear"
+    assert slot_states(db, offer_id) == {1: "held", 2: "held", 3: "held"}
+
+
+def test_stop_opts_out_cancels_queued_messages_releases_holds_and_acknowledges_once(app, db, clock):
+    offer_id = an_offer(db, clock)
+    with db.transaction() as session:
+        queued = queue_outbound(session, to=MOBILE, kind="reminder", offer_id=offer_id).id
+    result = text(app, db, clock, "Stop texting me")
+    assert result.action == "opted_out"
+    assert text(app, db, clock, "STOP").action == "already_opted_out"
+    with db.sessions() as session:
+        phone = session.get(PhoneNumber, MOBILE)
+        assert phone is not None and phone.opted_out_at == clock.now()
+        assert (phone.opt_out_word, phone.opt_out_source) == ("STOP", "sms")
+        assert session.get(Message, queued).status == "cancelled"
+        offer = session.get(Offer, offer_id)
+        assert offer is not None and offer.state == "withdrawn"
+    assert slot_states(db, offer_id) == {1: "free", 2: "free", 3: "free"}
+    acks = outbound(db, "stop_ack")
+    assert len(acks) == 1 and "START" in acks[0].body
+    assert outbound(db, "reply") == []
+
+
+def test_stop_already_answered_by_twilio_advanced_opt_out_is_recorded_without_our_ack(
+    app, db, clock
+):
+    an_offer(db, clock)
+    result = text(app, db, clock, "STOP", opt_out_type="STOP")
+    assert result.action == "opted_out"
+    with db.sessions() as session:
+        phone = session.get(PhoneNumber, MOBILE)
+        assert phone is not None and phone.opt_out_source == "provider"
+    assert outbound(db) == []
+
+
+def test_start_opts_the_number_back_in(app, db, clock):
+    an_offer(db, clock)
+    text(app, db, clock, "STOP")
+    assert text(app, db, clock, "START").action == "opted_in"
+    with db.sessions() as session:
+        phone = session.get(PhoneNumber, MOBILE)
+        assert phone is not None and phone.opted_out_at is None and phone.opted_in_at
+    assert [m.kind for m in outbound(db)] == ["stop_ack", "reply"]
+
+
+def test_help_answers_with_the_practice_phone_and_how_to_opt_out(app, db, clock):
+    an_offer(db, clock)
+    text(app, db, clock, "HELP")
+    [reply] = outbound(db, "reply")
+    assert "020 8000 0000" in reply.body and "STOP" in reply.body
+
+
+def test_no_thanks_declines_releases_holds_and_stops_nudges_in_that_campaign(app, db, clock):
+    offer_id = an_offer(db, clock)
+    assert text(app, db, clock, "No thanks").action == "declined"
+    with db.sessions() as session:
+        offer = session.get(Offer, offer_id)
+        assert offer is not None and offer.state == "declined"
+        member = session.get(CampaignMember, offer.member_id)
+        assert member is not None and member.state == "declined" and member.declined_at
+    assert slot_states(db, offer_id) == {1: "free", 2: "free", 3: "free"}
+
+
+def test_two_unclear_replies_in_a_row_flag_the_conversation_for_staff(app, db, clock):
+    an_offer(db, clock)
+    assert text(app, db, clock, "what?").action == "unclear"
+    with db.sessions() as session:
+        conversation = session.get(Conversation, MOBILE)
+        assert conversation is not None and conversation.flagged_at is None
+    assert text(app, db, clock, "Tuesday morning").action == "flagged"
+    with db.sessions() as session:
+        conversation = session.get(Conversation, MOBILE)
+        assert conversation is not None
+        assert (conversation.unclear_streak, conversation.flag_reason) == (2, "unclear")
+        assert conversation.practice_id is not None
+    bodies = [m.body for m in outbound(db, "reply")]
+    assert "Reply 1, 2 or 3" in bodies[0] and "will contact you" in bodies[1]
+
+
+def test_a_clear_reply_resets_the_unclear_streak(app, db, clock):
+    an_offer(db, clock)
+    text(app, db, clock, "what?")
+    text(app, db, clock, "HELP")
+    assert text(app, db, clock, "eh?").action == "unclear"
+
+
+def test_an_unknown_sender_gets_one_polite_generic_answer_and_nothing_else(app, db, clock):
+    stranger = "+447700900999"
+    an_offer(db, clock)
+    assert text(app, db, clock, "2", number=stranger).action == "unknown_sender"
+    assert text(app, db, clock, "hello?", number=stranger).action == "unknown_sender"
+    with db.sessions() as session:
+        assert session.scalar(select(func.count(Booking.id))) == 0
+        conversation = session.get(Conversation, stranger)
+        assert conversation is not None and conversation.flag_reason == "unknown_sender"
+    [answer] = outbound(db)
+    assert answer.to_number == stranger
+    assert "can't match this number" in answer.body
+    assert "Test" not in answer.body  # no practice or patient detail
+
+
+def test_a_patient_without_an_offer_is_known_not_unknown(app, db, clock):
+    with db.transaction() as session:
+        add_patient(session, add_practice(session), mobile="+447700900321")
+    assert text(app, db, clock, "HELP", number="+447700900321").action == "help"
+
+
+def test_a_choice_after_expiry_says_those_times_have_gone_and_books_nothing(
+    app, db, clock, monkeypatch
+):
+    monkeypatch.setattr(replies, "create_offer", lambda *a, **k: None)
+    offer_id = an_offer(db, clock, expires_in_hours=1)
+    clock.advance(hours=2)
+    result = text(app, db, clock, "2")
+    assert result.action == "times_gone"
+    with db.sessions() as session:
+        offer = session.get(Offer, offer_id)
+        assert offer is not None and offer.state == "expired"
+        assert session.scalar(select(func.count(Booking.id))) == 0
+    assert slot_states(db, offer_id) == {1: "free", 2: "free", 3: "free"}
+    [reply] = outbound(db, "reply")
+    assert "those times have gone" in reply.body
+
+
+def test_change_after_booking_cancels_it_and_frees_the_slot(app, db, clock, monkeypatch):
+    monkeypatch.setattr(replies, "create_offer", lambda *a, **k: None)
+    offer_id = an_offer(db, clock)
+    text(app, db, clock, "1")
+    result = text(app, db, clock, "CHANGE")
+    assert result.action == "changed"
+    assert slot_states(db, offer_id) == {1: "free", 2: "free", 3: "free"}
+    with db.sessions() as session:
+        booking = session.scalars(select(Booking)).one()
+        assert booking.state == "cancelled" and booking.cancelled_at == clock.now()
+        member = session.scalar(select(CampaignMember))
+        assert member is not None and member.state == "waiting"
+    change = outbound(db, "reply")[-1]
+    assert "is cancelled" in change.body and "Wed 17 Jan" not in change.body
+    assert text(app, db, clock, "CHANGE").action == "unclear"  # nothing left to change
+
+
+def test_more_with_no_new_times_keeps_the_current_offer(app, db, clock, monkeypatch):
+    monkeypatch.setattr(replies, "create_offer", lambda *a, **k: None)
+    offer_id = an_offer(db, clock)
+    assert text(app, db, clock, "MORE").action == "no_slots"
+    with db.sessions() as session:
+        offer = session.get(Offer, offer_id)
+        assert offer is not None and offer.state == "open"
+    assert slot_states(db, offer_id) == {1: "held", 2: "held", 3: "held"}
+    [reply] = outbound(db, "reply")
+    assert "still held" in reply.body
+
+
+def test_more_closes_the_offer_and_sends_new_times_now(app, db, clock, monkeypatch):
+    """MORE makes a fresh offer (lane B's create_offer, faked here with the builder)."""
+    offer_id = an_offer(db, clock)
+
+    def fake_create_offer(session, member_id, *, now, config):
+        member = session.get(CampaignMember, member_id)
+        fresh = add_open_offer(session, now=now, mobile=MOBILE, spare_slots=0)
+        fresh.member_id, fresh.sequence = member.id, 2
+        queue_outbound(session, to=MOBILE, kind="invitation", offer_id=fresh.id, now=now)
+        return fresh
+
+    monkeypatch.setattr(replies, "create_offer", fake_create_offer)
+    clock.advance(hours=12)  # 22:00 London: outside any send window
+    assert text(app, db, clock, "more please").action == "new_offer"
+    with db.sessions() as session:
+        old = session.get(Offer, offer_id)
+        assert old is not None and old.state == "withdrawn"
+        invitation = session.scalars(select(Message).where(Message.kind == "invitation")).one()
+        assert invitation.in_send_window is False and invitation.not_before == clock.now()
+    assert slot_states(db, offer_id) == {1: "free", 2: "free", 3: "free"}
+
+
+def test_reply_templates_fit_the_segment_budget():
+    from app.domain.segments import count
+    from app.sms.rendering import render
+
+    common = {"practice_name": "Riverside Medical Centre", "practice_phone": "020 7946 0000"}
+    rendered = {
+        "confirmation": render(
+            "confirmation",
+            practice_name="Riverside Medical Centre",
+            practice_address="12 Long Road, Newtown NE1 2AB",
+            location="Nurse room 2",
+            slot_time="Tue 3 Dec 10:20",
+            duration_minutes=30,
+            calendar_url="https://nudge.example.nhs.uk/c/" + "x" * 32 + ".ics",
+        ),
+        "help": render("help", **common),
+        "unclear": render("unclear", has_offer=True, has_booking=False, flagged=True, **common),
+        "which_number": render("which_number", **common),
+        "stop_ack": render("stop_ack", has_booking=True, **common),
+        "start_ack": render("start_ack", **common),
+        "declined": render("declined", **common),
+        "change": render("change", slot_time="Tue 3 Dec 10:20", new_times=False, **common),
+        "no_slots": render("no_slots", has_offer=True, **common),
+        "times_gone": render("times_gone", new_times=False, **common),
+        "already_booked": render("already_booked", slot_time="Tue 3 Dec 10:20", **common),
+        "unknown_sender": render("unknown_sender", **common),
+    }
+    for name, body in rendered.items():
+        segments = count(body)
+        assert segments.encoding == "GSM-7", name
+        assert segments.segments <= (3 if name == "confirmation" else 2), (name, body)
+
+
+def test_queued_reply_expiry_is_not_set_so_a_late_dispatcher_still_answers(app, db, clock):
+    an_offer(db, clock)
+    text(app, db, clock, "HELP")
+    [reply] = outbound(db, "reply")
+    assert reply.expires_at is None
+    assert reply.not_before is not None and reply.not_before - clock.now() < timedelta(seconds=1)

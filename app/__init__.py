@@ -39,6 +39,9 @@ def register_blueprints(app: Flask) -> None:
 
     security.init_app(app)
     app.register_blueprint(auth.bp)
+    from app.web import slots_pages
+
+    app.register_blueprint(slots_pages.bp)
     app.register_blueprint(errors.bp)
     app.register_blueprint(openapi.bp)
     from app.web import calendar, webhooks

@@ -316,6 +316,9 @@ def init_app(app: Flask) -> None:
     app.after_request(_headers)
     app.context_processor(_nav)
     _register_error_pages(app)
+    from app.web import display
+
+    display.init_app(app)
 
     @app.before_request
     def _permanent_session() -> None:

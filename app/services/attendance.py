@@ -1,0 +1,258 @@
+"""Appointment outcomes (attended / did not attend), the day list and the clinical export.
+
+Rules (issue 5, "Bookings"): staff record whether each booked patient attended; the
+outcome feeds the uptake report (#6) through `booking.state`. The export gives the
+practice a CSV its clinical system can import: NHS number, date, outcome and the SNOMED
+CT concept for the event. Codes (see the README, "SNOMED CT codes"):
+- 523221000000100 |NHS Health Check completed| for an attended appointment;
+- the SMS invitation and did-not-attend concepts are settings
+  (SNOMED_INVITATION_CODE, SNOMED_DID_NOT_ATTEND_CODE), blank until the practice's
+  clinical safety officer has confirmed the codes their system expects.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.clock import LONDON
+from app.data.db import Database
+from app.data.models import Booking, Offer, Patient, Slot
+from app.services import audit
+
+OUTCOMES = ("attended", "did_not_attend")
+# SNOMED CT UK edition concept for the completed check (QOF / NHS Health Check cluster)
+SNOMED_COMPLETED = ("523221000000100", "NHS Health Check completed")
+SNOMED_INVITATION_TERM = "NHS Health Check invitation short message service text message"
+SNOMED_DID_NOT_ATTEND_TERM = "Did not attend NHS Health Check"
+EXPORT_COLUMNS = (
+    "nhs_number",
+    "date",
+    "time",
+    "event",
+    "outcome",
+    "snomed_ct_code",
+    "snomed_ct_term",
+    "how_booked",
+)
+MAX_EXPORT_DAYS = 366
+
+
+class AttendanceError(ValueError):
+    """An outcome that cannot be recorded; the message is safe to show staff."""
+
+
+@dataclass(frozen=True)
+class DayRow:
+    booking_id: int
+    starts_at: datetime
+    duration_minutes: int
+    location: str
+    given_name: str | None
+    family_name: str | None
+    nhs_number: str
+    source: str
+    state: str
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite returns naive datetimes; every stored datetime is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def london_day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    """UTC instants from the start of `first` to the end of `last`, London days."""
+    start = datetime.combine(first, time(0), tzinfo=LONDON).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=LONDON).astimezone(UTC)
+    return start, end
+
+
+def day_list(session: Session, practice_id: int, day: date) -> list[DayRow]:
+    """The practice's live and completed bookings on one London day, in time order."""
+    start, end = london_day_bounds(day, day)
+    rows = session.execute(
+        select(
+            Booking.id,
+            Slot.starts_at,
+            Slot.duration_minutes,
+            Slot.location,
+            Patient.given_name,
+            Patient.family_name,
+            Patient.nhs_number,
+            Booking.source,
+            Booking.state,
+        )
+        .join(Slot, Slot.id == Booking.slot_id)
+        .join(Patient, Patient.id == Booking.patient_id)
+        .where(
+            Slot.practice_id == practice_id,
+            Slot.starts_at >= start,
+            Slot.starts_at < end,
+            Booking.state != "cancelled",
+        )
+        .order_by(Slot.starts_at, Booking.id)
+    ).all()
+    return [DayRow(r[0], _aware(r[1]), *r[2:]) for r in rows]
+
+
+def booking_practice(session: Session, booking_id: int) -> int | None:
+    """The practice whose diary holds the booking (for scoping), or None if unknown."""
+    return session.scalar(
+        select(Slot.practice_id)
+        .join(Booking, Booking.slot_id == Slot.id)
+        .where(Booking.id == booking_id)
+    )
+
+
+def record_outcome(
+    db: Database, booking_id: int, outcome: str, *, now: datetime, actor: str
+) -> str:
+    """Record attended / did not attend; returns the previous state.
+
+    Allowed from the appointment's London day onwards (not for a future day: that is
+    a mistake), and may be corrected (attended <-> did not attend). A cancelled booking
+    has no outcome. The update is conditional on the state read, so two staff marking
+    at once cannot both believe they changed it from `booked`.
+    """
+    if outcome not in OUTCOMES:
+        raise AttendanceError("Choose attended or did not attend")
+    with db.transaction() as session:
+        row = session.execute(
+            select(Booking.state, Slot.starts_at)
+            .join(Slot, Slot.id == Booking.slot_id)
+            .where(Booking.id == booking_id)
+        ).one_or_none()
+        if row is None:
+            raise AttendanceError("There is no such booking")
+        previous, starts_at = row
+        if previous == "cancelled":
+            raise AttendanceError("This booking was cancelled, so it has no outcome")
+        if _aware(starts_at).astimezone(LONDON).date() > now.astimezone(LONDON).date():
+            raise AttendanceError("You can record an outcome from the day of the appointment")
+        changed = session.execute(
+            update(Booking)
+            .where(Booking.id == booking_id, Booking.state == previous)
+            .values(state=outcome, outcome_recorded_at=now, outcome_recorded_by=actor)
+        ).rowcount  # type: ignore[attr-defined]
+        if changed != 1:
+            raise AttendanceError("Someone else changed this booking; reload and try again")
+        audit.record(
+            session,
+            now=now,
+            actor=actor,
+            action="booking.outcome",
+            target=f"booking:{booking_id}",
+            detail={"from": previous, "to": outcome},
+        )
+        return str(previous)
+
+
+def _codes(config: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    return {
+        "invited": (str(config.get("SNOMED_INVITATION_CODE") or ""), SNOMED_INVITATION_TERM),
+        "attended": SNOMED_COMPLETED,
+        "did_not_attend": (
+            str(config.get("SNOMED_DID_NOT_ATTEND_CODE") or ""),
+            SNOMED_DID_NOT_ATTEND_TERM,
+        ),
+        "booked": ("", ""),
+    }
+
+
+def export_csv(
+    db: Database,
+    *,
+    practice_id: int,
+    first: date,
+    last: date,
+    now: datetime,
+    actor: str,
+    config: Mapping[str, Any],
+) -> tuple[str, int]:
+    """The clinical-system CSV for a practice and London date range; (text, rows).
+
+    One row per SMS invitation sent in the range and one per appointment in it (its
+    outcome: attended, did_not_attend, or booked when not yet recorded). The export is
+    audited: it carries NHS numbers out of Nudge.
+    """
+    if last < first:
+        raise AttendanceError("The end date is before the start date")
+    if (last - first).days >= MAX_EXPORT_DAYS:
+        raise AttendanceError("Export at most a year at a time")
+    start, end = london_day_bounds(first, last)
+    codes = _codes(config)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(EXPORT_COLUMNS)
+    with db.transaction() as session:
+        invitations = session.execute(
+            select(Patient.nhs_number, Offer.created_at)
+            .join(Patient, Patient.id == Offer.patient_id)
+            .where(
+                Patient.practice_id == practice_id,
+                Offer.created_at >= start,
+                Offer.created_at < end,
+            )
+            .order_by(Offer.created_at, Offer.id)
+        ).all()
+        appointments = session.execute(
+            select(Patient.nhs_number, Slot.starts_at, Booking.state, Booking.source)
+            .join(Slot, Slot.id == Booking.slot_id)
+            .join(Patient, Patient.id == Booking.patient_id)
+            .where(
+                Slot.practice_id == practice_id,
+                Slot.starts_at >= start,
+                Slot.starts_at < end,
+                Booking.state != "cancelled",
+            )
+            .order_by(Slot.starts_at, Booking.id)
+        ).all()
+        count = 0
+        for nhs_number, at in invitations:
+            local = _aware(at).astimezone(LONDON)
+            code, term = codes["invited"]
+            writer.writerow(
+                [
+                    nhs_number,
+                    f"{local:%Y-%m-%d}",
+                    f"{local:%H:%M}",
+                    "invitation",
+                    "invited",
+                    code,
+                    term,
+                    "sms",
+                ]
+            )
+            count += 1
+        for nhs_number, at, state, source in appointments:
+            local = _aware(at).astimezone(LONDON)
+            code, term = codes.get(state, ("", ""))
+            writer.writerow(
+                [
+                    nhs_number,
+                    f"{local:%Y-%m-%d}",
+                    f"{local:%H:%M}",
+                    "appointment",
+                    state,
+                    code,
+                    term,
+                    source,
+                ]
+            )
+            count += 1
+        audit.record(
+            session,
+            now=now,
+            actor=actor,
+            action="bookings.export",
+            target=f"practice:{practice_id}",
+            detail={"from": first.isoformat(), "to": last.isoformat(), "rows": count},
+        )
+    return out.getvalue(), count

@@ -1,0 +1,119 @@
+"""Practice diary changes made by staff: cancelling a slot someone has booked.
+
+Rule (issue 5, "Slots"): cancelling a booked slot tells the patient by SMS and offers
+new times. The booking is cancelled (lane D's `booking.cancel_booking`, which frees the
+slot exactly once), the slot is then taken out of use, the patient is told at once
+(outside the send window: they are expecting to attend), and, when the booking came
+from a campaign offer, a fresh offer with three new times is made (lane B's
+`offers.create_offer`), all in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from app.data.db import Database
+from app.data.models import Booking, Offer, Patient, Practice, Slot
+from app.domain import timefmt
+from app.services import audit, booking, numbers
+from app.services.outbox import queue_message
+from app.sms.rendering import render
+
+log = logging.getLogger(__name__)
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite returns naive datetimes; every stored datetime is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+class DiaryError(ValueError):
+    """A diary change that cannot be made; the message is safe to show staff."""
+
+
+@dataclass(frozen=True)
+class CancelledBooking:
+    booking_id: int
+    patient_told: bool
+    new_offer_id: int | None
+
+
+def _create_offer(session: Any, member_id: int, *, now: datetime, config: Mapping[str, Any]) -> Any:
+    try:
+        from app.services import offers
+    except ImportError:  # lane B's offers service not present: the patient is told to call
+        log.warning("app.services.offers is missing: no new offer made")
+        return None
+    return offers.create_offer(session, member_id, now=now, config=config)
+
+
+def cancel_booked_slot(
+    db: Database, slot_id: int, *, now: datetime, actor: str, config: Mapping[str, Any]
+) -> CancelledBooking:
+    with db.transaction() as session:
+        slot = session.get(Slot, slot_id, with_for_update=True)
+        if slot is None:
+            raise DiaryError("There is no such slot")
+        live = session.scalar(
+            select(Booking).where(Booking.slot_id == slot_id, Booking.state == "booked")
+        )
+        if live is None:
+            raise DiaryError("This slot has no booking to cancel")
+        if not booking.cancel_booking(
+            session, live.id, now=now, reason="practice cancelled the slot", by=actor
+        ):
+            raise DiaryError("The booking changed while cancelling it; reload and try again")
+        session.execute(
+            update(Slot).where(Slot.id == slot_id, Slot.state == "free").values(state="cancelled")
+        )
+        session.flush()
+        new_offer = None
+        if live.offer_id is not None:
+            member_id = session.scalar(select(Offer.member_id).where(Offer.id == live.offer_id))
+            if member_id is not None:
+                new_offer = _create_offer(session, member_id, now=now, config=config)
+        patient = session.get(Patient, live.patient_id)
+        practice = session.get(Practice, slot.practice_id)
+        assert patient is not None and practice is not None
+        told = False
+        if patient.mobile and not numbers.is_opted_out(session, patient.mobile):
+            body = render(
+                "booking_cancelled",
+                practice_name=practice.name,
+                practice_phone=practice.phone or "your GP practice",
+                when=timefmt.slot_time(_aware(slot.starts_at)),
+                new_times=new_offer is not None,
+            )
+            queue_message(
+                session,
+                to=patient.mobile,
+                body=body,
+                kind="booking_cancelled",
+                now=now,
+                dedupe_key=f"booking_cancelled:booking:{live.id}",
+                from_number=config.get("SMS_FROM_NUMBER"),
+                in_send_window=False,
+                patient_id=patient.id,
+                booking_id=live.id,
+            )
+            told = True
+        audit.record(
+            session,
+            now=now,
+            actor=actor,
+            action="slot.cancel",
+            target=f"slot:{slot_id}",
+            detail={
+                "outcome": "booking_cancelled",
+                "booking_id": live.id,
+                "patient_told": told,
+                "new_offer_id": getattr(new_offer, "id", None),
+            },
+        )
+        return CancelledBooking(live.id, told, getattr(new_offer, "id", None))

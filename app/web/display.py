@@ -1,0 +1,72 @@
+"""Shared helpers for staff pages: London dates in templates and the practice picker."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flask import Flask, abort, request
+from sqlalchemy import select
+
+from app.clock import LONDON
+from app.data.models import Practice
+from app.runtime import get_clock, get_db
+from app.web.security import current_user, practice_scope
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite returns naive datetimes; every stored datetime is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def london(value: datetime | None, fmt: str = "%a %-d %b %Y %H:%M") -> str:
+    if value is None:
+        return ""
+    return aware(value).astimezone(LONDON).strftime(fmt)
+
+
+def london_today() -> date:
+    return get_clock().now().astimezone(LONDON).date()
+
+
+def parse_day(raw: str | None, default: date) -> date:
+    if not raw:
+        return default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        abort(404)
+
+
+def visible_practices() -> list[Practice]:
+    with get_db().transaction() as session:
+        query = select(Practice).order_by(Practice.name)
+        if not current_user.is_admin:
+            query = query.where(Practice.id.in_(current_user.practice_ids))
+        return list(session.scalars(query))
+
+
+def chosen_practice(raw: Any = None) -> tuple[int | None, list[Practice]]:
+    """The practice a page shows (from `raw`, the form or the query), scope-checked.
+
+    Any id the user may not see gets 404 (via `practice_scope`), whatever the form says.
+    """
+    practices = visible_practices()
+    if raw is None:
+        raw = request.values.get("practice")
+    if raw not in (None, ""):
+        try:
+            pid = int(raw)
+        except (TypeError, ValueError):
+            abort(404)
+        return practice_scope(pid), practices
+    return (practices[0].id if practices else None), practices
+
+
+def practice_options(practices: list[Practice]) -> list[tuple[int, str]]:
+    return [(p.id, f"{p.name} ({p.ods_code})") for p in practices]
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(london, "london")
+    app.add_template_global(practice_options, "practice_options")

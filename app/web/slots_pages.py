@@ -1,0 +1,276 @@
+"""Slots pages: the week view, CSV upload with its line-by-line report, recurring patterns
+with a preview before saving, and cancelling a slot."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, time, timedelta
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from app.clock import LONDON
+from app.data.models import Slot
+from app.runtime import get_clock, get_db
+from app.services import diary, slots
+from app.services.attendance import london_day_bounds
+from app.web.display import aware, chosen_practice, london_today, parse_day
+from app.web.security import current_user, practice_scope, roles_required
+
+bp = Blueprint("slots_pages", __name__, url_prefix="/slots")
+
+STAFF = ("admin", "practice")
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+PREVIEW_ROWS = 200
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+
+
+@bp.get("")
+@roles_required(*STAFF)
+def week() -> str:
+    practice_id, practices = chosen_practice()
+    first = parse_day(request.args.get("week"), london_today())
+    monday = first - timedelta(days=first.weekday())
+    days = [monday + timedelta(days=i) for i in range(7)]
+    by_day: dict[date, list[Slot]] = defaultdict(list)
+    counts: dict[str, int] = defaultdict(int)
+    if practice_id is not None:
+        start, end = london_day_bounds(monday, days[-1])
+        with get_db().transaction() as session:
+            found = session.scalars(
+                select(Slot)
+                .where(
+                    Slot.practice_id == practice_id, Slot.starts_at >= start, Slot.starts_at < end
+                )
+                .order_by(Slot.starts_at, Slot.location)
+            ).all()
+        for slot in found:
+            slot.starts_at = aware(slot.starts_at)
+            by_day[slot.starts_at.astimezone(LONDON).date()].append(slot)
+            counts[slot.state] += 1
+    return render_template(
+        "slots/week.html",
+        practices=practices,
+        practice_id=practice_id,
+        days=days,
+        by_day=by_day,
+        counts=counts,
+        previous_week=(monday - timedelta(days=7)).isoformat(),
+        next_week=(monday + timedelta(days=7)).isoformat(),
+        today=london_today(),
+    )
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def upload() -> str | tuple[str, int]:
+    practice_id, practices = chosen_practice()
+    errors: dict[str, str] = {}
+    report = None
+    if request.method == "POST":
+        file = request.files.get("file")
+        if practice_id is None:
+            errors["practice"] = "Choose a practice"
+        if file is None or not file.filename:
+            errors["file"] = "Choose a CSV file of slots"
+        else:
+            raw = file.read(MAX_UPLOAD_BYTES + 1)
+            if len(raw) > MAX_UPLOAD_BYTES:
+                errors["file"] = "The file must be smaller than 2 MB"
+            else:
+                try:
+                    text = raw.decode("utf-8-sig")
+                except UnicodeDecodeError:
+                    errors["file"] = "The file must be a CSV saved as UTF-8"
+        if not errors:
+            try:
+                report = slots.import_slots(
+                    get_db(),
+                    text,
+                    now=get_clock().now(),
+                    practice_id=practice_id,
+                    file_name=(file.filename or "slots.csv")[:200],  # type: ignore[union-attr]
+                    actor=current_user.email,
+                )
+            except slots.SlotError as exc:
+                errors["file"] = str(exc)
+    status = 200 if not errors else 400
+    page = render_template(
+        "slots/upload.html",
+        practices=practices,
+        practice_id=practice_id,
+        errors=errors,
+        report=report,
+        columns=slots.COLUMNS,
+    )
+    return page, status
+
+
+def _pattern_form() -> tuple[dict[str, str | list[str]], dict[str, str], list[slots.SlotRow]]:
+    form: dict[str, str | list[str]] = {
+        k: request.form.get(k, "").strip()
+        for k in (
+            "first_day",
+            "last_day",
+            "day_start",
+            "day_end",
+            "duration_minutes",
+            "gap_minutes",
+            "location",
+        )
+    }
+    form["weekdays"] = request.form.getlist("weekdays")
+    errors: dict[str, str] = {}
+
+    def day(name: str, label: str) -> date | None:
+        try:
+            return date.fromisoformat(str(form[name]))
+        except ValueError:
+            errors[name] = f"Enter the {label} as YYYY-MM-DD"
+            return None
+
+    def clock(name: str, label: str) -> time | None:
+        try:
+            return time.fromisoformat(str(form[name]))
+        except ValueError:
+            errors[name] = f"Enter the {label} as HH:MM, for example 09:00"
+            return None
+
+    first, last = day("first_day", "first day"), day("last_day", "last day")
+    weekdays = [int(d) for d in form["weekdays"] if str(d).isdigit() and 0 <= int(d) <= 6]
+    if not weekdays:
+        errors["weekdays"] = "Choose at least one day of the week"
+    start, end = clock("day_start", "start time"), clock("day_end", "end time")
+    duration = str(form["duration_minutes"])
+    if not duration.isdigit() or not 1 <= int(duration) <= slots.MAX_DURATION_MINUTES:
+        errors["duration_minutes"] = "Enter the appointment length in minutes, from 1 to 480"
+    gap = str(form["gap_minutes"] or "0")
+    if not gap.isdigit():
+        errors["gap_minutes"] = "Enter the gap between appointments in whole minutes"
+    if not form["location"]:
+        errors["location"] = "Enter the location, for example Room 2"
+    if start and end and end <= start:
+        errors["day_end"] = "The end time must be after the start time"
+    rows: list[slots.SlotRow] = []
+    if not errors and first and last and start and end:
+        try:
+            rows = slots.generate_pattern(
+                first_day=first,
+                last_day=last,
+                weekdays=weekdays,
+                day_start=start,
+                day_end=end,
+                duration_minutes=int(duration),
+                location=" ".join(str(form["location"]).split())[:200],
+                gap_minutes=int(gap),
+            )
+        except slots.SlotError as exc:
+            errors["first_day"] = str(exc)
+        if not rows and not errors:
+            errors["weekdays"] = "These choices make no slots: check the days and times"
+    return form, errors, rows
+
+
+@bp.route("/pattern", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def pattern() -> str | Response | tuple[str, int]:
+    practice_id, practices = chosen_practice()
+    form: dict[str, str | list[str]] = {
+        "gap_minutes": "0",
+        "duration_minutes": "20",
+        "day_start": "09:00",
+        "day_end": "12:00",
+        "weekdays": [],
+    }
+    errors: dict[str, str] = {}
+    rows: list[slots.SlotRow] = []
+    if request.method == "POST":
+        form, errors, rows = _pattern_form()
+        if practice_id is None:
+            errors["practice"] = "Choose a practice"
+        if not errors and request.form.get("action") == "save":
+            assert practice_id is not None
+            report = slots.save_pattern(
+                get_db(),
+                rows,
+                practice_id=practice_id,
+                now=get_clock().now(),
+                actor=current_user.email,
+                description=f"pattern {form['first_day']} to {form['last_day']}",
+            )
+            flash(
+                f"Saved {report.added} slots ({report.unchanged} already there, "
+                f"{report.rejected} not added).",
+                "success",
+            )
+            if report.problems:
+                return render_template(
+                    "slots/upload.html",
+                    practices=practices,
+                    practice_id=practice_id,
+                    errors={},
+                    report=report,
+                    columns=slots.COLUMNS,
+                )
+            week_of = str(form["first_day"])
+            return redirect(url_for("slots_pages.week", practice=practice_id, week=week_of))
+    page = render_template(
+        "slots/pattern.html",
+        practices=practices,
+        practice_id=practice_id,
+        form=form,
+        errors=errors,
+        rows=rows[:PREVIEW_ROWS],
+        total=len(rows),
+        weekdays=WEEKDAYS,
+        preview=request.method == "POST" and not errors,
+    )
+    return page, (400 if errors else 200)
+
+
+@bp.post("/<int:slot_id>/cancel")
+@roles_required(*STAFF)
+def cancel(slot_id: int) -> Response:
+    db = get_db()
+    with db.transaction() as session:
+        found = session.execute(
+            select(Slot.practice_id, Slot.state, Slot.starts_at).where(Slot.id == slot_id)
+        ).one_or_none()
+    if found is None:
+        practice_scope(None)  # audited 404
+    assert found is not None
+    practice_id = practice_scope(found.practice_id)
+    now = get_clock().now()
+    try:
+        if found.state == "booked":
+            result = diary.cancel_booked_slot(
+                db, slot_id, now=now, actor=current_user.email, config=current_app.config
+            )
+            told = (
+                "The patient has been sent a text"
+                if result.patient_told
+                else ("The patient could not be texted: phone them")
+            )
+            more = " with new times." if result.new_offer_id else "."
+            flash(f"Booking cancelled. {told}{more}", "success")
+        else:
+            outcome = slots.cancel_slot(db, slot_id, now=now, actor=current_user.email)
+            flash(
+                "Slot cancelled; the offer holding it was withdrawn and the patient told."
+                if outcome == "withdrawn"
+                else "Slot cancelled.",
+                "success",
+            )
+    except (slots.SlotError, diary.DiaryError) as exc:
+        flash(str(exc), "error")
+    week_of = aware(found.starts_at).astimezone(LONDON).date().isoformat()
+    return redirect(url_for("slots_pages.week", practice=practice_id, week=week_of))

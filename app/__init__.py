@@ -39,9 +39,10 @@ def register_blueprints(app: Flask) -> None:
 
     security.init_app(app)
     app.register_blueprint(auth.bp)
-    from app.web import slots_pages
+    from app.web import bookings, slots_pages
 
     app.register_blueprint(slots_pages.bp)
+    app.register_blueprint(bookings.bp)
     app.register_blueprint(errors.bp)
     app.register_blueprint(openapi.bp)
     from app.web import calendar, webhooks
@@ -60,3 +61,10 @@ def register_commands(app: Flask) -> None:
     from app.cli import replies as replies_cli
 
     replies_cli.init_app(app)
+    from app.cli import campaigns as campaigns_cli
+    from app.cli import slots as slots_cli
+    from app.cli import templates as templates_cli
+
+    slots_cli.init_app(app)
+    campaigns_cli.init_app(app)
+    templates_cli.init_app(app)

@@ -1,0 +1,43 @@
+"""`flask slots import FILE --practice ODS`: load appointment slots from a CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from app.runtime import get_clock, get_db
+from app.services import slots
+
+slots_group = AppGroup("slots", help="Appointment slots: load a practice's diary.")
+
+
+@slots_group.command("import", help="Load a date,start,duration_minutes,location CSV.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--practice", "ods", required=True, help="ODS code of the practice")
+def import_command(file: Path, ods: str) -> None:
+    try:
+        report = slots.import_slots(
+            get_db(),
+            file.read_text(encoding="utf-8-sig"),
+            now=get_clock().now(),
+            ods_code=ods,
+            file_name=file.name,
+            actor="cli",
+        )
+    except (slots.SlotError, UnicodeDecodeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"{report.rows} rows: {report.added} added, {report.unchanged} unchanged,"
+        f" {report.rejected} rejected (batch {report.batch_id})"
+    )
+    for problem in report.problems:
+        click.echo(f"  line {problem['line']}: {problem['reason']}", err=True)
+    if report.rejected and not report.added and not report.unchanged:
+        raise SystemExit(1)
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(slots_group)

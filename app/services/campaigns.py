@@ -1,0 +1,437 @@
+"""Campaigns: create a draft, approve its cohort, pause, resume, close, and count progress.
+
+Rules (issue 3, "Campaigns"): a campaign names its practices, cohort reference date,
+variants and weights (the first is the control), hold time, send window, invitation
+limit, reminder delay, information link and lawful basis (required: the ICO expects it
+documented). A draft never sends. Approval snapshots the cohort into `campaign_member`
+in one INSERT ... SELECT and allocates each member's trial arm once (seeded), so the
+trial is analysed by intention to treat. Every change is audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, insert, literal, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.clock import LONDON
+from app.data.db import Database
+from app.data.models import (
+    Campaign,
+    CampaignMember,
+    CampaignPractice,
+    Message,
+    Offer,
+    Patient,
+    PhoneNumber,
+    Practice,
+)
+from app.domain import allocation, eligibility, priority
+from app.domain.send_window import SendWindow
+from app.services import audit
+from app.sms.rendering import TEMPLATE_DIR
+
+STATES = ("draft", "active", "paused", "closed")
+# the NHS page about the check: official, readable, on a domain residents trust
+DEFAULT_INFO_URL = "https://www.nhs.uk/conditions/nhs-health-check/"
+
+
+class CampaignError(ValueError):
+    """A campaign request that cannot be done as asked."""
+
+
+@dataclass
+class CampaignSpec:
+    """Everything `campaigns create` accepts, with the issue's defaults."""
+
+    name: str
+    practices: Sequence[str]  # ODS codes
+    lawful_basis: str
+    on: date | None = None
+    variants: Sequence[tuple[str, int]] = (("control", 1),)
+    hold_hours: int = 48
+    send_window: str = "09:00-19:00"
+    send_days: str = "mon-sat"
+    max_invitations: int = 2
+    reminder_hours: int = 24
+    info_url: str | None = None
+    min_notice_hours: int = 12
+    priority: str = priority.DEFAULT_POLICY
+    seed: int | None = None
+
+
+def _check(spec: CampaignSpec) -> SendWindow:
+    if not spec.name.strip():
+        raise CampaignError("a campaign needs a name")
+    if not spec.lawful_basis.strip():
+        raise CampaignError("a campaign needs its lawful basis for processing (--lawful-basis)")
+    if not spec.practices:
+        raise CampaignError("a campaign needs at least one practice")
+    if not spec.variants:
+        raise CampaignError("a campaign needs at least one variant")
+    names = [name for name, _ in spec.variants]
+    if len(set(names)) != len(names):
+        raise CampaignError("variant names must be different")
+    for name, weight in spec.variants:
+        if weight < 1:
+            raise CampaignError(f"variant {name!r} needs a weight of at least 1")
+        if not (TEMPLATE_DIR / f"invitation_{name}.txt.j2").exists():
+            raise CampaignError(
+                f"no template message_templates/invitation_{name}.txt.j2 for variant {name!r}"
+            )
+    for label, value, low, high in (
+        ("hold hours", spec.hold_hours, 1, 24 * 14),
+        ("max invitations", spec.max_invitations, 1, 10),
+        ("reminder hours", spec.reminder_hours, 0, 24 * 14),
+        ("minimum notice hours", spec.min_notice_hours, 0, 24 * 7),
+    ):
+        if not low <= value <= high:
+            raise CampaignError(f"{label} must be from {low} to {high}: {value}")
+    if spec.reminder_hours and spec.reminder_hours >= spec.hold_hours:
+        raise CampaignError("the reminder must come before the offer expires")
+    if spec.info_url and not spec.info_url.startswith(("https://", "http://")):
+        raise CampaignError("the information link must be a full http(s) address")
+    try:
+        priority.check_policy(spec.priority)
+        return SendWindow.parse(spec.send_window, spec.send_days)
+    except ValueError as error:
+        raise CampaignError(str(error)) from None
+
+
+def create(db: Database, spec: CampaignSpec, *, now: datetime, actor: str) -> int:
+    """Create a draft campaign and return its id."""
+    window = _check(spec)
+    with db.transaction() as session:
+        practices = list(
+            session.scalars(
+                select(Practice).where(Practice.ods_code.in_([p.upper() for p in spec.practices]))
+            )
+        )
+        found = {p.ods_code for p in practices}
+        missing = sorted({p.upper() for p in spec.practices} - found)
+        if missing:
+            raise CampaignError(f"no practice with ODS code {', '.join(missing)}")
+        on = spec.on or now.astimezone(LONDON).date()
+        campaign = Campaign(
+            name=spec.name.strip(),
+            state="draft",
+            reference_date=on,
+            lawful_basis=spec.lawful_basis.strip(),
+            variants=dict(spec.variants),
+            control_variant=spec.variants[0][0],
+            seed=spec.seed or 0,
+            hold_hours=spec.hold_hours,
+            min_notice_hours=spec.min_notice_hours,
+            send_window_start=window.start,
+            send_window_end=window.end,
+            send_days=window.describe().split(" ", 1)[1],
+            max_invitations=spec.max_invitations,
+            reminder_hours=spec.reminder_hours,
+            info_url=spec.info_url or DEFAULT_INFO_URL,
+            priority=spec.priority,
+            created_by=actor,
+            created_at=now,
+        )
+        campaign.practices = practices
+        session.add(campaign)
+        session.flush()
+        if spec.seed is None:
+            campaign.seed = campaign.id  # recorded, so the allocation can be reproduced
+        audit.record(
+            session,
+            now=now,
+            actor=actor,
+            action="campaign.create",
+            target=f"campaign:{campaign.id}",
+            detail={
+                "name": campaign.name,
+                "practices": sorted(found),
+                "variants": campaign.variants,
+                "lawful_basis": campaign.lawful_basis,
+            },
+        )
+        return campaign.id
+
+
+def cohort_select(practice_ids: Sequence[int], on: date) -> Select[Any]:
+    """The cohort to snapshot: (patient_id, practice_id, cohort_status, age_band, sex,
+    ethnic_group, ethnic_category, imd_quintile), eligible and not-textable patients.
+
+    Uses lane A's `app.services.cohort.cohort_query` when it is there (the one
+    eligibility query); otherwise the same rule written here, from app.domain.eligibility.
+    """
+    try:
+        from app.services.cohort import cohort_query  # type: ignore[attr-defined]
+    except ImportError:
+        return _own_cohort_select(practice_ids, on)
+    return cohort_query(practice_ids, on)
+
+
+def _own_cohort_select(practice_ids: Sequence[int], on: date) -> Select[Any]:
+    oldest_dob = eligibility.born_on_or_before_for_age(on, eligibility.MAX_AGE + 1)
+    youngest_dob = eligibility.born_on_or_before_for_age(on, eligibility.MIN_AGE)
+    band = case(
+        *[(Patient.date_of_birth <= dob, band) for band, dob in eligibility.age_band_floors(on)],
+        else_=None,
+    )
+    opted_out_numbers = select(PhoneNumber.number).where(PhoneNumber.opted_out_at.is_not(None))
+    dead_numbers = select(PhoneNumber.number).where(PhoneNumber.not_textable_at.is_not(None))
+    textable = and_(
+        Patient.mobile.is_not(None),
+        Patient.mobile_status == "ok",
+        Patient.mobile.not_in(dead_numbers),
+    )
+    return select(
+        Patient.id.label("patient_id"),
+        Patient.practice_id.label("practice_id"),
+        case((textable, literal("eligible")), else_=literal("not_textable")).label("cohort_status"),
+        band.label("age_band"),
+        Patient.sex.label("sex"),
+        Patient.ethnic_group.label("ethnic_group"),
+        Patient.ethnic_category.label("ethnic_category"),
+        ((Patient.imd_decile + 1) / 2).label("imd_quintile"),
+    ).where(
+        Patient.practice_id.in_(practice_ids),
+        Patient.date_of_birth > oldest_dob,
+        Patient.date_of_birth <= youngest_dob,
+        Patient.conditions == "",
+        or_(
+            Patient.last_health_check.is_(None),
+            Patient.last_health_check <= eligibility.recall_cutoff(on),
+        ),
+        Patient.opted_out_at.is_(None),
+        or_(Patient.mobile.is_(None), Patient.mobile.not_in(opted_out_numbers)),
+    )
+
+
+def _transition(
+    session: Session,
+    campaign_id: int,
+    *,
+    from_states: tuple[str, ...],
+    to_state: str,
+    values: dict[str, Any] | None = None,
+) -> None:
+    changed = session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.state.in_(from_states))
+        .values(state=to_state, **(values or {}))
+    ).rowcount
+    if changed != 1:
+        state = session.scalar(select(Campaign.state).where(Campaign.id == campaign_id))
+        if state is None:
+            raise CampaignError(f"no campaign {campaign_id}")
+        raise CampaignError(
+            f"campaign {campaign_id} is {state}; it must be {' or '.join(from_states)}"
+        )
+
+
+@dataclass
+class ApprovalResult:
+    members: int
+    eligible: int
+    not_textable: int
+    variants: dict[str, int] = field(default_factory=dict)
+
+
+def approve(db: Database, campaign_id: int, *, now: datetime, actor: str) -> ApprovalResult:
+    """Approve a draft: snapshot its cohort, allocate arms and lottery ranks, go active."""
+    with db.transaction() as session:
+        _transition(
+            session,
+            campaign_id,
+            from_states=("draft",),
+            to_state="active",
+            values={"approved_by": actor, "approved_at": now},
+        )
+        campaign = session.get(Campaign, campaign_id)
+        assert campaign is not None
+        practice_ids = list(
+            session.scalars(
+                select(CampaignPractice.practice_id).where(
+                    CampaignPractice.campaign_id == campaign_id
+                )
+            )
+        )
+        cohort = cohort_select(practice_ids, campaign.reference_date).subquery()
+        session.execute(
+            insert(CampaignMember).from_select(
+                [
+                    "campaign_id",
+                    "patient_id",
+                    "practice_id",
+                    "cohort_status",
+                    "state",
+                    "age_band",
+                    "sex",
+                    "ethnic_group",
+                    "ethnic_category",
+                    "imd_quintile",
+                    "invitations",
+                    "priority_rank",
+                    "updated_at",
+                ],
+                select(
+                    literal(campaign_id),
+                    cohort.c.patient_id,
+                    cohort.c.practice_id,
+                    cohort.c.cohort_status,
+                    case(
+                        (cohort.c.cohort_status == "eligible", literal("waiting")),
+                        else_=literal("not_textable"),
+                    ),
+                    cohort.c.age_band,
+                    cohort.c.sex,
+                    cohort.c.ethnic_group,
+                    cohort.c.ethnic_category,
+                    cohort.c.imd_quintile,
+                    literal(0),
+                    literal(0),
+                    literal(now),
+                ),
+            )
+        )
+        members = session.execute(
+            select(CampaignMember.id, CampaignMember.cohort_status).where(
+                CampaignMember.campaign_id == campaign_id
+            )
+        ).all()
+        ids = [m.id for m in members]
+        arms = allocation.allocate(ids, campaign.variants, campaign.seed)
+        ranks = priority.lottery_ranks(ids, campaign.seed)
+        if ids:
+            session.execute(
+                update(CampaignMember),
+                [{"id": i, "variant": arms[i], "priority_rank": ranks[i]} for i in ids],
+            )
+        counts: dict[str, int] = {}
+        for arm in arms.values():
+            counts[arm] = counts.get(arm, 0) + 1
+        eligible = sum(1 for m in members if m.cohort_status == "eligible")
+        result = ApprovalResult(len(ids), eligible, len(ids) - eligible, counts)
+        audit.record(
+            session,
+            now=now,
+            actor=actor,
+            action="campaign.approve",
+            target=f"campaign:{campaign_id}",
+            detail={"members": result.members, "eligible": eligible, "variants": counts},
+        )
+        return result
+
+
+def pause(db: Database, campaign_id: int, *, now: datetime, actor: str) -> None:
+    """Stop new invitations and reminders; open offers stay open until they expire."""
+    with db.transaction() as session:
+        _transition(session, campaign_id, from_states=("active",), to_state="paused")
+        audit.record(
+            session, now=now, actor=actor, action="campaign.pause", target=f"campaign:{campaign_id}"
+        )
+
+
+def resume(db: Database, campaign_id: int, *, now: datetime, actor: str) -> None:
+    with db.transaction() as session:
+        _transition(session, campaign_id, from_states=("paused",), to_state="active")
+        audit.record(
+            session,
+            now=now,
+            actor=actor,
+            action="campaign.resume",
+            target=f"campaign:{campaign_id}",
+        )
+
+
+def close(db: Database, campaign_id: int, *, now: datetime, actor: str) -> None:
+    """End the campaign: no more waves; the retention clock starts now."""
+    with db.transaction() as session:
+        _transition(
+            session,
+            campaign_id,
+            from_states=("draft", "active", "paused"),
+            to_state="closed",
+            values={"closed_at": now},
+        )
+        audit.record(
+            session, now=now, actor=actor, action="campaign.close", target=f"campaign:{campaign_id}"
+        )
+
+
+def counts(session: Session, campaign_id: int) -> dict[str, Any]:
+    """Progress by state: members, offers and messages (set-based, three queries)."""
+    member_rows = session.execute(
+        select(
+            CampaignMember.state,
+            func.count(),
+            func.sum(case((CampaignMember.invitations > 0, 1), else_=0)),
+        )
+        .where(CampaignMember.campaign_id == campaign_id)
+        .group_by(CampaignMember.state)
+    ).all()
+    members = {state: n for state, n, _ in member_rows}
+    invited = sum(int(i or 0) for _, _, i in member_rows)
+    offers = dict(
+        session.execute(
+            select(Offer.state, func.count())
+            .where(Offer.campaign_id == campaign_id)
+            .group_by(Offer.state)
+        ).all()
+    )
+    messages = dict(
+        session.execute(
+            select(Message.status, func.count())
+            .where(Message.campaign_id == campaign_id, Message.direction == "out")
+            .group_by(Message.status)
+        ).all()
+    )
+    return {
+        "members": sum(members.values()),
+        "invited": invited,
+        "waiting": members.get("waiting", 0),
+        "offered": members.get("offered", 0),
+        "booked": members.get("booked", 0),
+        "declined": members.get("declined", 0),
+        "exhausted": members.get("exhausted", 0),
+        "opted_out": members.get("opted_out", 0),
+        "not_textable": members.get("not_textable", 0),
+        "offers": sum(offers.values()),
+        "open": offers.get("open", 0),
+        "expired": offers.get("expired", 0),
+        "queued": messages.get("queued", 0),
+        "sending": messages.get("sending", 0),
+        "sent": messages.get("sent", 0) + messages.get("delivered", 0),
+        "delivered": messages.get("delivered", 0),
+        "failed": messages.get("failed", 0) + messages.get("undelivered", 0),
+        "uncertain": messages.get("uncertain", 0),
+    }
+
+
+def status(db: Database, campaign_id: int) -> dict[str, Any]:
+    """The campaign record and its counts, for `campaigns status` and the staff pages."""
+    with db.transaction() as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise CampaignError(f"no campaign {campaign_id}")
+        record: dict[str, Any] = {
+            "id": campaign.id,
+            "name": campaign.name,
+            "state": campaign.state,
+            "practices": sorted(p.ods_code for p in campaign.practices),
+            "reference_date": campaign.reference_date.isoformat(),
+            "lawful_basis": campaign.lawful_basis,
+            "variants": campaign.variants,
+            "control_variant": campaign.control_variant,
+            "seed": campaign.seed,
+            "priority": campaign.priority,
+            "hold_hours": campaign.hold_hours,
+            "send_window": f"{campaign.send_window_start:%H:%M}-{campaign.send_window_end:%H:%M}",
+            "send_days": campaign.send_days,
+            "max_invitations": campaign.max_invitations,
+            "reminder_hours": campaign.reminder_hours,
+            "info_url": campaign.info_url,
+        }
+        record.update(counts(session, campaign_id))
+        return record

@@ -1,0 +1,468 @@
+"""Appointment slots: loading them (CSV or a recurring pattern) and cancelling one.
+
+Rules (issue 3, "Slots"): a slot is entered in Europe/London wall time and stored in UTC;
+a slot in the past, a bad row, or one overlapping another slot of the same location
+(in the same file or already in the diary) is rejected with its line number, like the
+patient import, and the good rows are loaded. Loading the same file twice changes
+nothing: a row identical to a live slot counts as unchanged.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, insert, select, update
+from sqlalchemy.orm import Session
+
+from app.data.db import Database
+from app.data.models import CampaignMember, ImportBatch, Message, Offer, Patient, Practice, Slot
+from app.services import audit
+from app.services.offer_state import close_open_offers
+from app.services.outbox import queue_message
+from app.sms.rendering import render
+
+LONDON = ZoneInfo("Europe/London")
+COLUMNS = ("date", "start", "duration_minutes", "location")
+MAX_DURATION_MINUTES = 8 * 60
+MAX_PROBLEMS = 500  # kept on the batch row; a bad file cannot bloat it
+
+
+class SlotError(ValueError):
+    """A request about slots that cannot be done (unknown practice, booked slot...)."""
+
+
+@dataclass(frozen=True)
+class SlotRow:
+    """One slot to add, in London wall time as staff entered it."""
+
+    line: int
+    day: date
+    start: time
+    duration_minutes: int
+    location: str
+
+
+@dataclass
+class SlotImportReport:
+    rows: int = 0
+    added: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    batch_id: int | None = None
+
+    def reject(self, line: int, reason: str) -> None:
+        self.rejected += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append({"line": line, "reason": reason})
+
+
+def london_to_utc(day: date, start: time) -> datetime:
+    """The UTC instant of a London wall time, refusing times the clocks skip or repeat.
+
+    On the last Sunday of March 01:00-01:59 never happens; on the last Sunday of October
+    it happens twice. A clinic slot then is a typo; guessing would put a patient at the
+    door an hour early or late, so both are rejected.
+    """
+    local = datetime.combine(day, start, tzinfo=LONDON)
+    utc = local.astimezone(ZoneInfo("UTC"))
+    if utc.astimezone(LONDON).replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise ValueError(f"{start:%H:%M} does not exist on {day} (the clocks go forward)")
+    if local.replace(fold=1).utcoffset() != local.utcoffset():
+        raise ValueError(f"{start:%H:%M} happens twice on {day} (the clocks go back)")
+    return utc
+
+
+def _parse_date(text: str) -> date:
+    text = text.strip()
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()  # noqa: DTZ007 (a date, no zone)
+        except ValueError:
+            continue
+    raise ValueError(f"date {text!r} is not YYYY-MM-DD or DD/MM/YYYY")
+
+
+def _parse_time(text: str) -> time:
+    try:
+        return datetime.strptime(text.strip(), "%H:%M").time()  # noqa: DTZ007
+    except ValueError:
+        raise ValueError(f"start {text.strip()!r} is not HH:MM (24-hour)") from None
+
+
+def parse_csv(text: str, report: SlotImportReport) -> list[SlotRow]:
+    """Rows of a slots CSV; bad rows go into `report` with their line numbers."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip().lower() for h in reader.fieldnames or []]
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise SlotError(
+            f"the file needs columns {', '.join(COLUMNS)}; missing {', '.join(missing)}"
+        )
+    reader.fieldnames = header
+    rows: list[SlotRow] = []
+    for record in reader:
+        line = reader.line_num
+        report.rows += 1
+        try:
+            rows.append(_row(line, record))
+        except ValueError as error:
+            report.reject(line, str(error))
+    return rows
+
+
+def _row(line: int, record: dict[str, Any]) -> SlotRow:
+    day = _parse_date(record.get("date") or "")
+    start = _parse_time(record.get("start") or "")
+    raw = (record.get("duration_minutes") or "").strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_DURATION_MINUTES:
+        raise ValueError(f"duration_minutes {raw!r} is not a whole number from 1 to 480")
+    location = " ".join((record.get("location") or "").split())
+    if not location:
+        raise ValueError("location is empty")
+    if len(location) > 200:
+        raise ValueError("location is longer than 200 characters")
+    return SlotRow(line, day, start, int(raw), location)
+
+
+@dataclass(frozen=True)
+class _Interval:
+    starts_at: datetime
+    ends_at: datetime
+    line: int | None  # None: already in the diary
+
+
+def _overlap_problems(
+    session: Session, practice_id: int, rows: Sequence[tuple[SlotRow, datetime]]
+) -> tuple[dict[int, str], set[int]]:
+    """Rows to reject (line -> reason) and rows identical to a live slot (unchanged)."""
+    if not rows:
+        return {}, set()
+    lo = min(s for _, s in rows) - timedelta(minutes=MAX_DURATION_MINUTES)
+    hi = max(s + timedelta(minutes=r.duration_minutes) for r, s in rows)
+    existing = session.execute(
+        select(Slot.location, Slot.starts_at, Slot.duration_minutes).where(
+            Slot.practice_id == practice_id,
+            Slot.state != "cancelled",
+            Slot.starts_at >= lo,
+            Slot.starts_at < hi,
+        )
+    ).all()
+    by_location: dict[str, list[_Interval]] = defaultdict(list)
+    identical: set[tuple[str, datetime, int]] = set()
+    for location, starts_at, duration in existing:
+        starts_at = _aware(starts_at)
+        by_location[location].append(
+            _Interval(starts_at, starts_at + timedelta(minutes=duration), None)
+        )
+        identical.add((location, starts_at, duration))
+    rejected: dict[int, str] = {}
+    unchanged: set[int] = set()
+    for row, starts_at in rows:
+        if (row.location, starts_at, row.duration_minutes) in identical:
+            unchanged.add(row.line)
+            identical.discard((row.location, starts_at, row.duration_minutes))
+            continue
+        by_location[row.location].append(
+            _Interval(starts_at, starts_at + timedelta(minutes=row.duration_minutes), row.line)
+        )
+    for location, intervals in by_location.items():
+        intervals.sort(key=lambda i: (i.starts_at, i.line is not None, i.line or 0))
+        latest: _Interval | None = None  # the interval reaching furthest so far
+        for interval in intervals:
+            if latest is not None and interval.starts_at < latest.ends_at:
+                what = f"line {latest.line}" if latest.line is not None else "a slot already loaded"
+                when = latest.starts_at.astimezone(LONDON)
+                if interval.line is not None:
+                    rejected[interval.line] = (
+                        f"overlaps {what} at {location} ({when:%Y-%m-%d %H:%M})"
+                    )
+                    continue  # a rejected row blocks nothing after it
+            if latest is None or interval.ends_at > latest.ends_at:
+                latest = interval
+    return rejected, unchanged
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored datetime is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=ZoneInfo("UTC"))
+
+
+def add_slots(
+    session: Session,
+    *,
+    practice_id: int,
+    rows: Iterable[SlotRow],
+    now: datetime,
+    report: SlotImportReport,
+    batch_id: int | None = None,
+) -> SlotImportReport:
+    """Validate and insert slot rows in the caller's transaction (set-based)."""
+    timed: list[tuple[SlotRow, datetime]] = []
+    for row in rows:
+        try:
+            starts_at = london_to_utc(row.day, row.start)
+        except ValueError as error:
+            report.reject(row.line, str(error))
+            continue
+        if starts_at <= now:
+            report.reject(row.line, f"{row.day} {row.start:%H:%M} is in the past")
+            continue
+        timed.append((row, starts_at))
+    rejected, unchanged = _overlap_problems(session, practice_id, timed)
+    new_rows = []
+    for row, starts_at in timed:
+        if row.line in rejected:
+            report.reject(row.line, rejected[row.line])
+        elif row.line in unchanged:
+            report.unchanged += 1
+        else:
+            new_rows.append(
+                {
+                    "practice_id": practice_id,
+                    "starts_at": starts_at,
+                    "duration_minutes": row.duration_minutes,
+                    "location": row.location,
+                    "state": "free",
+                    "import_batch_id": batch_id,
+                    "created_at": now,
+                }
+            )
+    if new_rows:
+        session.execute(insert(Slot), new_rows)
+    report.added += len(new_rows)
+    report.problems.sort(key=lambda p: p["line"])
+    return report
+
+
+def practice_by_ods(session: Session, ods_code: str) -> Practice:
+    practice = session.scalar(select(Practice).where(Practice.ods_code == ods_code.upper()))
+    if practice is None:
+        raise SlotError(f"no practice with ODS code {ods_code!r}")
+    return practice
+
+
+def _save(
+    db: Database,
+    *,
+    practice_id: int | None,
+    ods_code: str | None,
+    file_name: str,
+    actor: str,
+    now: datetime,
+    parse: Any,
+) -> SlotImportReport:
+    report = SlotImportReport()
+    with db.transaction() as session:
+        if practice_id is None:
+            practice_id = practice_by_ods(session, ods_code or "").id
+        rows = parse(report)
+        batch = ImportBatch(
+            practice_id=practice_id,
+            kind="slots",
+            file_name=file_name[:400],
+            imported_by=actor,
+            started_at=now,
+        )
+        session.add(batch)
+        session.flush()
+        add_slots(
+            session, practice_id=practice_id, rows=rows, now=now, report=report, batch_id=batch.id
+        )
+        batch.rows, batch.added = report.rows, report.added
+        batch.unchanged, batch.rejected = report.unchanged, report.rejected
+        batch.problems = report.problems
+        batch.finished_at = now
+        report.batch_id = batch.id
+        audit.record(
+            session,
+            now=now,
+            actor=actor,
+            action="slots.import",
+            target=f"practice:{practice_id}",
+            detail={"batch": batch.id, "added": report.added, "rejected": report.rejected},
+        )
+    return report
+
+
+def import_slots(
+    db: Database,
+    text: str,
+    *,
+    now: datetime,
+    ods_code: str | None = None,
+    practice_id: int | None = None,
+    file_name: str = "slots.csv",
+    actor: str = "system",
+) -> SlotImportReport:
+    """Load a `date,start,duration_minutes,location` CSV for one practice: one transaction."""
+    return _save(
+        db,
+        practice_id=practice_id,
+        ods_code=ods_code,
+        file_name=file_name,
+        actor=actor,
+        now=now,
+        parse=lambda report: parse_csv(text, report),
+    )
+
+
+def generate_pattern(
+    *,
+    first_day: date,
+    last_day: date,
+    weekdays: Iterable[int],
+    day_start: time,
+    day_end: time,
+    duration_minutes: int,
+    location: str,
+    gap_minutes: int = 0,
+) -> list[SlotRow]:
+    """Slots for a recurring pattern (e.g. Tue and Thu 09:00-12:00, 20 minutes): a preview.
+
+    Times are London wall times, so a 09:00 clinic stays at 09:00 across a clock change.
+    `line` numbers the generated slots from 1 so problems can point at one.
+    """
+    if duration_minutes < 1 or gap_minutes < 0:
+        raise SlotError("duration must be at least a minute and the gap not negative")
+    if last_day < first_day:
+        raise SlotError("the pattern ends before it starts")
+    if (last_day - first_day).days > 366:
+        raise SlotError("a pattern may cover at most a year")
+    days = set(weekdays)
+    step = duration_minutes + gap_minutes
+    start_minute = day_start.hour * 60 + day_start.minute
+    end_minute = day_end.hour * 60 + day_end.minute
+    rows: list[SlotRow] = []
+    day = first_day
+    while day <= last_day:
+        if day.weekday() in days:
+            minute = start_minute
+            while minute + duration_minutes <= end_minute:
+                rows.append(
+                    SlotRow(
+                        len(rows) + 1,
+                        day,
+                        time(minute // 60, minute % 60),
+                        duration_minutes,
+                        location,
+                    )
+                )
+                minute += step
+        day += timedelta(days=1)
+    return rows
+
+
+def save_pattern(
+    db: Database,
+    rows: Sequence[SlotRow],
+    *,
+    practice_id: int,
+    now: datetime,
+    actor: str,
+    description: str = "recurring pattern",
+) -> SlotImportReport:
+    """Save a previewed pattern with the same checks as a file import."""
+
+    def parse(report: SlotImportReport) -> list[SlotRow]:
+        report.rows = len(rows)
+        return list(rows)
+
+    return _save(
+        db,
+        practice_id=practice_id,
+        ods_code=None,
+        file_name=description,
+        actor=actor,
+        now=now,
+        parse=parse,
+    )
+
+
+def cancel_slot(db: Database, slot_id: int, *, now: datetime, actor: str) -> str:
+    """Cancel a free or held slot; returns what happened: `cancelled` or `withdrawn`.
+
+    A held slot's offer is withdrawn (its other holds released, its queued messages
+    cancelled), the patient is told if the invitation already went out, and they go
+    back to waiting: the practice changed its diary, so the lost offer does not count
+    against their invitation limit. A booked slot is refused: cancel the booking first
+    (app.services.booking), which tells the patient.
+    """
+    with db.transaction() as session:
+        slot = session.get(Slot, slot_id, with_for_update=True)
+        if slot is None:
+            raise SlotError(f"no slot {slot_id}")
+        outcome = "cancelled"
+        if slot.state == "booked":
+            raise SlotError("this slot is booked: cancel the booking first")
+        if slot.state == "cancelled":
+            return "cancelled"
+        if slot.state == "held" and slot.held_by_offer_id is not None:
+            outcome = "withdrawn"
+            _withdraw_offer(session, slot.held_by_offer_id, now=now)
+        changed = session.execute(
+            update(Slot)
+            .where(Slot.id == slot_id, Slot.state == "free")
+            .values(state="cancelled", held_by_offer_id=None)
+        ).rowcount
+        if changed != 1:
+            raise SlotError("the slot changed while cancelling it; try again")
+        audit.record(
+            session,
+            now=now,
+            actor=actor,
+            action="slot.cancel",
+            target=f"slot:{slot_id}",
+            detail={"outcome": outcome},
+        )
+        return outcome
+
+
+def _withdraw_offer(session: Session, offer_id: int, *, now: datetime) -> None:
+    if not close_open_offers(session, Offer.id == offer_id, state="withdrawn", now=now):
+        return
+    offer = session.get(Offer, offer_id)
+    assert offer is not None
+    session.execute(
+        update(CampaignMember)
+        .where(CampaignMember.id == offer.member_id, CampaignMember.state == "offered")
+        .values(
+            state="waiting",
+            invitations=case(
+                (CampaignMember.invitations > 0, CampaignMember.invitations - 1), else_=0
+            ),
+            updated_at=now,
+        )
+    )
+    invitation_sent = session.scalar(
+        select(Message.id).where(
+            Message.offer_id == offer_id,
+            Message.kind == "invitation",
+            Message.status.not_in(("queued", "cancelled")),
+        )
+    )
+    if invitation_sent is None:
+        return  # they never heard of it
+    practice_name = session.scalar(
+        select(Practice.name)
+        .join(Patient, Patient.practice_id == Practice.id)
+        .where(Patient.id == offer.patient_id)
+    )
+    queue_message(
+        session,
+        to=offer.mobile,
+        body=render("withdrawn", practice_name=practice_name or "Your GP practice"),
+        kind="withdrawn",
+        now=now,
+        dedupe_key=f"withdrawn:offer:{offer_id}",
+        campaign_id=offer.campaign_id,
+        patient_id=offer.patient_id,
+        offer_id=offer_id,
+    )

@@ -1,0 +1,116 @@
+"""Checking SMS templates: render each with worst-case data and count its segments.
+
+Rule (issue 3, "SMS templates"): every template in message_templates/ must stay within
+the configured segment limit (SMS_SEGMENT_LIMIT, default 3) even with the longest
+names, links and times it can be given, and should be GSM-7 (one curly quote or emoji
+turns a message into UCS-2 and more than doubles its cost), so the check names every
+character that forces UCS-2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, TemplateError, Undefined
+
+from app.domain import segments
+from app.domain.personalisation import longest
+
+SUFFIX = ".txt.j2"
+# the longest a slot time or deadline can be written (app.domain.timefmt)
+LONGEST_SLOT = "Wed 30 Sep 10:20"
+LONGEST_DEADLINE = "Wed 30 Sep, 12:30pm"
+# a filler for names a template uses that we have no worst case for
+UNKNOWN_FILLER = "X" * 20
+
+WORST_CASE: dict[str, Any] = {
+    "first_name": "Alexandra-Charlotte",  # rendering trims first names to 30
+    "practice_name": "St Bartholomew's Park Road Medical Centre",
+    "practice_phone": "020 7946 0999",
+    "slots": [LONGEST_SLOT] * 3,
+    "slot_time": LONGEST_SLOT,
+    "when": LONGEST_SLOT,
+    "expiry": LONGEST_DEADLINE,
+    "deadline": LONGEST_DEADLINE,
+    "info_url": "https://www.nhs.uk/conditions/nhs-health-check/",
+    "personal": longest(),
+    "location": "Nurse room 2, Park Road Surgery, first floor",
+    "practice_address": "Park Road Surgery, 123 Long Street Name, London SW1A 1AA",
+    "duration_minutes": 45,
+    "calendar_url": "https://nudge.example.nhs.uk/c/" + "A" * 43 + ".ics",
+}
+
+
+@dataclass(frozen=True)
+class TemplateReport:
+    name: str
+    encoding: str
+    characters: int
+    segments: int
+    unicode_chars: tuple[str, ...]
+    unknown_names: tuple[str, ...]
+    error: str | None = None
+
+    def ok(self, limit: int) -> bool:
+        return self.error is None and self.segments <= limit
+
+
+class _Recording(Undefined):
+    """Undefined names render as a 20-character filler and are remembered."""
+
+    seen: set[str] = set()
+
+    def __str__(self) -> str:
+        if self._undefined_name:
+            _Recording.seen.add(self._undefined_name)
+        return UNKNOWN_FILLER
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(())
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self
+
+
+def _environment(directory: Path) -> Environment:
+    return Environment(
+        loader=FileSystemLoader(str(directory)),
+        undefined=_Recording,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+def check_template(directory: Path, name: str) -> TemplateReport:
+    """Render `name` (without suffix) with worst-case data, every branch taken true."""
+    _Recording.seen = set()
+    try:
+        text = _environment(directory).get_template(name + SUFFIX).render(**WORST_CASE).strip()
+    except TemplateError as error:
+        return TemplateReport(name, "-", 0, 0, (), (), error=str(error))
+    count = segments.count(text)
+    return TemplateReport(
+        name,
+        count.encoding,
+        count.characters,
+        count.segments,
+        count.unicode_chars,
+        tuple(sorted(_Recording.seen)),
+    )
+
+
+def check_all(directory: Path) -> list[TemplateReport]:
+    names = sorted(p.name[: -len(SUFFIX)] for p in directory.glob("*" + SUFFIX))
+    return [check_template(directory, name) for name in names]
+
+
+__all__ = ["check_all", "check_template", "TemplateReport"]

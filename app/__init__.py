@@ -68,3 +68,9 @@ def register_commands(app: Flask) -> None:
     slots_cli.init_app(app)
     campaigns_cli.init_app(app)
     templates_cli.init_app(app)
+    from app.cli import scheduler as scheduler_cli
+
+    scheduler_cli.init_app(app)
+    from app.cli import messages as messages_cli
+
+    messages_cli.init_app(app)

@@ -1,0 +1,53 @@
+"""`flask scheduler run` (the long-running scheduler) and `flask scheduler run-once`."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import click
+from flask import Flask, current_app
+
+from app.clock import FixedClock
+
+
+@click.group("scheduler", help="Run the scheduled jobs (plan, remind, dispatch, expire, purge).")
+def scheduler_group() -> None:
+    pass
+
+
+@scheduler_group.command("run", help="Run the scheduler until stopped (its own process).")
+def run() -> None:
+    from scheduler.runner import build_scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    scheduler = build_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo("Scheduler running: " + ", ".join(job.id for job in scheduler.get_jobs()))
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        click.echo("Scheduler stopped.")
+
+
+@scheduler_group.command(
+    "run-once", help="Run every job once, now, in dependency order, then exit."
+)
+@click.option("--now", "at", help="Pretend it is this ISO 8601 time (aware), e.g. for demos.")
+def run_once_command(at: str | None) -> None:
+    from scheduler.jobs import run_once
+    from scheduler.runner import context_for
+
+    ctx = context_for(current_app._get_current_object())  # type: ignore[attr-defined]
+    if at:
+        moment = datetime.fromisoformat(at)
+        if moment.tzinfo is None:
+            raise click.BadParameter(
+                "give a time zone, e.g. 2026-01-14T10:00+00:00", param_hint="--now"
+            )
+        ctx.clock = FixedClock(moment)
+    for name, result in run_once(ctx):
+        click.echo(f"{name}: {result}")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(scheduler_group)

@@ -1,0 +1,43 @@
+"""The message log: every SMS in and out, oldest first, as staff and scripts read it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from app.data.db import Database
+from app.data.models import Message
+
+
+def message_log(db: Database, *, number: str | None = None) -> list[dict[str, Any]]:
+    """The conversation log (optionally with one resident's number, either direction).
+
+    `kind` is '' for inbound messages (issue 3's `messages list --json` contract).
+    """
+    with db.transaction() as session:
+        query = select(Message).order_by(Message.created_at, Message.id)
+        if number:
+            query = query.where(
+                or_(
+                    (Message.direction == "out") & (Message.to_number == number),
+                    (Message.direction == "in") & (Message.from_number == number),
+                )
+            )
+        return [
+            {
+                "id": m.id,
+                "direction": m.direction,
+                "to": m.to_number,
+                "from": m.from_number or "",
+                "body": m.body,
+                "status": m.status,
+                "kind": m.kind if m.direction == "out" else "",
+                "created_at": m.created_at.isoformat(),
+                "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+                "provider_sid": m.provider_sid,
+                "error_code": m.error_code,
+                "attempts": m.attempts,
+            }
+            for m in session.scalars(query)
+        ]

@@ -1,0 +1,172 @@
+"""The job table: what runs when, each job a thin call into a service ("do what is due").
+
+Every job is idempotent and query-driven, so running it twice, late, or in two scheduler
+processes at once does no harm: the services claim work with conditional updates (and
+`SKIP LOCKED` on PostgreSQL), and queueing a message twice leaves one row (dedupe keys).
+`run_once` runs every job in dependency order (expire before plan, so released slots can
+be offered; plan and reminders before dispatch, so what they queue goes out now).
+
+Lane B owns the offer, reminder and retention services; they are imported when a job
+runs, so a missing one is reported as skipped rather than breaking the scheduler.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from app.clock import Clock
+from app.data.db import Database
+from app.domain.send_rate import TokenBucket
+from app.services.dispatch import DispatchReport, dispatch_due, recover_stale_claims
+from app.sms.provider import SmsProvider
+
+log = logging.getLogger(__name__)
+
+# a claim older than this belongs to a dispatcher that died: a batch of DISPATCH_BATCH
+# at the configured rate takes seconds, a hung provider call at most its timeout each
+STALE_CLAIM_AFTER = timedelta(minutes=10)
+
+
+@dataclass
+class JobContext:
+    """What jobs need, built once per scheduler process (see `runner.context_for`)."""
+
+    db: Database
+    clock: Clock
+    config: Mapping[str, Any]
+    provider: SmsProvider
+    bucket: TokenBucket
+    # seconds one dispatch run may keep going before yielding to the next tick
+    dispatch_budget: float = 50.0
+    worker_id: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[JobContext], str]  # returns a one-line account of what it did
+    trigger: str  # "interval" or "cron", as APScheduler names them
+    trigger_args: Mapping[str, Any]
+    order: int  # position in `run_once`
+    description: str = ""
+
+
+def call_service(module: str, function: str, ctx: JobContext, **extra: Any) -> Any:
+    """Call `app.services.<module>.<function>` with whichever of db / now / config it takes.
+
+    Returns `None` when the service does not exist (yet); the job reports it as skipped.
+    """
+    try:
+        target = getattr(importlib.import_module(f"app.services.{module}"), function)
+    except (ImportError, AttributeError):
+        return None
+    parameters = inspect.signature(target).parameters
+    available: dict[str, Any] = {"now": ctx.clock.now(), "config": ctx.config, **extra}
+    kwargs = {name: value for name, value in available.items() if name in parameters}
+    return target(ctx.db, **kwargs)
+
+
+def _describe(result: Any, missing: str) -> str:
+    if result is None:
+        return f"skipped: {missing} is not available"
+    summary = getattr(result, "summary", None)
+    return summary() if callable(summary) else str(result)
+
+
+def expire_offers(ctx: JobContext) -> str:
+    return _describe(call_service("offers", "expire_offers", ctx), "offers.expire_offers")
+
+
+def plan_waves(ctx: JobContext) -> str:
+    return _describe(call_service("offers", "plan_waves", ctx), "offers.plan_waves")
+
+
+def no_reply_reminders(ctx: JobContext) -> str:
+    return _describe(
+        call_service("reminders", "queue_no_reply_reminders", ctx),
+        "reminders.queue_no_reply_reminders",
+    )
+
+
+def appointment_reminders(ctx: JobContext) -> str:
+    return _describe(
+        call_service("reminders", "queue_appointment_reminders", ctx),
+        "reminders.queue_appointment_reminders",
+    )
+
+
+def dispatch(ctx: JobContext) -> str:
+    """Send what is due, batch after batch, until nothing is left or the budget is spent."""
+    total = DispatchReport()
+    deadline = time.monotonic() + ctx.dispatch_budget
+    batch = int(ctx.config.get("DISPATCH_BATCH", 50))
+    while True:
+        report = dispatch_due(
+            ctx.db,
+            ctx.provider,
+            now=ctx.clock.now(),
+            limit=batch,
+            worker_id=ctx.worker_id,
+            bucket=ctx.bucket,
+            max_attempts=int(ctx.config.get("DISPATCH_MAX_ATTEMPTS", 5)),
+        )
+        total.add(report)
+        if not (report.claimed or report.cancelled) or time.monotonic() > deadline:
+            return total.summary()
+
+
+def recover_claims(ctx: JobContext) -> str:
+    count = recover_stale_claims(ctx.db, now=ctx.clock.now(), older_than=STALE_CLAIM_AFTER)
+    return f"{count} stale claims marked uncertain"
+
+
+def purge_personal_data(ctx: JobContext) -> str:
+    return _describe(
+        call_service("retention", "purge_personal_data", ctx), "retention.purge_personal_data"
+    )
+
+
+JOBS: tuple[Job, ...] = (
+    Job("expire_offers", expire_offers, "interval", {"minutes": 1}, 10, "release expired holds"),
+    Job("plan_waves", plan_waves, "interval", {"minutes": 5}, 20, "offer free slots"),
+    Job("no_reply_reminders", no_reply_reminders, "interval", {"minutes": 5}, 30, "one nudge"),
+    Job(
+        "appointment_reminders",
+        appointment_reminders,
+        "interval",
+        {"minutes": 15},
+        40,
+        "the day before",
+    ),
+    # every few seconds: a conversational reply should reach the phone within seconds
+    Job("dispatch", dispatch, "interval", {"seconds": 3}, 50, "send what is due"),
+    Job("recover_claims", recover_claims, "interval", {"minutes": 5}, 60, "dead dispatchers"),
+    Job(
+        "purge_personal_data",
+        purge_personal_data,
+        "cron",
+        {"hour": 3, "minute": 15},
+        70,
+        "retention period",
+    ),
+)
+
+
+def run_once(ctx: JobContext, jobs: tuple[Job, ...] = JOBS) -> list[tuple[str, str]]:
+    """Every job once, now, in dependency order; a failing job is reported, not fatal."""
+    results: list[tuple[str, str]] = []
+    for job in sorted(jobs, key=lambda j: j.order):
+        try:
+            results.append((job.name, job.run(ctx)))
+        except Exception as exc:
+            log.exception("job %s failed", job.name)
+            results.append((job.name, f"FAILED: {type(exc).__name__}: {exc}"))
+    return results

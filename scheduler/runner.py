@@ -1,0 +1,66 @@
+"""The scheduler process: APScheduler 3.x running the job table, in a process of its own.
+
+APScheduler 3 cannot share a job store between processes, so this must never run inside
+web workers (each would run every job). Jobs are coalesced (a backlog of missed runs is
+one run), never overlap themselves (`max_instances=1`), and tolerate minutes of delay
+(`misfire_grace_time`): the default grace of 1 s silently skips a job delayed by a restart
+or a long previous run.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+
+from app.domain.send_rate import TokenBucket
+from app.services.dispatch import default_worker_id
+from app.sms import provider_from_config
+from scheduler.jobs import JOBS, Job, JobContext
+
+log = logging.getLogger(__name__)
+
+MISFIRE_GRACE_SECONDS = 300
+
+
+def context_for(app: Flask) -> JobContext:
+    rate = float(app.config.get("SEND_RATE_PER_SECOND") or 0) or None
+    return JobContext(
+        db=app.extensions["nudge.db"],
+        clock=app.extensions["nudge.clock"],
+        config=app.config,
+        provider=provider_from_config(app.config),
+        bucket=TokenBucket(rate),
+        worker_id=default_worker_id(),
+    )
+
+
+def _run(app: Flask, job: Job, ctx: JobContext) -> None:
+    with app.app_context():
+        log.info("%s: %s", job.name, job.run(ctx))
+
+
+def build_scheduler(app: Flask, ctx: JobContext | None = None) -> BlockingScheduler:
+    context = ctx or context_for(app)
+    scheduler = BlockingScheduler(
+        timezone=app.config.get("TIMEZONE", "Europe/London"),
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": MISFIRE_GRACE_SECONDS,
+        },
+    )
+    for job in JOBS:
+        trigger_args: dict[str, Any] = dict(job.trigger_args)
+        scheduler.add_job(
+            _run,
+            job.trigger,
+            args=(app, job, context),
+            id=job.name,
+            name=job.description or job.name,
+            replace_existing=True,
+            **trigger_args,
+        )
+    return scheduler

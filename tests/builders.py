@@ -425,3 +425,134 @@ def add_campaign_booking(
     session.add(booking)
     session.flush()
     return booking
+
+
+# --- lane E: slots and bookings for the staff pages ---
+def add_slot(
+    session: Session,
+    practice: Practice,
+    starts_at: datetime,
+    *,
+    state: str = "free",
+    location: str = "Room 1",
+    duration_minutes: int = 20,
+    now: datetime = BUILDER_NOW,
+) -> object:
+    """A slot row (state free, booked or cancelled; held slots come from offers)."""
+    from app.data.models import Slot
+
+    slot = Slot(
+        practice_id=practice.id,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        location=location,
+        state=state,
+        created_at=now,
+    )
+    session.add(slot)
+    session.flush()
+    return slot
+
+
+def add_booking(
+    session: Session,
+    patient: Patient,
+    slot: object,
+    *,
+    state: str = "booked",
+    source: str = "staff",
+    offer_id: int | None = None,
+    campaign_id: int | None = None,
+    now: datetime = BUILDER_NOW,
+) -> object:
+    """A booking of `slot` (marked booked) for `patient`."""
+    import secrets
+
+    from app.data.models import Booking, Slot
+
+    assert isinstance(slot, Slot)
+    slot.state = "booked" if state != "cancelled" else slot.state
+    booking = Booking(
+        slot_id=slot.id,
+        patient_id=patient.id,
+        offer_id=offer_id,
+        campaign_id=campaign_id,
+        state=state,
+        source=source,
+        booked_at=now,
+        calendar_token=secrets.token_urlsafe(24),
+    )
+    session.add(booking)
+    session.flush()
+    return booking
+
+
+# --- lane B: slots, campaigns and cohorts through the real services ---
+def add_free_slots(
+    session: Session,
+    practice: Practice,
+    starts: list[datetime],
+    *,
+    location: str = "Room 1",
+    duration_minutes: int = 20,
+    now: datetime = BUILDER_NOW,
+) -> list[int]:
+    """Free slots starting at each of `starts` (aware datetimes); their ids, in order."""
+    from app.data.models import Slot
+
+    slots = [
+        Slot(
+            practice_id=practice.id,
+            starts_at=start,
+            duration_minutes=duration_minutes,
+            location=location,
+            state="free",
+            created_at=now,
+        )
+        for start in starts
+    ]
+    session.add_all(slots)
+    session.flush()
+    return [s.id for s in slots]
+
+
+def clinic_starts(
+    first_day: date, days: int, times: tuple[str, ...] = ("09:00", "10:00", "14:00", "15:00")
+) -> list[datetime]:
+    """London wall-clock clinic times on `days` consecutive days from `first_day`, as UTC."""
+    from datetime import time, timedelta
+    from zoneinfo import ZoneInfo
+
+    london = ZoneInfo("Europe/London")
+    out = []
+    for offset in range(days):
+        day = first_day + timedelta(days=offset)
+        for text in times:
+            hour, minute = map(int, text.split(":"))
+            out.append(datetime.combine(day, time(hour, minute), tzinfo=london).astimezone(UTC))
+    return out
+
+
+def approved_campaign(
+    db: object,
+    *,
+    ods: str = "F84003",
+    now: datetime = BUILDER_NOW,
+    variants: tuple[tuple[str, int], ...] = (("control", 1),),
+    seed: int | None = 7,
+    **options: object,
+) -> int:
+    """A campaign over practice `ods`, created and approved through the services; its id."""
+    from app.services import campaigns
+
+    spec = campaigns.CampaignSpec(
+        name="Test campaign",
+        practices=[ods],
+        lawful_basis="Direct care: GP practice public task (UK GDPR 6(1)(e), 9(2)(h))",
+        variants=variants,
+        seed=seed,
+        **options,  # type: ignore[arg-type]
+    )
+    campaign_id = campaigns.create(db, spec, now=now, actor="test")  # type: ignore[arg-type]
+    campaigns.approve(db, campaign_id, now=now, actor="test")  # type: ignore[arg-type]
+    return campaign_id

@@ -1,0 +1,112 @@
+"""Bookings pages: the day list, marking attended / did not attend, and the CSV export."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from app.runtime import get_clock, get_db
+from app.services import attendance
+from app.web.display import chosen_practice, london_today, parse_day
+from app.web.security import current_user, practice_scope, roles_required
+
+bp = Blueprint("bookings", __name__, url_prefix="/bookings")
+
+STAFF = ("admin", "practice")
+
+
+@bp.get("")
+@roles_required(*STAFF)
+def day() -> str:
+    practice_id, practices = chosen_practice()
+    shown = parse_day(request.args.get("day"), london_today())
+    rows = []
+    if practice_id is not None:
+        with get_db().transaction() as session:
+            rows = attendance.day_list(session, practice_id, shown)
+    return render_template(
+        "bookings/day.html",
+        practices=practices,
+        practice_id=practice_id,
+        day=shown,
+        rows=rows,
+        previous_day=(shown - timedelta(days=1)).isoformat(),
+        next_day=(shown + timedelta(days=1)).isoformat(),
+        can_record=shown <= london_today(),
+    )
+
+
+@bp.post("/<int:booking_id>/outcome")
+@roles_required(*STAFF)
+def outcome(booking_id: int) -> Response:
+    with get_db().transaction() as session:
+        owner = attendance.booking_practice(session, booking_id)
+    practice_id = practice_scope(owner)
+    try:
+        attendance.record_outcome(
+            get_db(),
+            booking_id,
+            request.form.get("outcome", ""),
+            now=get_clock().now(),
+            actor=current_user.email,
+        )
+        flash("Outcome saved.", "success")
+    except attendance.AttendanceError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("bookings.day", practice=practice_id, day=request.form.get("day")))
+
+
+@bp.route("/export", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def export() -> str | Response | tuple[str, int]:
+    practice_id, practices = chosen_practice()
+    today = london_today()
+    form = {
+        "first": request.values.get("first", today.isoformat()),
+        "last": request.values.get("last", today.isoformat()),
+    }
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        dates: dict[str, date] = {}
+        for name, label in (("first", "first day"), ("last", "last day")):
+            try:
+                dates[name] = date.fromisoformat(form[name])
+            except ValueError:
+                errors[name] = f"Enter the {label} as YYYY-MM-DD"
+        if practice_id is None:
+            errors["practice"] = "Choose a practice"
+        if not errors:
+            assert practice_id is not None
+            try:
+                text, _count = attendance.export_csv(
+                    get_db(),
+                    practice_id=practice_id,
+                    first=dates["first"],
+                    last=dates["last"],
+                    now=get_clock().now(),
+                    actor=current_user.email,
+                    config=current_app.config,
+                )
+            except attendance.AttendanceError as exc:
+                errors["last"] = str(exc)
+            else:
+                name = f"nhs-health-checks-{dates['first']}-to-{dates['last']}.csv"
+                return Response(
+                    text,
+                    mimetype="text/csv",
+                    headers={
+                        "Content-Disposition": f'attachment; filename="{name}"',
+                        "Cache-Control": "no-store",
+                    },
+                )
+    page = render_template(
+        "bookings/export.html",
+        practices=practices,
+        practice_id=practice_id,
+        form=form,
+        errors=errors,
+        completed=attendance.SNOMED_COMPLETED,
+    )
+    return page, (400 if errors else 200)

@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast lint format bench demo migrate migration clean frontend
+.PHONY: help run test test-fast lint format bench demo migrate migration clean frontend charts
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -58,6 +58,20 @@ frontend: install ## Refresh the vendored NHS.UK frontend in app/static/nhsuk/ f
 	rm -rf /tmp/nudge-nhsuk && mkdir -p /tmp/nudge-nhsuk
 	cd /tmp/nudge-nhsuk && npm pack --silent nhsuk-frontend@$(NHSUK_FRONTEND_VERSION) && tar xzf nhsuk-frontend-*.tgz
 	$(BIN)/python scripts/vendor_nhsuk.py /tmp/nudge-nhsuk/package
+
+CHARTJS_VERSION ?= 4.6.1
+ERRORBARS_VERSION ?= 4.4.5
+CHARTS_DIR := app/static/vendor/chartjs
+charts: ## Refresh the vendored Chart.js and chartjs-chart-error-bars in app/static/vendor/chartjs/ from npm
+	rm -rf /tmp/nudge-charts && mkdir -p /tmp/nudge-charts/cj /tmp/nudge-charts/eb $(CHARTS_DIR)
+	cd /tmp/nudge-charts && npm pack --silent chart.js@$(CHARTJS_VERSION) chartjs-chart-error-bars@$(ERRORBARS_VERSION)
+	tar xzf /tmp/nudge-charts/chart.js-$(CHARTJS_VERSION).tgz -C /tmp/nudge-charts/cj
+	tar xzf /tmp/nudge-charts/chartjs-chart-error-bars-$(ERRORBARS_VERSION).tgz -C /tmp/nudge-charts/eb
+	cp /tmp/nudge-charts/cj/package/dist/chart.umd.min.js $(CHARTS_DIR)/chart.umd.min.js
+	cp /tmp/nudge-charts/cj/package/LICENSE.md $(CHARTS_DIR)/LICENSE-chart.js.md
+	cp /tmp/nudge-charts/eb/package/build/index.umd.min.js $(CHARTS_DIR)/chartjs-chart-error-bars.umd.min.js
+	cp /tmp/nudge-charts/eb/package/LICENSE $(CHARTS_DIR)/LICENSE-chartjs-chart-error-bars
+	printf 'chart.js %s (npm, dist/chart.umd.min.js, MIT)\nchartjs-chart-error-bars %s (npm, build/index.umd.min.js, MIT; by sgratzl)\nrefresh with `make charts CHARTJS_VERSION=x.y.z ERRORBARS_VERSION=x.y.z`\n' $(CHARTJS_VERSION) $(ERRORBARS_VERSION) > $(CHARTS_DIR)/VERSION
 
 clean: ## Remove the virtualenv, caches and the local database
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis instance/nudge.sqlite3*

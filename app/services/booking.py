@@ -253,14 +253,22 @@ def live_booking_for_number(session: Session, number: str, now: datetime) -> Boo
 
 
 def cancel_booking(
-    session: Session, booking_id: int, *, now: datetime, reason: str, by: str = "system"
+    session: Session,
+    booking_id: int,
+    *,
+    now: datetime,
+    reason: str,
+    by: str = "system",
+    free_slot: bool = True,
 ) -> bool:
     """Cancel a live booking and free its slot; True if this call cancelled it.
 
     The booking row is updated first (`booked` -> `cancelled`, checked by row count), so
     a CHANGE repeated or racing a staff cancellation frees the slot exactly once. The
     member goes back to `waiting` (they still need a check); queued appointment reminders
-    for the booking are cancelled.
+    for the booking are cancelled. `free_slot=False` leaves the slot booked for the
+    caller to free with `free_booked_slot` later in the same transaction (CHANGE does,
+    so the new offer does not hand back the time just given up).
     """
     cancelled = session.execute(
         update(Booking)
@@ -270,11 +278,8 @@ def cancel_booking(
     ).one_or_none()
     if cancelled is None:
         return False
-    session.execute(
-        update(Slot)
-        .where(Slot.id == cancelled.slot_id, Slot.state == "booked")
-        .values(state="free", held_by_offer_id=None)
-    )
+    if free_slot:
+        free_booked_slot(session, cancelled.slot_id)
     session.execute(
         update(Message)
         .where(
@@ -300,6 +305,16 @@ def cancel_booking(
         detail={"reason": reason},
     )
     return True
+
+
+def free_booked_slot(session: Session, slot_id: int) -> None:
+    """Put a booked slot with no live booking back on offer."""
+    live = select(Booking.id).where(Booking.slot_id == slot_id, Booking.state != "cancelled")
+    session.execute(
+        update(Slot)
+        .where(Slot.id == slot_id, Slot.state == "booked", ~live.exists())
+        .values(state="free", held_by_offer_id=None)
+    )
 
 
 def staff_book(

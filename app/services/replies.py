@@ -10,7 +10,6 @@ opt out, new times ...) and the answer is queued in the outbox outside the send 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +22,6 @@ from sqlalchemy.orm import Session
 from app.data.db import Database
 from app.data.models import (
     Booking,
-    Campaign,
     CampaignMember,
     Conversation,
     Message,
@@ -38,10 +36,9 @@ from app.domain.keywords import Intent, parse
 from app.services import booking as booking_service
 from app.services import numbers
 from app.services.offer_state import close_open_offers, open_offer_for
+from app.services.offers import create_offer
 from app.services.outbox import queue_message
 from app.sms.rendering import render
-
-log = logging.getLogger(__name__)
 
 # after this many unclear replies in a row a person at the practice follows up
 UNCLEAR_FLAG_AFTER = 2
@@ -385,11 +382,17 @@ class _Act:
         starts_at = self.session.scalar(select(Slot.starts_at).where(Slot.id == booking.slot_id))
         assert starts_at is not None
         if not booking_service.cancel_booking(
-            self.session, booking.id, now=self.now, reason="change", by=f"sms:{self.sid}"
+            self.session,
+            booking.id,
+            now=self.now,
+            reason="change",
+            by=f"sms:{self.sid}",
+            free_slot=False,
         ):
             return self.unclear()
         self.context.booking = None
-        fresh = self.new_offer()
+        fresh = self.new_offer()  # before the old slot is freed, so it is not offered again
+        booking_service.free_booked_slot(self.session, booking.slot_id)
         self.reply("change", slot_time=timefmt.slot_time(starts_at), new_times=fresh is not None)
         return "changed_new_offer" if fresh else "changed"
 
@@ -413,32 +416,48 @@ class _Act:
     # -- new times ---------------------------------------------------------------
 
     def new_offer(self) -> Offer | None:
-        """Fresh times for this member via lane B's `create_offer`, in a savepoint.
+        """Fresh, different times for this member via lane B's `create_offer`, or None.
 
-        The current open offer is closed first (one open offer per number); if no new
-        offer can be made (invitation limit, no free slots, campaign not active) the
-        savepoint rolls back and the current times stay held. The new invitation is a
-        reply, so it is released from the send window and goes out now.
+        One open offer per number, so the current offer leaves `open` first, but its
+        slots stay held until the new offer has chosen, so MORE never offers the same
+        times again; then they are released. If no new offer can be made (invitation
+        limit, no free slots, campaign not active) the savepoint rolls back and the
+        current times stay held. The new invitation is a reply, so it leaves the send
+        window and goes out now.
         """
         member_id = self.context.member_id
         if member_id is None:
             return None
-        member = self.session.get(CampaignMember, member_id)
-        campaign = self.session.get(Campaign, member.campaign_id) if member else None
-        if member is None or campaign is None or campaign.state != "active":
-            return None
-        if member.state in ("opted_out", "not_textable", "removed"):
-            return None
         savepoint = self.session.begin_nested()
         current = self.context.open_offer
         if current is not None:
-            close_open_offers(self.session, Offer.id == current.id, state="withdrawn", now=self.now)
+            self.session.execute(
+                update(Offer)
+                .where(Offer.id == current.id, Offer.state == "open")
+                .values(state="withdrawn", closed_at=self.now)
+                .execution_options(synchronize_session=False)
+            )
         fresh = create_offer(self.session, member_id, now=self.now, config=self.config)
         if fresh is None:
             savepoint.rollback()
             self.session.expire_all()
             return None
         savepoint.commit()
+        if current is not None:
+            self.session.execute(
+                update(Slot)
+                .where(Slot.held_by_offer_id == current.id, Slot.state == "held")
+                .values(state="free", held_by_offer_id=None)
+            )
+            self.session.execute(
+                update(Message)
+                .where(
+                    Message.offer_id == current.id,
+                    Message.status == "queued",
+                    Message.kind.in_(("invitation", "reminder")),
+                )
+                .values(status="cancelled", status_updated_at=self.now)
+            )
         self.session.execute(
             update(Message)
             .where(
@@ -450,15 +469,3 @@ class _Act:
         )
         self.context.open_offer = fresh
         return fresh
-
-
-def create_offer(
-    session: Session, member_id: int, *, now: datetime, config: Mapping[str, Any]
-) -> Offer | None:
-    """Lane B's `app.services.offers.create_offer` (three holds + invitation queued)."""
-    try:
-        from app.services import offers
-    except ImportError:  # lane B not merged yet: no fresh times can be made
-        log.warning("app.services.offers is missing: no new offer made")
-        return None
-    return offers.create_offer(session, member_id, now=now, config=config)

@@ -347,3 +347,44 @@ def test_queued_reply_expiry_is_not_set_so_a_late_dispatcher_still_answers(app, 
     [reply] = outbound(db, "reply")
     assert reply.expires_at is None
     assert reply.not_before is not None and reply.not_before - clock.now() < timedelta(seconds=1)
+
+
+def test_more_gets_real_new_times_from_the_offer_service(app, db, clock):
+    offer_id = an_offer(db, clock)
+    assert text(app, db, clock, "MORE").action == "new_offer"
+    with db.sessions() as session:
+        offers = list(session.scalars(select(Offer).order_by(Offer.id)))
+        assert [o.state for o in offers] == ["withdrawn", "open"]
+        assert offers[1].member_id == offers[0].member_id
+        invitation = session.scalars(select(Message).where(Message.kind == "invitation")).one()
+        assert invitation.offer_id == offers[1].id and invitation.in_send_window is False
+        held = session.scalar(
+            select(func.count(Slot.id)).where(Slot.held_by_offer_id == offers[1].id)
+        )
+        assert held == 3
+    assert slot_states(db, offer_id) == {1: "free", 2: "free", 3: "free"}
+
+
+def test_more_at_the_invitation_limit_keeps_the_current_times(app, db, clock):
+    offer_id = an_offer(db, clock)
+    with db.transaction() as session:
+        member = session.scalar(select(CampaignMember))
+        assert member is not None
+        member.invitations = 2
+    assert text(app, db, clock, "MORE").action == "no_slots"
+    assert slot_states(db, offer_id) == {1: "held", 2: "held", 3: "held"}
+
+
+def test_change_after_booking_offers_new_times(app, db, clock):
+    an_offer(db, clock)
+    text(app, db, clock, "3")
+    assert text(app, db, clock, "change please").action == "changed_new_offer"
+    with db.sessions() as session:
+        booking = session.scalars(select(Booking)).one()
+        assert booking.state == "cancelled"
+        fresh = session.scalars(select(Offer).where(Offer.state == "open")).one()
+        held = set(session.scalars(select(Slot.id).where(Slot.held_by_offer_id == fresh.id)))
+        assert len(held) == 3 and booking.slot_id not in held  # not the time just given up
+        assert session.get(Slot, booking.slot_id).state == "free"
+    change = outbound(db, "reply")[-1]
+    assert "New times" in change.body

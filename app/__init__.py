@@ -61,6 +61,9 @@ def register_commands(app: Flask) -> None:
     from app.cli import replies as replies_cli
 
     replies_cli.init_app(app)
+    from app.cli import report as report_cli
+
+    report_cli.init_app(app)
     from app.cli import campaigns as campaigns_cli
     from app.cli import slots as slots_cli
     from app.cli import templates as templates_cli

@@ -56,5 +56,24 @@ def list_users() -> None:
             click.echo(f"{user.email}\t{user.role}\t{codes}\t{state}\t{password}")
 
 
+# lane F: personal API tokens for the reports API
+@users_group.command("token", help="Create a user's API token and print it once.")
+@click.option("--email", required=True)
+@click.option("--revoke", is_flag=True, help="remove the user's token instead")
+def token(email: str, revoke: bool) -> None:
+    from app.services import api_token
+
+    try:
+        if revoke:
+            gone = api_token.revoke(get_db(), email=email, now=get_clock().now(), actor="cli")
+            click.echo("Token revoked." if gone else "That user had no token.")
+            return
+        value = api_token.issue(get_db(), email=email, now=get_clock().now(), actor="cli")
+    except users.UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("API token (shown once; send it as 'Authorization: Bearer <token>'):")
+    click.echo(value)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(users_group)

@@ -1,0 +1,100 @@
+"""`flask report ...`: uptake and trial reports for scripts, suppressed unless --raw."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from app.domain.suppression import Rule
+from app.runtime import get_clock, get_db
+from app.services import audit, reports
+
+report_group = AppGroup("report", help="Uptake reports (NHS Digital suppression unless --raw).")
+
+
+def _rule() -> Rule:
+    return Rule(int(current_app.config["SUPPRESS_BELOW"]), int(current_app.config["ROUND_TO"]))
+
+
+def _campaigns(campaigns: tuple[int, ...], start: str | None, end: str | None) -> list[int]:
+    if campaigns:
+        return list(campaigns)
+    if start and end:
+        begin = datetime.fromisoformat(start).replace(tzinfo=UTC)
+        finish = datetime.fromisoformat(end).replace(tzinfo=UTC)
+        found = reports.campaigns_between(get_db(), begin, finish)
+        if not found:
+            raise click.ClickException(f"no campaign ran between {start} and {end}")
+        return found
+    raise click.ClickException("give --campaign ID (repeatable) or --from and --to dates")
+
+
+def _audit(kind: str, campaign_ids: list[int], by: str, raw: bool) -> None:
+    with get_db().transaction() as session:
+        audit.record(
+            session,
+            now=get_clock().now(),
+            actor="cli",
+            action="report.export",
+            target=",".join(f"campaign:{i}" for i in campaign_ids)[:200],
+            detail={"report": kind, "by": by, "raw": raw, "via": "cli"},
+        )
+
+
+@report_group.command("uptake", help="The funnel, overall or by up to two dimensions.")
+@click.option("--campaign", "campaigns", type=int, multiple=True, help="campaign id (repeat)")
+@click.option("--from", "start", help="instead of --campaign: campaigns running from (date)")
+@click.option("--to", "end", help="... to (date)")
+@click.option("--by", default="", help=f"comma-separated: {', '.join(reports.DIMENSIONS)}")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+@click.option("--raw", is_flag=True, help="unsuppressed figures (admins only: do not publish)")
+def uptake(
+    campaigns: tuple[int, ...], start: str | None, end: str | None, by: str, fmt: str, raw: bool
+) -> None:
+    ids = _campaigns(campaigns, start, end)
+    try:
+        result = reports.uptake(
+            get_db(),
+            campaign_ids=ids,
+            by=by.split(","),
+            raw=raw,
+            rule=_rule(),
+            now=get_clock().now(),
+        )
+    except reports.ReportError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _audit("uptake", ids, by, raw)
+    if fmt == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        click.echo(reports.uptake_csv(result), nl=False)
+
+
+@report_group.command("trial", help="Variant against control, and the balance table.")
+@click.option("--campaign", "campaigns", type=int, multiple=True, required=True)
+@click.option("--within", default=None, help="compare within each group of this dimension")
+@click.option("--table", type=click.Choice(["comparison", "balance"]), default="comparison")
+@click.option("--raw", is_flag=True, help="unsuppressed figures (admins only: do not publish)")
+def trial(campaigns: tuple[int, ...], within: str | None, table: str, raw: bool) -> None:
+    try:
+        result = reports.trial(
+            get_db(),
+            campaign_ids=list(campaigns),
+            within=within,
+            raw=raw,
+            rule=_rule(),
+            now=get_clock().now(),
+        )
+    except reports.ReportError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _audit(f"trial:{table}", list(campaigns), within or "", raw)
+    out = reports.trial_csv(result) if table == "comparison" else reports.balance_csv(result)
+    click.echo(out, nl=False)
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(report_group)

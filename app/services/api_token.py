@@ -1,0 +1,73 @@
+"""Personal API tokens: issued by an admin, shown once, stored only as a SHA-256 digest.
+
+A token stands for its user: the API applies that user's role and practices exactly as
+the signed-in pages do. Issuing a new token replaces the old one (one live token per
+person), and disabling the account stops the token working.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.data.db import Database
+from app.data.models import User
+from app.services import audit, users
+
+PREFIX = "nudge_"  # makes a leaked token easy to recognise in logs and secret scanners
+API_ROLES = ("analyst", "practice", "admin")
+
+
+def issue(db: Database, *, email: str, now: datetime, actor: str) -> str:
+    """Create (or replace) the user's API token and return it; it is never shown again."""
+    token = PREFIX + secrets.token_urlsafe(32)
+    with db.transaction() as session:
+        user = session.scalar(select(User).where(User.email == users.normalise_email(email)))
+        if user is None:
+            raise users.UserError(f"no user with email {email}")
+        if not user.active:
+            raise users.UserError(f"{user.email} is disabled")
+        if user.role not in API_ROLES:
+            raise users.UserError(f"role {user.role} cannot have an API token")
+        replaced = user.api_token_hash is not None
+        user.api_token_hash = users.token_hash(token)
+        audit.record(
+            session,
+            now=now,
+            actor=actor,
+            action="api_token.issued",
+            target=f"user:{user.id}",
+            detail={"replaced": replaced},
+        )
+    return token
+
+
+def revoke(db: Database, *, email: str, now: datetime, actor: str) -> bool:
+    """Remove the user's API token; False when they had none."""
+    with db.transaction() as session:
+        user = session.scalar(select(User).where(User.email == users.normalise_email(email)))
+        if user is None:
+            raise users.UserError(f"no user with email {email}")
+        done = session.execute(
+            update(User)
+            .where(User.id == user.id, User.api_token_hash.is_not(None))
+            .values(api_token_hash=None)
+        ).rowcount
+        if done:
+            audit.record(
+                session, now=now, actor=actor, action="api_token.revoked", target=f"user:{user.id}"
+            )
+        return bool(done)
+
+
+def identify(session: Session, token: str) -> users.StaffIdentity | None:
+    """The active user a bearer token belongs to, or None."""
+    if not token.startswith(PREFIX) or len(token) > 200:
+        return None
+    user = session.scalar(select(User).where(User.api_token_hash == users.token_hash(token)))
+    if user is None or not user.active:
+        return None
+    return users.identity(session, user)

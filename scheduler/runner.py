@@ -61,6 +61,10 @@ def build_scheduler(app: Flask, ctx: JobContext | None = None) -> BlockingSchedu
             id=job.name,
             name=job.description or job.name,
             replace_existing=True,
+            # explicit as well as defaults, so each job carries them from the start
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=MISFIRE_GRACE_SECONDS,
             **trigger_args,
         )
     return scheduler

@@ -6,14 +6,12 @@ import json
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from app.runtime import get_db
 from app.services.message_log import message_log
 
-
-@click.group("messages", help="The SMS conversation log.")
-def messages_group() -> None:
-    pass
+messages_group = AppGroup("messages", help="The SMS conversation log.")
 
 
 @messages_group.command("list", help="Every message in and out, oldest first.")

@@ -7,13 +7,13 @@ from datetime import datetime
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from app.clock import FixedClock
 
-
-@click.group("scheduler", help="Run the scheduled jobs (plan, remind, dispatch, expire, purge).")
-def scheduler_group() -> None:
-    pass
+scheduler_group = AppGroup(
+    "scheduler", help="Run the scheduled jobs (plan, remind, dispatch, expire, purge)."
+)
 
 
 @scheduler_group.command("run", help="Run the scheduler until stopped (its own process).")

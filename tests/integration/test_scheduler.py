@@ -1,0 +1,205 @@
+"""The scheduler: the job table, run-once order, two schedulers at once sending nothing twice."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from app import create_app
+from app.clock import FixedClock
+from app.data.db import Database
+from app.data.models import Message, Offer, OfferSlot
+from app.domain.send_rate import TokenBucket
+from app.services import campaigns
+from app.sms.outbox_provider import OutboxProvider
+from scheduler.jobs import JOBS, JobContext, run_once
+from scheduler.runner import MISFIRE_GRACE_SECONDS, build_scheduler
+from tests.builders import add_patient, add_practice, add_slot, queue_outbound
+from tests.conftest import make_test_config
+
+NOW = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
+
+
+def context(db: Database, at: datetime = NOW, worker: str = "test") -> JobContext:
+    return JobContext(
+        db=db,
+        clock=FixedClock(at),
+        config={"DISPATCH_MAX_ATTEMPTS": 5, "DISPATCH_BATCH": 25, "RETENTION_DAYS": 90},
+        provider=OutboxProvider(),
+        bucket=TokenBucket(None),
+        worker_id=worker,
+    )
+
+
+def test_run_once_runs_every_job_in_dependency_order(db: Database) -> None:
+    names = [name for name, _ in run_once(context(db))]
+    assert names[:5] == [
+        "expire_offers",
+        "plan_waves",
+        "no_reply_reminders",
+        "appointment_reminders",
+        "dispatch",
+    ]
+    assert set(names) == {job.name for job in JOBS}
+
+
+def test_run_once_dispatches_what_is_queued(db: Database) -> None:
+    with db.transaction() as session:
+        queue_outbound(session, in_send_window=False)
+    results = dict(run_once(context(db)))
+    assert results["dispatch"].startswith("claimed 1, sent 1")
+    with db.transaction() as session:
+        assert session.scalar(select(Message.status)) == "sent"
+
+
+def test_a_failing_job_is_reported_and_the_rest_still_run(db: Database) -> None:
+    from scheduler.jobs import Job
+
+    def broken(ctx: JobContext) -> str:
+        raise RuntimeError("boom")
+
+    jobs = (Job("broken", broken, "interval", {"minutes": 1}, 1), *JOBS)
+    results = dict(run_once(context(db), jobs))
+    assert results["broken"] == "FAILED: RuntimeError: boom"
+    assert "dispatch" in results
+
+
+def test_the_scheduler_coalesces_never_overlaps_and_tolerates_minutes_of_delay(app: Flask) -> None:
+    scheduler = build_scheduler(app)
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {job.name for job in JOBS}
+    for job in jobs.values():
+        assert job.coalesce is True
+        assert job.max_instances == 1
+        assert job.misfire_grace_time == MISFIRE_GRACE_SECONDS >= 60
+    assert jobs["dispatch"].trigger.interval <= timedelta(seconds=5)
+
+
+def test_scheduler_run_once_command_prints_what_each_job_did(app: Flask) -> None:
+    db: Database = app.extensions["nudge.db"]
+    with db.transaction() as session:
+        queue_outbound(session, in_send_window=False)
+    result = app.test_cli_runner().invoke(args=["scheduler", "run-once"])
+    assert result.exit_code == 0, result.output
+    assert "dispatch: claimed 1, sent 1" in result.output
+    assert "expire_offers:" in result.output
+
+
+def test_messages_list_prints_the_conversation_oldest_first_as_json(app: Flask) -> None:
+    db: Database = app.extensions["nudge.db"]
+    with db.transaction() as session:
+        queue_outbound(session, "+447700900001", "First", now=NOW - timedelta(minutes=2))
+        queue_outbound(session, "+447700900002", "Other", now=NOW - timedelta(minutes=1))
+        session.add(
+            Message(
+                direction="in",
+                to_number="+447700900000",
+                from_number="+447700900001",
+                body="1",
+                status="received",
+                created_at=NOW,
+            )
+        )
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["messages", "list", "--to", "07700 900001", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [(r["direction"], r["body"], r["kind"]) for r in rows] == [
+        ("out", "First", "invitation"),
+        ("in", "1", ""),
+    ]
+    assert rows[0]["to"] == "+447700900001" and rows[1]["from"] == "+447700900001"
+    assert datetime.fromisoformat(rows[0]["created_at"]) == NOW - timedelta(minutes=2)
+    assert {"status", "created_at"} <= set(rows[0])
+    plain = runner.invoke(args=["messages", "list"])
+    assert plain.output.count("\n") == 3 and "Other" in plain.output
+
+
+def test_two_schedulers_running_at_once_send_nothing_twice(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 3: every job is safe with two scheduler processes; proved here by query."""
+    setup = Database.from_url(pg_url)
+    with setup.transaction() as session:
+        practice = add_practice(session, "F84003")
+        for n in range(60):
+            add_patient(session, practice, mobile=f"+447700900{n:03d}")
+        for day in range(1, 8):
+            for hour in (9, 10, 11, 14, 15, 16):
+                for minute in (0, 20, 40):
+                    start = datetime(2026, 1, 14 + day, hour, minute, tzinfo=UTC)
+                    add_slot(session, practice, start)
+    spec = campaigns.CampaignSpec(
+        name="Race", practices=["F84003"], lawful_basis="Public task (test)", seed=1
+    )
+    campaign_id = campaigns.create(setup, spec, now=NOW, actor="tests")
+    campaigns.approve(setup, campaign_id, now=NOW, actor="tests")
+
+    # two scheduler "processes": separate apps, engines and worker ids, started together
+    monkeypatch.setenv("NUDGE_INSTANCE_PATH", str(tmp_path / "instance"))
+    apps = [create_app(make_test_config(pg_url, tmp_path), clock=FixedClock(NOW)) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    outputs: list[str] = []
+    errors: list[BaseException] = []
+
+    def scheduler_process(application: Flask) -> None:
+        try:
+            barrier.wait()
+            for _ in range(3):
+                result = application.test_cli_runner().invoke(
+                    args=["scheduler", "run-once"], catch_exceptions=False
+                )
+                outputs.append(result.output)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=scheduler_process, args=(a,)) for a in apps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    for application in apps:
+        application.extensions["nudge.db"].dispose()
+
+    assert errors == [], errors
+    assert not any("FAILED" in out for out in outputs), outputs
+    with setup.transaction() as session:
+        offers = session.scalar(select(func.count()).select_from(Offer))
+        invitations = session.execute(
+            select(Message.offer_id, func.count())
+            .where(Message.kind.like("invitation%"))
+            .group_by(Message.offer_id)
+        ).all()
+        handed_over_twice = session.scalar(
+            select(func.count()).select_from(Message).where(Message.attempts > 1)
+        )
+        by_status = dict(
+            session.execute(
+                select(Message.status, func.count())
+                .where(Message.direction == "out")
+                .group_by(Message.status)
+            ).all()
+        )
+        slots_in_two_open_offers = session.scalar(
+            select(func.count()).select_from(
+                select(OfferSlot.slot_id)
+                .join(Offer, Offer.id == OfferSlot.offer_id)
+                .where(Offer.state == "open")
+                .group_by(OfferSlot.slot_id)
+                .having(func.count() > 1)
+                .subquery()
+            )
+        )
+    setup.dispose()
+    assert offers and offers > 0, outputs
+    assert all(count == 1 for _, count in invitations)
+    assert len(invitations) == offers
+    assert handed_over_twice == 0
+    assert by_status.get("sent") == offers and set(by_status) == {"sent"}
+    assert slots_in_two_open_offers == 0

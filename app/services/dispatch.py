@@ -45,7 +45,7 @@ from app.domain.send_rate import (
     backoff,
 )
 from app.domain.send_window import SendWindow, is_open
-from app.services import numbers
+from app.services import delivery, numbers
 from app.sms.provider import (
     OutgoingSms,
     PermanentFailure,
@@ -397,6 +397,9 @@ def _record(
             )
             .execution_options(synchronize_session=False)
         )
+        # Twilio's status callbacks can beat us here; lane D stores them by SID to replay
+        if outcome.provider_sid:
+            delivery.replay_stored_events(session, outcome.provider_sid, now=now)
         report.sent += 1
     elif outcome.kind == "retry":
         attempts = session.scalar(select(Message.attempts).where(Message.id == sms.id)) or 0

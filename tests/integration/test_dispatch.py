@@ -425,3 +425,21 @@ def test_two_dispatchers_racing_hand_each_message_to_the_provider_once(pg_url: s
     assert distinct_sids == total
     assert workers is not None and workers > 1  # they really raced
     setup.dispose()
+
+
+def test_a_status_callback_that_beats_the_recorded_sid_is_applied(db: Database) -> None:
+    from app.services import delivery
+
+    with db.transaction() as session:
+        message_id = queue_outbound(session).id
+
+    class FastCallbacks(RecordingProvider):
+        def send(self, sms: OutgoingSms, now: datetime) -> SendResult:
+            result = super().send(sms, now)
+            delivery.record_status(
+                db, message_sid=result.provider_sid, status="delivered", error_code=None, now=now
+            )
+            return result
+
+    dispatch_due(db, FastCallbacks(), now=NOW)
+    assert statuses(db)[message_id] == "delivered"

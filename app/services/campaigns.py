@@ -193,7 +193,7 @@ def _own_cohort_select(practice_ids: Sequence[int], on: date) -> Select[Any]:
         Patient.sex.label("sex"),
         Patient.ethnic_group.label("ethnic_group"),
         Patient.ethnic_category.label("ethnic_category"),
-        ((Patient.imd_decile + 1) / 2).label("imd_quintile"),
+        ((Patient.imd_decile + 1) // 2).label("imd_quintile"),
     ).where(
         Patient.practice_id.in_(practice_ids),
         Patient.date_of_birth > oldest_dob,

@@ -39,16 +39,21 @@ def register_blueprints(app: Flask) -> None:
 
     security.init_app(app)
     app.register_blueprint(auth.bp)
-    from app.web import bookings, slots_pages
+    from app.web import bookings, conversations, slots_pages
 
     app.register_blueprint(slots_pages.bp)
     app.register_blueprint(bookings.bp)
+    app.register_blueprint(conversations.bp)
     app.register_blueprint(errors.bp)
     app.register_blueprint(openapi.bp)
     from app.web import calendar, webhooks
 
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(calendar.bp)
+    from app.web import api, reports
+
+    app.register_blueprint(reports.bp)
+    app.register_blueprint(api.bp)
 
 
 def register_commands(app: Flask) -> None:

@@ -18,6 +18,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -128,18 +129,28 @@ def client_ip() -> str | None:
 
 
 def record_denial(reason: str, **detail: Any) -> None:
-    """Audit a refused request in its own transaction (the request itself changes nothing)."""
+    """Audit a refused request. Written after the response is made (`_write_denials`), so
+    callers may deny from inside an open transaction without waiting on themselves."""
     actor = current_user.email if current_user.is_authenticated else "(anonymous)"
-    with get_db().transaction() as db_session:
-        audit.record(
-            db_session,
-            now=get_clock().now(),
-            actor=actor,
-            action="permission.denied",
-            target=request.endpoint or request.path[:200],
-            detail={"reason": reason, "method": request.method, **detail},
-            ip=client_ip(),
-        )
+    g.setdefault("denials", []).append(
+        {
+            "now": get_clock().now(),
+            "actor": actor,
+            "action": "permission.denied",
+            "target": request.endpoint or request.path[:200],
+            "detail": {"reason": reason, "method": request.method, **detail},
+            "ip": client_ip(),
+        }
+    )
+
+
+def _write_denials(response: Response) -> Response:
+    denials = g.pop("denials", None)
+    if denials:
+        with get_db().transaction() as db_session:
+            for entry in denials:
+                audit.record(db_session, **entry)
+    return response
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -314,6 +325,7 @@ def init_app(app: Flask) -> None:
     app.before_request(_csrf_protect)
     app.before_request(_idle_expiry)
     app.after_request(_headers)
+    app.after_request(_write_denials)
     app.context_processor(_nav)
     _register_error_pages(app)
     from app.web import display

@@ -448,24 +448,24 @@ def _outbound_stamps(campaign_ids: list[int]) -> Any:
 
 
 def _reply_stamps(campaign_ids: list[int]) -> Any:
-    """First inbound SMS per member: linked to the offer, or from the offer's number while
-    it was open (a reply is matched to the one open offer on that number)."""
+    """First inbound SMS per member while one of its offers was open: the webhook links a
+    reply to the number's open (or latest) offer; an unlinked reply from the offer's number
+    in its open window counts too. A reply after the offer closed is not a response to it.
+    """
     o, m = Offer, aliased(Message)
+    window = and_(
+        m.created_at >= o.created_at, m.created_at <= func.coalesce(o.closed_at, o.expires_at)
+    )
     linked = (
         select(o.member_id.label("member_id"), m.created_at.label("at"))
-        .join(m, and_(m.offer_id == o.id, m.direction == "in"))
+        .join(m, and_(m.offer_id == o.id, m.direction == "in", window))
         .where(o.campaign_id.in_(campaign_ids))
     )
     by_number = (
         select(o.member_id.label("member_id"), m.created_at.label("at"))
         .join(
             m,
-            and_(
-                m.from_number == o.mobile,
-                m.direction == "in",
-                m.created_at >= o.created_at,
-                m.created_at <= func.coalesce(o.closed_at, o.expires_at),
-            ),
+            and_(m.from_number == o.mobile, m.direction == "in", m.offer_id.is_(None), window),
         )
         .where(o.campaign_id.in_(campaign_ids))
     )
@@ -637,7 +637,7 @@ def label(dimension: str, value: Any) -> str:
     if dimension == "imd_quintile":
         q = int(value)
         suffix = {1: " (most deprived)", 5: " (least deprived)"}.get(q, "")
-        return f"{q}{suffix}"
+        return f"Q{q}{suffix}"
     return str(value)
 
 

@@ -67,6 +67,11 @@ def practice_options(practices: list[Practice]) -> list[tuple[int, str]]:
     return [(p.id, f"{p.name} ({p.ods_code})") for p in practices]
 
 
+def practice_codes(practices: list[Practice]) -> list[tuple[str, str]]:
+    return [(p.ods_code, f"{p.name} ({p.ods_code})") for p in practices]
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(london, "london")
     app.add_template_global(practice_options, "practice_options")
+    app.add_template_global(practice_codes, "practice_codes")

@@ -47,10 +47,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(campaign_pages.bp)
     app.register_blueprint(errors.bp)
     app.register_blueprint(openapi.bp)
-    from app.web import calendar, webhooks
+    from app.web import calendar, devphone, webhooks
 
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(calendar.bp)
+    app.register_blueprint(devphone.bp)
     from app.web import api, reports
 
     app.register_blueprint(reports.bp)

@@ -469,3 +469,43 @@ class _Act:
         )
         self.context.open_offer = fresh
         return fresh
+
+
+def conversation_log(db: Database, number: str, limit: int = 200) -> list[Message]:
+    """Every SMS to or from `number`, oldest first (the dev phone and staff views)."""
+    with db.sessions() as session:
+        latest = list(
+            session.scalars(
+                select(Message)
+                .where(
+                    ((Message.direction == "in") & (Message.from_number == number))
+                    | ((Message.direction == "out") & (Message.to_number == number))
+                )
+                .where(Message.status != "cancelled")
+                .order_by(Message.created_at.desc(), Message.id.desc())
+                .limit(limit)
+            )
+        )
+    return latest[::-1]
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    name: str
+    mobile: str
+
+
+def demo_people(db: Database, limit: int = 60) -> list[DemoPerson]:
+    """Patients with an Ofcom drama-range mobile, those with an offer or booking first."""
+    with db.sessions() as session:
+        has_offer = select(Offer.id).where(Offer.patient_id == Patient.id).exists()
+        rows = session.execute(
+            select(Patient.given_name, Patient.family_name, Patient.mobile)
+            .where(Patient.mobile.between("+447700900000", "+447700900999"))
+            .order_by(has_offer.desc(), Patient.id)
+            .limit(limit)
+        ).all()
+    return [
+        DemoPerson(" ".join(p for p in (r.given_name, r.family_name) if p) or "Patient", r.mobile)
+        for r in rows
+    ]

@@ -1,0 +1,87 @@
+"""`/dev/phone`: a demo patient's conversation as a phone screen, with a reply box.
+
+Development, demo and testing only (404 in production). A reply typed here is sent to
+the real webhook signed exactly as Twilio signs it (RequestValidator.compute_signature
+over PUBLIC_BASE_URL + path and the form), so the dev phone exercises the same code path
+as a resident's text: signature check, idempotent store, parse, act, answer.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from twilio.request_validator import RequestValidator
+from werkzeug.wrappers import Response
+
+from app.runtime import get_db
+from app.services import replies
+from app.web.webhooks import NON_PRODUCTION, public_url, signing_token
+
+bp = Blueprint("devphone", __name__, url_prefix="/dev/phone")
+
+WEBHOOK_PATH = "/webhooks/twilio/sms"
+_URL = re.compile(r"(https?://\S+)")
+DRAMA_NUMBER = re.compile(r"^\+447700900\d{3}$")
+
+
+@bp.before_request
+def only_outside_production() -> None:
+    if current_app.config["ENV"] not in NON_PRODUCTION:
+        abort(404)
+
+
+def _segments(body: str) -> list[tuple[str, bool]]:
+    """The text split into (part, is_link), so links are clickable and the rest escaped."""
+    return [(part, bool(_URL.fullmatch(part))) for part in _URL.split(body) if part]
+
+
+@bp.get("")
+def phone() -> str:
+    number = request.args.get("number", "")
+    db = get_db()
+    people = replies.demo_people(db)
+    if not number and people:
+        number = people[0].mobile
+    messages = replies.conversation_log(db, number) if number else []
+    shown: list[dict[str, Any]] = [
+        {
+            "id": m.id,
+            "incoming": m.direction == "out",  # to the phone
+            "parts": _segments(m.body),
+            "status": m.status,
+            "kind": m.kind,
+            "intent": m.intent,
+            "at": m.created_at,
+        }
+        for m in messages
+    ]
+    return render_template("devphone/phone.html", people=people, number=number, messages=shown)
+
+
+@bp.post("/send")
+def send() -> Response:
+    number = request.form.get("number", "")
+    body = request.form.get("body", "")
+    if not DRAMA_NUMBER.match(number):
+        abort(400)  # the dev phone only ever speaks for Ofcom drama-range numbers
+    config = current_app.config
+    params = {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": config.get("TWILIO_ACCOUNT_SID") or "AC" + "0" * 32,
+        "From": number,
+        "To": config["SMS_FROM_NUMBER"],
+        "Body": body,
+        "NumMedia": "0",
+    }
+    signature = RequestValidator(signing_token(config)).compute_signature(
+        public_url(config, WEBHOOK_PATH), params
+    )
+    answer = current_app.test_client().post(
+        WEBHOOK_PATH, data=params, headers={"X-Twilio-Signature": signature}
+    )
+    if answer.status_code != 200:
+        flash(f"The webhook answered {answer.status_code}", "error")
+    return redirect(url_for("devphone.phone", number=number, _anchor="latest"))

@@ -30,6 +30,8 @@ DEFAULTS: dict[str, Any] = {
     # disclosure control (NHS Digital rule for sub-national figures)
     "SUPPRESS_BELOW": 8,
     "ROUND_TO": 5,
+    # reports refresh the funnel stamps when older than this (the scheduler does it too)
+    "REPORT_MAX_AGE_SECONDS": 600,
     "SESSION_IDLE_MINUTES": 30,
     "RATELIMIT_STORAGE_URI": "memory://",
     "TIMEZONE": "Europe/London",

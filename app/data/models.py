@@ -172,6 +172,8 @@ class Campaign(Base):
     approved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     purged_at: Mapped[datetime | None]
+    # when the members' funnel stamps were last brought up to date (lane F, reports)
+    progress_refreshed_at: Mapped[datetime | None]
 
     practices: Mapped[list[Practice]] = relationship(secondary="campaign_practice")
 

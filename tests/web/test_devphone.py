@@ -1,0 +1,129 @@
+"""The dev phone: a clickable journey through the real, signed webhook; never in production."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import icalendar
+import pytest
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.data.models import Booking
+from tests.builders import add_open_offer
+from tests.conftest import make_test_config
+
+MOBILE = "+447700900001"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+
+
+def csrf_from(page: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    return match.group(1) if match else ""
+
+
+def test_the_dev_phone_is_not_found_in_production(tmp_path, sqlite_url, monkeypatch):
+    monkeypatch.setenv("NUDGE_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(make_test_config(sqlite_url, tmp_path, ENV="production"))
+    client = app.test_client()
+    assert client.get("/dev/phone").status_code == 404
+    # refused before it reaches us (CSRF) or by us (404): never sent to the webhook
+    posted = client.post("/dev/phone/send", data={"number": MOBILE, "body": "1"})
+    assert posted.status_code in (400, 404)
+    app.extensions["nudge.db"].dispose()
+
+
+def test_a_reply_from_the_dev_phone_books_through_the_signed_webhook(client, db, clock):
+    with db.transaction() as session:
+        add_open_offer(session, mobile=MOBILE, now=clock.now())
+    page = client.get("/dev/phone?number=%2B447700900001")
+    assert page.status_code == 200 and "Test Patient (+447700900001)" in page.text
+    answer = client.post(
+        "/dev/phone/send",
+        data={"number": MOBILE, "body": "2", "csrf_token": csrf_from(page.text)},
+    )
+    assert answer.status_code == 302
+    with db.sessions() as session:
+        assert session.scalar(select(func.count(Booking.id))) == 1
+    shown = client.get("/dev/phone?number=%2B447700900001").text
+    assert "read as choice" in shown and "Booked: your free NHS Health Check" in shown
+    assert re.search(r'<a href="https://nudge.example.test/c/[\w-]+\.ics">', shown)
+
+
+def test_the_dev_phone_only_speaks_for_drama_range_numbers(client, db):
+    page = client.get("/dev/phone")
+    answer = client.post(
+        "/dev/phone/send",
+        data={"number": "+447400123456", "body": "2", "csrf_token": csrf_from(page.text)},
+    )
+    assert answer.status_code == 400
+
+
+@pytest.fixture
+def live_server(tmp_path, sqlite_url, monkeypatch, clock):
+    monkeypatch.setenv("NUDGE_INSTANCE_PATH", str(tmp_path / "instance"))
+    server = make_server("127.0.0.1", 0, None, threaded=True)  # type: ignore[arg-type]
+    base = f"http://127.0.0.1:{server.server_port}"
+    app = create_app(make_test_config(sqlite_url, tmp_path, PUBLIC_BASE_URL=base), clock=clock)
+    server.app = app  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield app, base
+    server.shutdown()
+    app.extensions["nudge.db"].dispose()
+
+
+@pytest.mark.browser
+def test_the_whole_journey_is_clickable_in_a_browser(live_server, clock):
+    """Invitation on the phone, reply 2, confirmation appears, the calendar link downloads."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    app, base = live_server
+    db = app.extensions["nudge.db"]
+    with db.transaction() as session:
+        offer = add_open_offer(session, mobile=MOBILE, now=clock.now())
+        from app.services.outbox import queue_message
+
+        invitation = queue_message(
+            session,
+            to=MOBILE,
+            body="Hi Test, Test Medical Centre invites you to a free NHS Health Check.\n"
+            "Times held for you:\n1) Sat 17 Jan 10:00\n2) Sun 18 Jan 11:00\n3) Mon 19 Jan 12:00\n"
+            "Reply 1, 2 or 3 to book, MORE for other times or NO if not for you.",
+            kind="invitation",
+            now=clock.now(),
+            offer_id=offer.id,
+        )
+        # the dispatcher (lane C) sent it an hour ago; the resident replies now
+        invitation.status, invitation.provider_sid = "delivered", "OB" + "0" * 32
+        invitation.created_at = clock.now() - timedelta(hours=1)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1100, "height": 1000}, accept_downloads=True)
+        page.goto(f"{base}/dev/phone?number=%2B447700900001")
+        assert page.get_by_text("Times held for you").is_visible()
+        page.fill("#body", "2")
+        page.click("button.devphone__send")
+        page.wait_for_selector("text=Booked: your free NHS Health Check")
+        page.screenshot(path=str(ARTIFACTS / "devphone.png"), full_page=True)
+        link = page.locator("a[href$='.ics']")
+        with page.expect_download() as download_info:
+            link.click()
+        ics = Path(download_info.value.path()).read_bytes()
+        browser.close()
+    event = icalendar.Calendar.from_ical(ics).walk("VEVENT")[0]
+    assert "Test Medical Centre" in str(event["SUMMARY"])

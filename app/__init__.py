@@ -62,6 +62,10 @@ def register_commands(app: Flask) -> None:
     from app.cli import db as db_cli
 
     db_cli.init_app(app)
+    from app.cli import cohort, demo, patients, practices, synth
+
+    for module in (practices, patients, cohort, synth, demo):
+        module.init_app(app)
     from app.cli import users as users_cli
 
     users_cli.init_app(app)

@@ -22,6 +22,7 @@ PATIENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "mobile": ("Mobile", "Mobile Number", "Mobile Telephone", "Mobile Phone", "Mobile Tel"),
     "lsoa": ("LSOA", "LSOA Code", "LSOA21"),
     "imd_decile": ("IMD Decile", "IMD"),
+    "imd_edition": ("IMD Edition", "IMD Year", "IoD Edition"),
     "conditions": ("Conditions", "Exclusion Conditions"),
     "last_health_check": ("Last NHS Health Check", "Last Health Check"),
 }

@@ -38,9 +38,14 @@ _LANDLINE = Mobile(None, LANDLINE)
 _GB = PhoneMetadata.metadata_for_region("GB")
 assert _GB is not None and _GB.mobile is not None
 _GB_MOBILE = re.compile(_GB.mobile.national_number_pattern)
+assert _GB.fixed_line is not None
+# geographic numbers (01, 02) match no other GB number type, so the fixed-line pattern
+# alone decides them
+_GB_FIXED = re.compile(_GB.fixed_line.national_number_pattern)
 # 07700 900123, 07700-900-123, (07700) 900123, +44 7700 900123, 447700900123, 0044...
 _SEPARATORS = str.maketrans("", "", " -().\t")
 _COMMON = re.compile(r"(?:\+44|0044|44|0)(7\d{9})")
+_GEOGRAPHIC = re.compile(r"(?:\+44|0044|44|0)([12]\d{8,9})")
 _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
 
@@ -68,6 +73,10 @@ def normalise_mobile(raw: str | None, *, allow_test_range: bool) -> Mobile:
             return Mobile("+44" + national, OK)
         if allow_test_range and national.startswith("7700900"):
             return Mobile("+44" + national, OK)
+    else:
+        match = _GEOGRAPHIC.fullmatch(compact)
+        if match is not None and _GB_FIXED.fullmatch(match.group(1)):
+            return _LANDLINE
     return normalise_mobile_slow(raw, allow_test_range=allow_test_range)
 
 

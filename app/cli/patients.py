@@ -1,0 +1,74 @@
+"""`flask patients import FILE --practice ODS`: load a GP list and say what happened."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from app.runtime import get_clock, get_db
+from app.services import importing
+from app.services.practices import PracticeError
+
+patients_group = AppGroup("patients", help="Patients: import a practice's list.")
+SHOW_PROBLEMS = 10
+
+
+@patients_group.command("import", help="Import (or re-import) a practice's patient list CSV.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--practice", "ods", required=True, help="ODS code of the practice")
+@click.option("--by", "imported_by", default=None, help="Who is importing (default: you)")
+def import_(file: str, ods: str, imported_by: str | None) -> None:
+    who = imported_by or f"cli:{getpass.getuser()}"
+    allow_test = current_app.config["ENV"] != "production"
+    kwargs = dict(practice_ods=ods, now=get_clock().now(), imported_by=who)
+    total = importing.count_data_rows(file)
+    try:
+        if total > importing.PROGRESS_BAR_ROWS:
+            with click.progressbar(length=total, label="Importing", file=sys.stderr) as bar:
+                result = importing.import_patients(
+                    get_db(), file, allow_test_numbers=allow_test, progress=bar.update, **kwargs
+                )
+        else:
+            result = importing.import_patients(
+                get_db(), file, allow_test_numbers=allow_test, **kwargs
+            )
+    except (importing.ImportFileError, PracticeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in summary_lines(result, ods.upper()):
+        click.echo(line)
+
+
+def summary_lines(result: importing.ImportResult, ods: str) -> list[str]:
+    """The readable import summary (also what the web upload page can show)."""
+    no_mobile = sum(result.no_usable_mobile.values())
+    detail = ", ".join(f"{n:,} {k}" for k, n in sorted(result.no_usable_mobile.items()) if n)
+    lines = [
+        f"Imported {result.file_name} into {ods} (import {result.batch_id}):",
+        f"  rows read         {result.rows:>9,}",
+        f"  added             {result.added:>9,}",
+        f"  updated           {result.updated:>9,}",
+        f"  unchanged         {result.unchanged:>9,}",
+        f"  rejected          {result.rejected:>9,}",
+        f"  warnings          {result.warnings:>9,}",
+        f"  no usable mobile  {no_mobile:>9,}" + (f" ({detail})" if detail else ""),
+    ]
+    if result.ignored_columns:
+        lines.append("Ignored columns: " + ", ".join(result.ignored_columns))
+    if result.rejected_path is not None:
+        lines.append(f"Rejected rows and reasons: {result.rejected_path}")
+    shown = result.problems[:SHOW_PROBLEMS]
+    if shown:
+        lines.append("Problems:")
+        lines += [f"  line {p['line']}: {p['kind']}: {p['reason']}" for p in shown]
+        more = result.rejected + result.warnings - len(shown)
+        if more > 0:
+            lines.append(f"  ... and {more:,} more")
+    return lines
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(patients_group)

@@ -1,0 +1,250 @@
+"""The eligible cohort: who may be invited on a date, who may not and why, computed in SQL.
+
+One query (`cohort_query`) classifies every patient of the chosen practices with CASE
+expressions that mirror `app.domain.eligibility.decide`; the preview groups it for
+counts and the export streams it. Ages are tested as date-of-birth bounds computed in
+Python (`born_on_or_before_for_age`), so the SQL is plain date comparisons that mean
+the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import IO
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, null, or_, select
+from sqlalchemy.orm import Session
+
+from app.data.db import Database
+from app.data.models import Patient, PhoneNumber, Practice
+from app.domain import eligibility as rules
+from app.domain.ethnicity import GROUPS
+from app.services import audit
+
+EXPORT_HEADER = ("nhs_number", "status", "reason")
+
+
+def cohort_query(practice_ids: Sequence[int], on: date) -> Select:
+    """Every patient of `practice_ids` with their cohort status on `on`, for INSERT ... SELECT.
+
+    Columns: patient_id, practice_id, nhs_number, mobile, status (eligible |
+    not_textable | excluded), reason (age | condition | recent_check | opted_out, null
+    unless excluded), age_band (40-44 ... 70-74, null outside 40-74), sex,
+    ethnic_group, ethnic_category, imd_quintile (1 = most deprived, null if unknown).
+    Opted out means the patient's own opt-out or their mobile number's (STOP);
+    not_textable means eligible with no usable mobile or a number marked not textable.
+    """
+    p = Patient
+    phone = PhoneNumber
+    latest_40 = rules.born_on_or_before_for_age(on, rules.MIN_AGE)
+    latest_75 = rules.born_on_or_before_for_age(on, rules.MAX_AGE + 1)
+    in_age = and_(p.date_of_birth <= latest_40, p.date_of_birth > latest_75)
+    has_condition = p.conditions != ""
+    recent_check = and_(
+        p.last_health_check.is_not(None), p.last_health_check > rules.recall_cutoff(on)
+    )
+    opted_out = or_(p.opted_out_at.is_not(None), phone.opted_out_at.is_not(None))
+    no_mobile = or_(p.mobile.is_(None), phone.not_textable_at.is_not(None))
+    reason = case(
+        (~in_age, rules.AGE),
+        (has_condition, rules.CONDITION),
+        (recent_check, rules.RECENT_CHECK),
+        (opted_out, rules.OPTED_OUT),
+        else_=null(),
+    )
+    status = case(
+        (~in_age, rules.EXCLUDED),
+        (has_condition, rules.EXCLUDED),
+        (recent_check, rules.EXCLUDED),
+        (opted_out, rules.EXCLUDED),
+        (no_mobile, rules.NOT_TEXTABLE),
+        else_=rules.ELIGIBLE,
+    )
+    band_whens: list[tuple[ColumnElement[bool], str]] = [
+        (p.date_of_birth <= floor, band) for band, floor in rules.age_band_floors(on)
+    ]
+    age_band = case((in_age, case(*band_whens, else_=null())), else_=null())
+    decile = p.imd_decile
+    imd_quintile = case(
+        (decile.between(1, 2), 1),
+        (decile.between(3, 4), 2),
+        (decile.between(5, 6), 3),
+        (decile.between(7, 8), 4),
+        (decile.between(9, 10), 5),
+        else_=null(),
+    )
+    return (
+        select(
+            p.id.label("patient_id"),
+            p.practice_id.label("practice_id"),
+            p.nhs_number.label("nhs_number"),
+            p.mobile.label("mobile"),
+            status.label("status"),
+            reason.label("reason"),
+            age_band.label("age_band"),
+            p.sex.label("sex"),
+            p.ethnic_group.label("ethnic_group"),
+            p.ethnic_category.label("ethnic_category"),
+            imd_quintile.label("imd_quintile"),
+        )
+        .select_from(p)
+        .outerjoin(phone, phone.number == p.mobile)
+        .where(p.practice_id.in_(list(practice_ids)))
+    )
+
+
+@dataclass
+class Split:
+    """Eligible people in one group: those we can text and those SMS misses."""
+
+    textable: int = 0
+    not_textable: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.textable + self.not_textable
+
+
+@dataclass
+class CohortPreview:
+    on: date
+    listed: int = 0
+    eligible: int = 0  # eligible and textable
+    not_textable: int = 0  # eligible, no usable mobile
+    excluded: dict[str, int] = field(default_factory=lambda: dict.fromkeys(rules.REASONS, 0))
+    by_age_band: dict[str, Split] = field(
+        default_factory=lambda: {b: Split() for b in rules.AGE_BANDS}
+    )
+    by_sex: dict[str, Split] = field(default_factory=lambda: {s: Split() for s in rules.SEXES})
+    by_ethnic_group: dict[str, Split] = field(default_factory=lambda: {g: Split() for g in GROUPS})
+    by_imd_quintile: dict[str, Split] = field(default_factory=lambda: _quintile_splits())
+
+    @property
+    def eligible_total(self) -> int:
+        return self.eligible + self.not_textable
+
+
+def _quintile_splits() -> dict[str, Split]:
+    return {**{str(q): Split() for q in rules.IMD_QUINTILES}, "unknown": Split()}
+
+
+def preview(session: Session, practice_ids: Sequence[int], on: date) -> CohortPreview:
+    """Counts for the cohort on `on`: one GROUP BY over `cohort_query`, summed here.
+
+    The groups are at most statuses x reasons x bands x sexes x groups x quintiles
+    (a few hundred rows), whatever the list size.
+    """
+    cohort = cohort_query(practice_ids, on).subquery()
+    dims = (
+        cohort.c.status,
+        cohort.c.reason,
+        cohort.c.age_band,
+        cohort.c.sex,
+        cohort.c.ethnic_group,
+        cohort.c.imd_quintile,
+    )
+    rows = session.execute(select(*dims, func.count().label("n")).group_by(*dims))
+    result = CohortPreview(on=on)
+    for status, reason, band, sex, group, quintile, n in rows:
+        result.listed += n
+        if status == rules.EXCLUDED:
+            result.excluded[reason] = result.excluded.get(reason, 0) + n
+            continue
+        textable = status == rules.ELIGIBLE
+        if textable:
+            result.eligible += n
+        else:
+            result.not_textable += n
+        quintile_key = str(quintile) if quintile is not None else "unknown"
+        for table, key in (
+            (result.by_age_band, band),
+            (result.by_sex, sex),
+            (result.by_ethnic_group, group),
+            (result.by_imd_quintile, quintile_key),
+        ):
+            split = table.setdefault(str(key), Split())
+            if textable:
+                split.textable += n
+            else:
+                split.not_textable += n
+    return result
+
+
+def practice_ids_for(session: Session, ods_codes: Sequence[str]) -> list[int]:
+    """Ids of the practices with these ODS codes; raises LookupError naming any unknown."""
+    codes = [c.strip().upper() for c in ods_codes]
+    found = dict(
+        session.execute(select(Practice.ods_code, Practice.id).where(Practice.ods_code.in_(codes)))
+        .tuples()
+        .all()
+    )
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise LookupError(f"no practice with ODS code {', '.join(missing)}")
+    return [found[c] for c in codes]
+
+
+def preview_for(db: Database, ods_codes: Sequence[str], on: date) -> CohortPreview:
+    """The preview for practices named by ODS code (a read-only unit of work)."""
+    with db.transaction() as session:
+        return preview(session, practice_ids_for(session, ods_codes), on)
+
+
+def export_rows(
+    session: Session, practice_ids: Sequence[int], on: date, *, batch: int = 5_000
+) -> Iterator[tuple[str, str, str]]:
+    """(nhs_number, status, reason) for each patient, streamed in NHS number order."""
+    cohort = cohort_query(practice_ids, on).subquery()
+    stmt = select(cohort.c.nhs_number, cohort.c.status, cohort.c.reason).order_by(
+        cohort.c.nhs_number
+    )
+    result = session.execute(stmt, execution_options={"yield_per": batch})
+    for nhs, status, reason in result:
+        yield nhs, status, reason or ""
+
+
+def export_csv(
+    db: Database,
+    ods_codes: Sequence[str],
+    on: date,
+    out: IO[str],
+    *,
+    now: datetime,
+    actor: str = "system",
+) -> int:
+    """Write `nhs_number,status,reason` for every listed patient; returns the row count.
+
+    An export of patient identifiers is audited (who, when, which practices, how many).
+    """
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_HEADER)
+    count = 0
+    with db.transaction() as session:
+        ids = practice_ids_for(session, ods_codes)
+        for row in export_rows(session, ids, on):
+            writer.writerow(row)
+            count += 1
+        audit.record(
+            session,
+            now=now,
+            actor=actor,
+            action="cohort.exported",
+            target=",".join(f"practice:{i}" for i in ids),
+            detail={"on": on.isoformat(), "rows": count},
+        )
+    return count
+
+
+__all__ = [
+    "CohortPreview",
+    "Split",
+    "cohort_query",
+    "export_csv",
+    "export_rows",
+    "practice_ids_for",
+    "preview",
+    "preview_for",
+]

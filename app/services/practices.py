@@ -1,0 +1,85 @@
+"""GP practices: registering one and finding it by ODS code."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.data.db import Database
+from app.data.models import Practice
+from app.services import audit
+
+# ODS organisation codes for GP practices: a letter and five digits (e.g. F84003);
+# other organisation codes are 3-6 letters and digits, so accept those too.
+_ODS = re.compile(r"[A-Z0-9]{3,8}")
+
+
+class PracticeError(ValueError):
+    pass
+
+
+def normalise_ods(ods: str) -> str:
+    """ODS codes are upper case letters and digits; people type them any case."""
+    code = ods.strip().upper()
+    if not _ODS.fullmatch(code):
+        raise PracticeError(f"not an ODS code: {ods!r}")
+    return code
+
+
+def get_by_ods(session: Session, ods: str) -> Practice | None:
+    return session.scalar(select(Practice).where(Practice.ods_code == normalise_ods(ods)))
+
+
+def require_by_ods(session: Session, ods: str) -> Practice:
+    practice = get_by_ods(session, ods)
+    if practice is None:
+        raise PracticeError(f"no practice with ODS code {normalise_ods(ods)}")
+    return practice
+
+
+def add_practice(
+    db: Database,
+    *,
+    ods: str,
+    name: str,
+    phone: str | None = None,
+    address: str | None = None,
+    now: datetime,
+    actor: str = "system",
+) -> tuple[Practice, bool]:
+    """Register a practice, or update its details if the ODS code is known.
+
+    Returns (practice, created). Idempotent, so scripts and the demo can run it twice.
+    """
+    code = normalise_ods(ods)
+    if not name.strip():
+        raise PracticeError("a practice needs a name")
+    with db.transaction() as session:
+        practice = session.scalar(select(Practice).where(Practice.ods_code == code))
+        created = practice is None
+        if practice is None:
+            practice = Practice(ods_code=code, name=name.strip(), created_at=now)
+            session.add(practice)
+        else:
+            practice.name = name.strip()
+        if phone is not None:
+            practice.phone = phone.strip() or None
+        if address is not None:
+            practice.address = address.strip() or None
+        session.flush()
+        audit.record(
+            session,
+            now=now,
+            actor=actor,
+            action="practice.added" if created else "practice.updated",
+            target=f"practice:{practice.id}",
+            detail={"ods": code},
+        )
+    return practice, created
+
+
+def list_practices(session: Session) -> list[Practice]:
+    return list(session.scalars(select(Practice).order_by(Practice.ods_code)))

@@ -39,12 +39,14 @@ def register_blueprints(app: Flask) -> None:
 
     security.init_app(app)
     app.register_blueprint(auth.bp)
-    from app.web import bookings, campaign_pages, conversations, slots_pages
+    from app.web import admin, bookings, campaign_pages, conversations, patients, slots_pages
 
     app.register_blueprint(slots_pages.bp)
     app.register_blueprint(bookings.bp)
     app.register_blueprint(conversations.bp)
     app.register_blueprint(campaign_pages.bp)
+    app.register_blueprint(patients.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(errors.bp)
     app.register_blueprint(openapi.bp)
     from app.web import calendar, devphone, webhooks

@@ -63,7 +63,8 @@ NAV: list[tuple[str, str, frozenset[str]]] = [
     ("campaign_pages.index", "Campaigns", frozenset({"admin"})),
     ("reports.index", "Reports", frozenset({"admin", "analyst"})),
     ("admin.audit", "Audit log", frozenset({"admin"})),
-    ("admin.users", "Users", frozenset({"admin"})),
+    ("admin.users_page", "Users", frozenset({"admin"})),
+    ("admin.practices", "Practices", frozenset({"admin"})),
 ]
 
 login_manager = LoginManager()

@@ -1,0 +1,128 @@
+"""A patient's timeline for staff: invitations, messages, bookings and opt-out, in order.
+
+Read-only and scoped by the caller to the practices the user may see. Messages are found
+by the patient's id and by their mobile number, so replies (which carry no patient id)
+appear too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from app.data.db import Database
+from app.data.models import Booking, Campaign, Message, Offer, Patient, PhoneNumber, Slot
+from app.domain import timefmt
+from app.domain.nhs_number import clean, is_valid
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime
+    kind: str  # invitation | message_in | message_out | booking | opt_out
+    title: str
+    detail: str
+    state: str
+
+
+@dataclass
+class PatientTimeline:
+    patient: Patient
+    events: list[Event]
+    opted_out_at: datetime | None
+
+
+class SearchError(ValueError):
+    """The NHS number typed is not valid; the message is safe to show."""
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def find(
+    db: Database, nhs_number: str, practice_ids: Iterable[int] | None
+) -> list[PatientTimeline]:
+    """Timelines of the patients with this NHS number in `practice_ids` (None: all)."""
+    number = clean(nhs_number)
+    if not is_valid(number):
+        raise SearchError("Enter a valid 10-digit NHS number")
+    with db.transaction() as session:
+        query = (
+            select(Patient)
+            .where(Patient.nhs_number == number)
+            .options(selectinload(Patient.practice))
+        )
+        if practice_ids is not None:
+            query = query.where(Patient.practice_id.in_(list(practice_ids)))
+        return [_timeline(session, p) for p in session.scalars(query)]
+
+
+def _timeline(session, patient: Patient) -> PatientTimeline:  # type: ignore[no-untyped-def]
+    events: list[Event] = []
+    offers = session.execute(
+        select(Offer, Campaign.name)
+        .join(Campaign, Campaign.id == Offer.campaign_id)
+        .where(Offer.patient_id == patient.id)
+    ).all()
+    for offer, campaign_name in offers:
+        events.append(
+            Event(
+                _aware(offer.created_at),
+                "invitation",
+                f"Invitation {offer.sequence}",
+                f"{campaign_name}: three times held, variant {offer.variant}",
+                offer.state,
+            )
+        )
+    conditions = [Message.patient_id == patient.id]
+    if patient.mobile:
+        conditions += [Message.to_number == patient.mobile, Message.from_number == patient.mobile]
+    for message in session.scalars(
+        select(Message).where(or_(*conditions)).order_by(Message.created_at).limit(500)
+    ):
+        inbound = message.direction == "in"
+        events.append(
+            Event(
+                _aware(message.created_at),
+                "message_in" if inbound else "message_out",
+                "Text from the patient" if inbound else f"Text to the patient ({message.kind})",
+                message.body,
+                message.status,
+            )
+        )
+    for booking, starts_at, location in session.execute(
+        select(Booking, Slot.starts_at, Slot.location)
+        .join(Slot, Slot.id == Booking.slot_id)
+        .where(Booking.patient_id == patient.id)
+    ).all():
+        events.append(
+            Event(
+                _aware(booking.booked_at),
+                "booking",
+                "Booked",
+                f"Appointment {timefmt.slot_time(_aware(starts_at))} at {location}"
+                f" (by {'text reply' if booking.source == 'sms' else 'staff'})",
+                booking.state,
+            )
+        )
+    opted = None
+    if patient.mobile:
+        phone = session.get(PhoneNumber, patient.mobile)
+        if phone is not None and phone.opted_out_at is not None:
+            opted = _aware(phone.opted_out_at)
+            events.append(
+                Event(
+                    opted,
+                    "opt_out",
+                    "Opted out",
+                    f"By {phone.opt_out_source or 'sms'}",
+                    "opted_out",
+                )
+            )
+    events.sort(key=lambda e: e.at)
+    return PatientTimeline(patient, events, opted)

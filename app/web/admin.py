@@ -1,0 +1,113 @@
+"""Admin pages: the audit log, staff accounts and practices."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request
+from sqlalchemy import select
+
+from app.data.models import AuditEvent, Practice
+from app.runtime import get_clock, get_db
+from app.services import practices as practice_service
+from app.services import users
+from app.web.security import current_user, roles_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+PAGE_SIZE = 100
+
+
+@bp.get("/audit")
+@roles_required("admin")
+def audit() -> str:
+    action = request.args.get("action", "").strip()[:60]
+    actor = request.args.get("actor", "").strip()[:254]
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    if action:
+        query = query.where(AuditEvent.action.startswith(action))
+    if actor:
+        query = query.where(AuditEvent.actor == actor.lower())
+    with get_db().transaction() as session:
+        events = session.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
+    return render_template(
+        "admin/audit.html",
+        events=events[:PAGE_SIZE],
+        more=len(events) > PAGE_SIZE,
+        page=page,
+        action=action,
+        actor=actor,
+    )
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@roles_required("admin")
+def users_page() -> str | tuple[str, int]:
+    errors: dict[str, str] = {}
+    link = None
+    form = {"email": "", "role": "practice", "practice": ""}
+    if request.method == "POST":
+        form = {k: request.form.get(k, "").strip() for k in form}
+        codes = [form["practice"]] if form["practice"] and form["role"] == "practice" else []
+        try:
+            _, token = users.create_user(
+                get_db(),
+                email=form["email"],
+                role=form["role"],
+                practice_ods=codes,
+                now=get_clock().now(),
+                actor=current_user.email,
+            )
+        except users.UserError as exc:
+            errors["email"] = str(exc)
+        else:
+            base = str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
+            link = f"{base}/set-password/{token}"
+            form = {"email": "", "role": "practice", "practice": ""}
+    with get_db().transaction() as session:
+        accounts = users.list_users(session)
+        for account in accounts:
+            _ = account.practices  # load before the session closes
+        practices = list(session.scalars(select(Practice).order_by(Practice.name)))
+    page = render_template(
+        "admin/users.html",
+        accounts=accounts,
+        practices=practices,
+        errors=errors,
+        form=form,
+        link=link,
+        roles=users.ROLES,
+    )
+    return page, (400 if errors else 200)
+
+
+@bp.route("/practices", methods=["GET", "POST"])
+@roles_required("admin")
+def practices() -> str | tuple[str, int]:
+    errors: dict[str, str] = {}
+    form = {"ods": "", "name": "", "phone": ""}
+    if request.method == "POST":
+        form = {k: request.form.get(k, "").strip() for k in form}
+        if not form["ods"]:
+            errors["ods"] = "Enter the practice's ODS code"
+        if not form["name"]:
+            errors["name"] = "Enter the practice name"
+        if not errors:
+            try:
+                practice_service.add_practice(
+                    get_db(),
+                    ods=form["ods"],
+                    name=form["name"],
+                    phone=form["phone"] or None,
+                    now=get_clock().now(),
+                    actor=current_user.email,
+                )
+                form = {"ods": "", "name": "", "phone": ""}
+            except practice_service.PracticeError as exc:
+                errors["ods"] = str(exc)
+    with get_db().transaction() as session:
+        rows = list(session.scalars(select(Practice).order_by(Practice.name)))
+    page = render_template("admin/practices.html", practices=rows, errors=errors, form=form)
+    return page, (400 if errors else 200)

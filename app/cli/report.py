@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import click
 from flask import Flask, current_app
@@ -18,6 +18,12 @@ report_group = AppGroup("report", help="Uptake reports (NHS Digital suppression 
 
 def _rule() -> Rule:
     return Rule(int(current_app.config["SUPPRESS_BELOW"]), int(current_app.config["ROUND_TO"]))
+
+
+def _max_age(fresh: bool) -> timedelta:
+    if fresh:
+        return timedelta(0)
+    return timedelta(seconds=int(current_app.config["REPORT_MAX_AGE_SECONDS"]))
 
 
 def _campaigns(campaigns: tuple[int, ...], start: str | None, end: str | None) -> list[int]:
@@ -52,8 +58,15 @@ def _audit(kind: str, campaign_ids: list[int], by: str, raw: bool) -> None:
 @click.option("--by", default="", help=f"comma-separated: {', '.join(reports.DIMENSIONS)}")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
 @click.option("--raw", is_flag=True, help="unsuppressed figures (admins only: do not publish)")
+@click.option("--fresh", is_flag=True, help="refresh the funnel stamps first, however new")
 def uptake(
-    campaigns: tuple[int, ...], start: str | None, end: str | None, by: str, fmt: str, raw: bool
+    campaigns: tuple[int, ...],
+    start: str | None,
+    end: str | None,
+    by: str,
+    fmt: str,
+    raw: bool,
+    fresh: bool,
 ) -> None:
     ids = _campaigns(campaigns, start, end)
     try:
@@ -64,6 +77,7 @@ def uptake(
             raw=raw,
             rule=_rule(),
             now=get_clock().now(),
+            max_age=_max_age(fresh),
         )
     except reports.ReportError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -79,7 +93,10 @@ def uptake(
 @click.option("--within", default=None, help="compare within each group of this dimension")
 @click.option("--table", type=click.Choice(["comparison", "balance"]), default="comparison")
 @click.option("--raw", is_flag=True, help="unsuppressed figures (admins only: do not publish)")
-def trial(campaigns: tuple[int, ...], within: str | None, table: str, raw: bool) -> None:
+@click.option("--fresh", is_flag=True, help="refresh the funnel stamps first, however new")
+def trial(
+    campaigns: tuple[int, ...], within: str | None, table: str, raw: bool, fresh: bool
+) -> None:
     try:
         result = reports.trial(
             get_db(),
@@ -88,12 +105,18 @@ def trial(campaigns: tuple[int, ...], within: str | None, table: str, raw: bool)
             raw=raw,
             rule=_rule(),
             now=get_clock().now(),
+            max_age=_max_age(fresh),
         )
     except reports.ReportError as exc:
         raise click.ClickException(str(exc)) from exc
     _audit(f"trial:{table}", list(campaigns), within or "", raw)
     out = reports.trial_csv(result) if table == "comparison" else reports.balance_csv(result)
     click.echo(out, nl=False)
+
+
+@report_group.command("refresh", help="Bring every live campaign's funnel stamps up to date.")
+def refresh() -> None:
+    click.echo(reports.refresh_all(get_db(), now=get_clock().now()))
 
 
 def init_app(app: Flask) -> None:

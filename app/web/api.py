@@ -14,7 +14,14 @@ from werkzeug.exceptions import Unauthorized
 
 from app.runtime import get_clock, get_db
 from app.services import api_token, reports
-from app.web.reports import Viewer, allowed_campaigns, audit_export, rule, signed_in_viewer
+from app.web.reports import (
+    Viewer,
+    allowed_campaigns,
+    audit_export,
+    max_age,
+    rule,
+    signed_in_viewer,
+)
 from app.web.security import current_user, limiter
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -73,6 +80,7 @@ def uptake() -> Response:
             raw=raw,
             rule=rule(),
             now=get_clock().now(),
+            max_age=max_age(),
         )
     except reports.ReportError as exc:
         abort(400, str(exc))

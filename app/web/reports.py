@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
@@ -17,6 +18,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from app.domain.suppression import Rule
 from app.runtime import get_clock, get_db
 from app.services import audit, reports
+from app.web.display import london
 from app.web.security import current_user, roles_required
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -46,6 +48,10 @@ class Viewer:
 def rule() -> Rule:
     config = current_app.config
     return Rule(int(config["SUPPRESS_BELOW"]), int(config["ROUND_TO"]))
+
+
+def max_age() -> timedelta:
+    return timedelta(seconds=int(current_app.config["REPORT_MAX_AGE_SECONDS"]))
 
 
 def signed_in_viewer() -> Viewer:
@@ -121,6 +127,7 @@ def index() -> str:
                 raw=choice.raw,
                 rule=rule(),
                 now=now,
+                max_age=max_age(),
             )
             if choice.by:
                 uptake = reports.uptake(
@@ -131,6 +138,7 @@ def index() -> str:
                     raw=choice.raw,
                     rule=rule(),
                     now=now,
+                    max_age=max_age(),
                 )
             trial = reports.trial(
                 db,
@@ -140,6 +148,7 @@ def index() -> str:
                 raw=choice.raw,
                 rule=rule(),
                 now=now,
+                max_age=max_age(),
             )
         except reports.ReportError as exc:
             error = str(exc)
@@ -158,6 +167,7 @@ def index() -> str:
         funnel_stages=reports.FUNNEL,
         rates=reports.RATES,
         rule=rule(),
+        london_time=london,
     )
 
 
@@ -178,6 +188,7 @@ def download(table: str) -> Response:
         "raw": choice.raw,
         "rule": rule(),
         "now": now,
+        "max_age": max_age(),
     }
     try:
         if table in {"trial", "balance"}:

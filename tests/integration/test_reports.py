@@ -164,8 +164,23 @@ def test_refresh_clears_a_booking_stamp_when_the_booking_is_cancelled(
     reports.uptake(db, campaign_ids=[small], raw=True, rule=RULE, now=NOW)
     with db.transaction() as s:
         s.execute(update(Booking).where(Booking.state == "booked").values(state="cancelled"))
-    r = reports.uptake(db, campaign_ids=[small], raw=True, rule=RULE, now=NOW)
+    stale = reports.uptake(db, campaign_ids=[small], raw=True, rule=RULE, now=NOW)
+    assert stale.total.counts["booked"] == 2  # within max_age: the stamps stand
+    assert stale.figures_as_of == NOW
+    later = NOW + reports.REFRESH_MAX_AGE
+    r = reports.uptake(db, campaign_ids=[small], raw=True, rule=RULE, now=later)
     assert r.total.counts["booked"] == 1  # the attended one only
+    assert r.figures_as_of == later
+
+
+def test_the_scheduler_refresh_brings_every_live_campaign_up_to_date(
+    db: Database, small: int
+) -> None:
+    assert reports.refresh_all(db, now=NOW) == "funnel stamps refreshed for 1 campaigns"
+    with db.transaction() as s:
+        invited = s.scalar(select(func.count(CampaignMember.invited_at)))
+        stamped = s.scalar(select(Campaign.progress_refreshed_at).where(Campaign.id == small))
+    assert invited == 8 and stamped == NOW
 
 
 def test_practice_scope_limits_figures_to_that_practice(db: Database) -> None:

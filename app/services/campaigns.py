@@ -165,10 +165,20 @@ def cohort_select(practice_ids: Sequence[int], on: date) -> Select[Any]:
     eligibility query); otherwise the same rule written here, from app.domain.eligibility.
     """
     try:
-        from app.services.cohort import cohort_query  # type: ignore[attr-defined]
+        from app.services.cohort import cohort_query
     except ImportError:
         return _own_cohort_select(practice_ids, on)
-    return cohort_query(practice_ids, on)
+    everyone = cohort_query(practice_ids, on).subquery()
+    return select(
+        everyone.c.patient_id,
+        everyone.c.practice_id,
+        everyone.c.status.label("cohort_status"),
+        everyone.c.age_band,
+        everyone.c.sex,
+        everyone.c.ethnic_group,
+        everyone.c.ethnic_category,
+        everyone.c.imd_quintile,
+    ).where(everyone.c.status.in_((eligibility.ELIGIBLE, eligibility.NOT_TEXTABLE)))
 
 
 def _own_cohort_select(practice_ids: Sequence[int], on: date) -> Select[Any]:

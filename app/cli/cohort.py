@@ -67,7 +67,8 @@ def preview_lines(p: cohort.CohortPreview, label: str) -> list[str]:
         ("IMD quintile (1 = most deprived)", p.by_imd_quintile, {"unknown": "not known"}),
     )
     for title, table, labels in tables:
-        lines.append(f"Eligible by {title}:              textable  not textable")
+        lines.append(f"Eligible by {title}:")
+        lines.append(f"    {'':<28} {'textable':>9} {'not textable':>13}")
         for key, split in table.items():
             lines.append(
                 f"    {labels.get(key, key):<28} {split.textable:>9,} {split.not_textable:>13,}"

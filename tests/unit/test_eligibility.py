@@ -66,8 +66,11 @@ def test_a_29_february_baby_turns_75_on_1_march_in_a_common_year() -> None:
     assert _decide(date_of_birth=dob, on=date(2027, 3, 1)).reason == "age"
 
 
-@given(st.dates(date(1900, 1, 1), date(2030, 12, 31)), st.dates(date(1990, 1, 1), date(2040, 12, 31)),
-       st.integers(min_value=1, max_value=90))  # fmt: skip
+@given(
+    st.dates(date(1900, 1, 1), date(2030, 12, 31)),
+    st.dates(date(1990, 1, 1), date(2040, 12, 31)),
+    st.integers(min_value=1, max_value=90),
+)
 def test_the_sql_date_of_birth_bound_agrees_with_age_in_completed_years(
     dob: date, on: date, age: int
 ) -> None:

@@ -249,11 +249,11 @@ class CampaignChoice:
 def disclosure_note(suppressed: bool, rule: Rule) -> str:
     if suppressed:
         return (
-            f"Suppressed (NHS Digital rule): 0 shown as 0, 1-{rule.suppress_below - 1} "
-            f"shown as *, other counts rounded to the nearest {rule.round_to}; rates from "
-            "the rounded counts; secondary suppression where a total would reveal a cell."
+            f"NHS Digital rule: 0 shown as 0, 1-{rule.suppress_below - 1} shown as *, other "
+            f"counts rounded to the nearest {rule.round_to}; rates from the rounded counts; "
+            "a second cell hidden where a total would reveal a hidden one."
         )
-    return "Unsuppressed figures (admins only): do not publish."
+    return "For admins only, never to be published: exact counts with no disclosure control."
 
 
 # ---------------------------------------------------------------- use cases

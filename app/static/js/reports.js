@@ -86,10 +86,30 @@
         ctx.restore();
       },
     };
+    // a suppressed group gets a "*" where its bar would be, so a gap never looks like 0%
+    var suppressedMarks = {
+      id: "suppressedMarks",
+      afterDatasetsDraw: function (chart) {
+        var ctx = chart.ctx;
+        ctx.save();
+        ctx.fillStyle = "#4c6272";
+        ctx.font = "bold 14px Arial, sans-serif";
+        ctx.textAlign = "center";
+        chart.data.datasets.forEach(function (dataset, i) {
+          chart.getDatasetMeta(i).data.forEach(function (bar, j) {
+            var point = dataset.data[j];
+            if (point && (point.y === null || point.y === undefined)) {
+              ctx.fillText("*", bar.x, chart.chartArea.bottom - 6);
+            }
+          });
+        });
+        ctx.restore();
+      },
+    };
     new Chart(takeUpCanvas, {
       type: "barWithErrorBars",
       data: { labels: data.takeUp.labels, datasets: datasets },
-      plugins: [overallLine],
+      plugins: [overallLine, suppressedMarks],
       options: {
         responsive: true,
         maintainAspectRatio: false,

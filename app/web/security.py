@@ -253,15 +253,19 @@ def _headers(response: Response) -> Response:
 def _nav() -> dict[str, Any]:
     items: list[dict[str, Any]] = []
     if current_user.is_authenticated:
-        for endpoint, label, roles in NAV:
-            if current_user.role in roles and endpoint in current_app.view_functions:
-                items.append(
-                    {
-                        "href": url_for(endpoint),
-                        "text": label,
-                        "current": request.blueprint == endpoint.split(".")[0],
-                    }
-                )
+        shown = [
+            (endpoint, label)
+            for endpoint, label, roles in NAV
+            if current_user.role in roles and endpoint in current_app.view_functions
+        ]
+        blueprints = [endpoint.split(".")[0] for endpoint, _ in shown]
+        for endpoint, label in shown:
+            blueprint = endpoint.split(".")[0]
+            # a blueprint with one menu item is "current" on all its pages
+            current = request.endpoint == endpoint or (
+                request.blueprint == blueprint and blueprints.count(blueprint) == 1
+            )
+            items.append({"href": url_for(endpoint), "text": label, "current": current})
     return {"nav_items": items}
 
 

@@ -128,6 +128,11 @@ def recover_claims(ctx: JobContext) -> str:
     return f"{count} stale claims marked uncertain"
 
 
+def refresh_report_stamps(ctx: JobContext) -> str:
+    """Lane F: bring campaign members' funnel stamps up to date for the uptake reports."""
+    return _describe(call_service("reports", "refresh_all", ctx), "reports.refresh_all")
+
+
 def purge_personal_data(ctx: JobContext) -> str:
     return _describe(
         call_service("retention", "purge_personal_data", ctx), "retention.purge_personal_data"
@@ -149,6 +154,14 @@ JOBS: tuple[Job, ...] = (
     # every few seconds: a conversational reply should reach the phone within seconds
     Job("dispatch", dispatch, "interval", {"seconds": 3}, 50, "send what is due"),
     Job("recover_claims", recover_claims, "interval", {"minutes": 5}, 60, "dead dispatchers"),
+    Job(
+        "refresh_report_stamps",
+        refresh_report_stamps,
+        "interval",
+        {"minutes": 10},
+        65,
+        "funnel stamps for reports",
+    ),
     Job(
         "purge_personal_data",
         purge_personal_data,

@@ -448,18 +448,20 @@ def ensure_fresh(
     return min(known) if known and len(known) == len(set(campaign_ids)) else None
 
 
-def refresh_progress(session: Session, campaign_ids: Sequence[int]) -> None:
+def refresh_progress(
+    session: Session, campaign_ids: Sequence[int], *, include_purged: bool = False
+) -> None:
     """Bring each member's funnel stamps up to date from offers, messages and bookings.
 
     Three set-based UPDATE ... FROM statements, each writing only the members whose stamps
-    changed. Campaigns already purged are left alone: their offers and messages are gone
-    and the stamps are all that is left. The retention purge calls this first.
+    changed. Campaigns already purged are left alone: their numbers are blanked and the
+    stamps are all that is left. The retention purge calls this (include_purged=True, in
+    the transaction that claims the campaign) before it blanks anything.
     """
-    live = list(
-        session.scalars(
-            select(Campaign.id).where(Campaign.id.in_(campaign_ids), Campaign.purged_at.is_(None))
-        )
-    )
+    query = select(Campaign.id).where(Campaign.id.in_(list(campaign_ids)))
+    if not include_purged:
+        query = query.where(Campaign.purged_at.is_(None))
+    live = list(session.scalars(query))
     if not live:
         return
     member = CampaignMember.__table__

@@ -109,7 +109,7 @@ def test_funnel_counts_each_member_once_by_the_documented_rules(db: Database, sm
 
 def test_suppressed_funnel_hides_small_counts_and_their_rates(db: Database, small: int) -> None:
     r = reports.uptake(db, campaign_ids=[small], rule=RULE, now=NOW)
-    assert r.suppressed and "Suppressed" in r.disclosure
+    assert r.suppressed and "NHS Digital rule" in r.disclosure
     assert r.total.counts["eligible"] == 10
     assert r.total.counts["attended"] is None
     assert r.total.rates["take_up"].suppressed
@@ -314,3 +314,30 @@ def test_reports_aggregate_without_loading_member_rows(db: Database, small: int)
     assert selects and all("GROUP BY" in s for s in selects)
     with db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(CampaignMember)) == 10
+
+
+def test_the_retention_purge_stamps_the_funnel_before_it_blanks_the_numbers(
+    db: Database, small: int
+) -> None:
+    from sqlalchemy import update
+
+    from app.services import retention
+
+    with db.transaction() as s:
+        s.execute(
+            update(Campaign)
+            .where(Campaign.id == small)
+            .values(state="closed", closed_at=NOW - timedelta(days=100))
+        )
+    # no report has run yet: the purge itself must stamp the funnel first
+    assert retention.purge_personal_data(db, now=NOW, config={"RETENTION_DAYS": 90}) == 1
+    from app.data.models import Offer
+
+    with db.transaction() as s:
+        assert set(s.scalars(select(Offer.mobile).where(Offer.state != "open"))) == {""}
+    r = reports.uptake(db, campaign_ids=[small], raw=True, rule=RULE, now=NOW + timedelta(days=1))
+    assert (r.total.counts["invited"], r.total.counts["replied"], r.total.counts["booked"]) == (
+        8,
+        4,
+        2,
+    )

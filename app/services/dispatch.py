@@ -37,7 +37,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, select,
 from sqlalchemy.orm import Session
 
 from app.data.db import Database
-from app.data.models import Campaign, Message, PhoneNumber, StatusEvent
+from app.data.models import Campaign, Message, StatusEvent
 from app.domain.send_rate import (
     MAX_ANY_PER_HOUR,
     MAX_IDENTICAL_PER_HOUR,
@@ -353,17 +353,18 @@ def _still_ours_and_sendable(
     session: Session, sms: ClaimedMessage, *, worker: str, now: datetime, report: DispatchReport
 ) -> bool:
     """STOP may have arrived since the claim; and a claim recovered as stale is not ours."""
-    status = session.scalar(
-        select(Message.status).where(Message.id == sms.id, Message.claimed_by == worker)
-    )
-    if status != "sending":
+    row = session.execute(
+        select(
+            Message.status,
+            Message.to_number.in_(numbers.unsendable_numbers()).label("blocked"),
+        ).where(Message.id == sms.id, Message.claimed_by == worker)
+    ).one_or_none()
+    if row is None or row.status != "sending":
         return False
-    if sms.kind != STOP_ACK:
-        blocked = session.scalar(numbers.unsendable_numbers().where(PhoneNumber.number == sms.to))
-        if blocked is not None:
-            _set_status(session, [sms.id], "cancelled", now=now, error_code="unsendable")
-            report.cancelled += 1
-            return False
+    if row.blocked and sms.kind != STOP_ACK:
+        _set_status(session, [sms.id], "cancelled", now=now, error_code="unsendable")
+        report.cancelled += 1
+        return False
     return True
 
 

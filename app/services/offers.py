@@ -57,8 +57,10 @@ from app.sms.rendering import render
 log = logging.getLogger(__name__)
 UTC = ZoneInfo("UTC")
 CHUNK = 5000  # rows per statement in bulk work: well under PostgreSQL's 65535 parameters
-# free slots one on-demand offer looks at: plenty for variety, cheap to lock
-ON_DEMAND_SLOT_LIMIT = 300
+# free slots one on-demand offer locks and chooses from: a few clinic days, enough for
+# variety, and few enough that a wave running meanwhile (which skips locked slots)
+# loses little
+ON_DEMAND_SLOT_LIMIT = 60
 # member states from which a fresh on-demand offer may be made
 REOFFERABLE = ("waiting", "offered", "booked", "exhausted")
 

@@ -100,6 +100,13 @@ def document() -> dict[str, Any]:
                             "required": False,
                             "schema": {"type": "string", "enum": ["json", "csv"]},
                         },
+                        {
+                            "name": "raw",
+                            "in": "query",
+                            "required": False,
+                            "description": "1: unsuppressed figures (admins only; others 403)",
+                            "schema": {"type": "string", "enum": ["0", "1"]},
+                        },
                     ],
                     "responses": {
                         "200": {

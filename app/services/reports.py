@@ -945,6 +945,12 @@ def _pct(v: float | None) -> str:
     return "" if v is None else f"{v * 100:.1f}"
 
 
+def _cell(text: str) -> str:
+    """A label made safe for spreadsheets: a practice name starting with = + - @ would
+    otherwise run as a formula when the CSV is opened (OWASP CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def uptake_csv(report: UptakeReport) -> str:
     """The report as CSV: one row per group (then the total), counts as published (`*` for
     suppressed), each rate as % with its 95% interval, and the disclosure on every row."""
@@ -958,7 +964,7 @@ def uptake_csv(report: UptakeReport) -> str:
     writer.writerow(header)
     figures = "suppressed" if report.suppressed else "raw (unsuppressed)"
     for row in [*report.groups, report.total]:
-        line: list[Any] = list(row.labels)
+        line: list[Any] = [_cell(label) for label in row.labels]
         line += [shown(row.counts[s]) for s in STAGES]
         for name in RATES:
             r = row.rates[name]
@@ -1001,7 +1007,7 @@ def trial_csv(report: TrialReport) -> str:
     for c in report.comparisons:
         rows.append(
             [
-                " / ".join(c.group) or "All",
+                _cell(" / ".join(c.group) or "All"),
                 RATES[c.rate][2],
                 c.variant,
                 shown(c.numerator),
@@ -1024,7 +1030,7 @@ def balance_csv(report: TrialReport) -> str:
         header += [f"{arm} n", f"{arm} %"]
     rows = []
     for b in report.balance:
-        line: list[Any] = [DIMENSIONS[b.dimension], b.label]
+        line: list[Any] = [DIMENSIONS[b.dimension], _cell(b.label)]
         for arm in report.variants:
             line += [shown(b.counts.get(arm, 0)), _pct(b.shares.get(arm))]
         rows.append(line)
@@ -1047,7 +1053,7 @@ def equity_csv(report: UptakeReport) -> str:
             tu = r.take_up
             rows.append(
                 [
-                    *r.labels,
+                    *(_cell(label) for label in r.labels),
                     "*" if tu.suppressed else _pct(tu.value),
                     "*" if tu.suppressed else _pct(tu.low),
                     "*" if tu.suppressed else _pct(tu.high),

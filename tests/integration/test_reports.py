@@ -341,3 +341,16 @@ def test_the_retention_purge_stamps_the_funnel_before_it_blanks_the_numbers(
         4,
         2,
     )
+
+
+def test_a_group_label_cannot_smuggle_a_spreadsheet_formula_into_the_csv(db: Database) -> None:
+    with db.transaction() as s:
+        practice = add_practice(s, ods="F84009")
+        campaign = add_trial_campaign(s, [practice])
+        for i in range(10):
+            patient = add_patient(s, practice, mobile=f"+4477009004{i:02d}")
+            add_member(s, campaign, patient, variant="=SUM(A1)")
+        cid = campaign.id
+    r = reports.uptake(db, campaign_ids=[cid], by=["variant"], rule=RULE, now=NOW)
+    rows = list(csv.reader(io.StringIO(reports.uptake_csv(r))))
+    assert rows[1][0] == "'=SUM(A1)"

@@ -258,3 +258,9 @@ def test_passwords_are_hashed_with_argon2(db, staff):
     assert users.hash_password("twelve chars!").startswith("$argon2")
     with pytest.raises(users.UserError):
         users.hash_password("eleven char")
+
+
+def test_twilio_webhooks_are_exempt_from_csrf_but_check_their_signature(client, staff):
+    # no CSRF token and no signature: refused by the signature check (403), not CSRF (400)
+    response = client.post("/webhooks/twilio/sms", data={"From": "+447700900001", "Body": "1"})
+    assert response.status_code == 403

@@ -240,3 +240,34 @@ def test_campaign_routes_with_ids_refuse_non_admins(app, world):
     assert client.get("/campaigns/1").status_code == 403
     for action in ("approve", "pause", "resume", "close"):
         assert post(client, f"/campaigns/1/{action}").status_code == 403
+
+
+def test_no_page_puts_an_nhs_number_or_phone_number_in_a_url(client, db, world):
+    import re
+
+    from app.data.models import Patient
+
+    with db.transaction() as session:
+        identifiers = [
+            value
+            for p in session.scalars(select(Patient))
+            for value in (p.nhs_number, p.mobile, (p.mobile or "")[3:])
+            if value
+        ]
+    sign_in(client, "admin@example.nhs.uk")
+    pages = [
+        client.get(path).get_data(as_text=True)
+        for path in (
+            "/slots?practice={b}".format(**world),
+            "/bookings?practice={b}&day=2026-01-14".format(**world),
+            "/conversations",
+            "/conversations/{conv_b}".format(**world),
+            "/admin/audit",
+        )
+    ]
+    pages.append(post(client, "/patients", {"nhs_number": world["pb_nhs"]}).get_data(as_text=True))
+    assert "Bertha" in pages[1] and "Bertha" in pages[-1]  # the pages do show the patient
+    for page in pages:
+        for url in re.findall(r'(?:href|action|src)="([^"]*)"', page):
+            for value in identifiers:
+                assert value not in url, (value, url)

@@ -55,7 +55,7 @@ def revoke(db: Database, *, email: str, now: datetime, actor: str) -> bool:
             update(User)
             .where(User.id == user.id, User.api_token_hash.is_not(None))
             .values(api_token_hash=None)
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]
         if done:
             audit.record(
                 session, now=now, actor=actor, action="api_token.revoked", target=f"user:{user.id}"

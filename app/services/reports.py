@@ -36,6 +36,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Table,
     and_,
     case,
     func,
@@ -465,6 +466,7 @@ def refresh_progress(
     if not live:
         return
     member = CampaignMember.__table__
+    assert isinstance(member, Table)
     for source in (_outbound_stamps(live), _reply_stamps(live), _booking_stamps(live)):
         stamp_names = [c.name for c in source.columns if c.name != "member_id"]
         changed = or_(*(member.c[n].is_distinct_from(source.c[n]) for n in stamp_names))
@@ -476,7 +478,7 @@ def refresh_progress(
         )
 
 
-def _first(condition: ColumnElement[bool], value: ColumnElement[Any]) -> Any:
+def _first(condition: ColumnElement[bool], value: Any) -> Any:
     return func.min(case((condition, value)))
 
 

@@ -31,9 +31,19 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, time, timedelta
 from functools import lru_cache
 from time import monotonic
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    false,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from app.data.db import Database
@@ -404,7 +414,7 @@ def _record_sent(
         return
     # also over `uncertain`: if recovery gave up on us but the provider took it, we know;
     # on the Core table a list of parameters is one executemany (the ORM wants PK rows)
-    table = Message.__table__
+    table = cast(Table, Message.__table__)
     session.execute(
         update(table)
         .where(

@@ -117,6 +117,7 @@ def test_practice_user_sees_only_their_practice(client, scene):
     html = client.get(f"/reports?campaign={scene['campaign']}&by1=practice").get_data(as_text=True)
     assert "Beta Health Centre" in html and "Alpha Surgery" not in html
     assert "Figures for your practice only" in html
+    assert 'href="/reports"' in html  # the header offers practice staff their reports
     # their practice has 12 members: rounded to 10, not the campaign's 42 (40)
     body = client.get(f"/reports/funnel.csv?campaign={scene['campaign']}").get_data(as_text=True)
     assert list(csv.DictReader(io.StringIO(body)))[-1]["Eligible"] == "10"

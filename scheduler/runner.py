@@ -39,7 +39,10 @@ def context_for(app: Flask) -> JobContext:
 
 def _run(app: Flask, job: Job, ctx: JobContext) -> None:
     with app.app_context():
-        log.info("%s: %s", job.name, job.run(ctx))
+        result = job.run(ctx)
+    # dispatch ticks every few seconds: say so only when something happened
+    idle = result.startswith("claimed 0, sent 0") or result in {"0", "nothing due"}
+    log.log(logging.DEBUG if idle else logging.INFO, "%s: %s", job.name, result)
 
 
 def build_scheduler(app: Flask, ctx: JobContext | None = None) -> BlockingScheduler:

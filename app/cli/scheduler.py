@@ -21,6 +21,8 @@ def run() -> None:
     from scheduler.runner import build_scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # APScheduler logs every run of every job at INFO; the runner logs what each did
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     scheduler = build_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
     click.echo("Scheduler running: " + ", ".join(job.id for job in scheduler.get_jobs()))
     try:

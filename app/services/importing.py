@@ -200,7 +200,8 @@ def _import(
     progress: Progress | None,
     batch_size: int,
 ) -> ImportResult:
-    reader = csv.reader(stream)
+    # NUL never belongs in a CSV, and PostgreSQL text cannot hold it: drop it
+    reader = csv.reader(line.replace("\x00", "") if "\x00" in line else line for line in stream)
     try:
         headers = next(reader, None)
     except UnicodeDecodeError as exc:
@@ -219,6 +220,34 @@ def _import(
         reject_writer.writerow(["line", "reason", *headers])
 
     tally = _Tally()
+    try:
+        return _load(
+            db, reader, headers, match, name, reject_writer, tally, practice_ods, now,
+            imported_by, allow_test_numbers, progress, batch_size,
+        )  # fmt: skip
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            f"{name} is not UTF-8 text (after line {reader.line_num}): {exc.reason}"
+        ) from None
+    except csv.Error as exc:
+        raise ImportFileError(f"{name} line {reader.line_num}: {exc}") from None
+
+
+def _load(
+    db: Database,
+    reader: Any,
+    headers: list[str],
+    match: Any,
+    name: str,
+    reject_writer: Any,
+    tally: _Tally,
+    practice_ods: str,
+    now: datetime,
+    imported_by: str,
+    allow_test_numbers: bool,
+    progress: Progress | None,
+    batch_size: int,
+) -> ImportResult:
     with db.transaction() as session:
         practice = require_by_ods(session, practice_ods)
         batch = ImportBatch(
@@ -235,24 +264,26 @@ def _import(
         rows = _checked_rows(
             reader, headers, match.columns, tally, reject_writer, now, allow_test_numbers
         )
-        loader = _loader(conn, practice.id, now)
         staged = 0
         reported = 0
         chunk: list[tuple[Any, ...]] = []
-        for row in rows:
-            chunk.append(row)
-            if len(chunk) >= batch_size:
+        # the loader must be closed on any error (a PostgreSQL COPY left open would make
+        # the rollback wait for data that never comes)
+        with _loader(conn, practice.id, now) as loader:
+            for row in rows:
+                chunk.append(row)
+                if len(chunk) >= batch_size:
+                    loader.load(chunk)
+                    staged += len(chunk)
+                    chunk = []
+                    if progress is not None:
+                        progress(tally.rows - reported)
+                        reported = tally.rows
+            if chunk:
                 loader.load(chunk)
                 staged += len(chunk)
-                chunk = []
-                if progress is not None:
-                    progress(tally.rows - reported)
-                    reported = tally.rows
-        if chunk:
-            loader.load(chunk)
-            staged += len(chunk)
-        if progress is not None and tally.rows > reported:
-            progress(tally.rows - reported)
+            if progress is not None and tally.rows > reported:
+                progress(tally.rows - reported)
         existing, changed = loader.finish()
         added = staged - existing
         updated = changed - added
@@ -341,12 +372,14 @@ def _checked_rows(
 
         nhs = fields[i_nhs]
         if len(nhs) != 10 or not nhs.isdigit():
-            nhs = nhs_number.clean(nhs)
+            nhs = nhs_number.clean(nhs)  # 943 476 5919, 943-476-5919
         reason: str | None = None
         if not nhs:
             reason = "missing NHS number"
+        elif len(nhs) != 10 or not nhs.isascii() or not nhs.isdigit():
+            reason = f"NHS number {nhs[:20]!r} is not 10 digits"
         elif not _valid_nhs(nhs):
-            reason = f"NHS number {nhs!r} fails the modulus 11 check"
+            reason = f"NHS number {nhs} fails the modulus 11 check"
         raw_dob = fields[i_dob]
         dob = dobs.get(raw_dob)
         if dob is None:
@@ -455,7 +488,7 @@ def _checked_rows(
 
 
 def _valid_nhs(value: str) -> bool:
-    """nhs_number.is_valid unrolled over bytes: the same rule, ~4x faster in the hot loop."""
+    """nhs_number.is_valid unrolled over ten ASCII digits: the same rule, ~4x faster."""
     b = value.encode("ascii")
     total = (
         (b[0] * 10 + b[1] * 9 + b[2] * 8 + b[3] * 7 + b[4] * 6 + b[5] * 5 + b[6] * 4 + b[7] * 3)
@@ -531,7 +564,20 @@ def _check_conditions(raw: str) -> tuple[str, str | None]:
 
 
 class _Loader:
-    """Loads batches of checked rows into `patient` inside the import's transaction."""
+    """Loads batches of checked rows into `patient` inside the import's transaction.
+
+    Used as a context manager: leaving the block ends the bulk load (on error too);
+    `finish()` afterwards completes the merge and returns the counts.
+    """
+
+    def __enter__(self) -> _Loader:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close(exc_info)
+
+    def close(self, exc_info: tuple[Any, ...]) -> None:
+        raise NotImplementedError
 
     def load(self, batch: list[tuple[Any, ...]]) -> None:
         raise NotImplementedError
@@ -594,9 +640,11 @@ class _SqliteLoader(_Loader):
         self.cursor.executemany(self.upsert, [(pid, *row, stamp, stamp) for row in batch])
         self.changed += self.raw.total_changes - before
 
-    def finish(self) -> tuple[int, int]:
+    def close(self, exc_info: tuple[Any, ...]) -> None:
         self.cursor.execute(f"PRAGMA cache_size = {int(self.cache_size)}")
         self.cursor.close()
+
+    def finish(self) -> tuple[int, int]:
         return self.existing, self.changed
 
 
@@ -619,16 +667,18 @@ class _PostgresLoader(_Loader):
 
     def load(self, batch: list[tuple[Any, ...]]) -> None:
         write = self.copy.write_row
+        for row in batch:
+            write(row)
+
+    def close(self, exc_info: tuple[Any, ...]) -> None:
+        # on error psycopg sends CopyFail, so the server ends the COPY and the
+        # transaction can roll back; on success it sends CopyDone
         try:
-            for row in batch:
-                write(row)
-        except BaseException as exc:
-            self.copy_cm.__exit__(type(exc), exc, exc.__traceback__)
-            raise
+            self.copy_cm.__exit__(*exc_info)
+        finally:
+            self.cursor.close()
 
     def finish(self) -> tuple[int, int]:
-        self.copy_cm.__exit__(None, None, None)
-        self.cursor.close()
         conn = self.conn
         patient = Patient.__table__
         existing = conn.scalar(

@@ -93,26 +93,31 @@ def book_choice(
     )
     if slot_id is None:
         return BookingResult("no_such_choice")
-    savepoint = session.begin_nested()
     claimed = session.execute(
         update(Offer)
         .where(Offer.id == offer_id, Offer.state == "open", Offer.expires_at > now)
         .values(state="booked", closed_at=now)
+        .returning(Offer.member_id, Offer.patient_id, Offer.campaign_id, Offer.mobile)
         .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:
-        savepoint.rollback()
+    ).one_or_none()
+    if claimed is None:
         return _why_not(session, offer_id, now)
     took = session.execute(
         update(Slot)
         .where(Slot.id == slot_id, Slot.state == "held", Slot.held_by_offer_id == offer_id)
         .values(state="booked", held_by_offer_id=None)
+        .returning(Slot.starts_at)
         .execution_options(synchronize_session=False)
-    )
-    if took.rowcount != 1:
-        # cannot happen while holds are only released by closing the offer; if it
-        # does, book nothing and leave the offer open for another choice
-        savepoint.rollback()
+    ).one_or_none()
+    if took is None:
+        # cannot happen while holds are only released by closing the offer first; if it
+        # does, undo step 1 (we hold the offer's row lock) and book nothing
+        session.execute(
+            update(Offer)
+            .where(Offer.id == offer_id, Offer.state == "booked")
+            .values(state="open", closed_at=None)
+            .execution_options(synchronize_session=False)
+        )
         return BookingResult("slot_gone", slot_id=slot_id)
     session.execute(
         update(Slot)
@@ -120,28 +125,22 @@ def book_choice(
         .values(state="free", held_by_offer_id=None)
         .execution_options(synchronize_session=False)
     )
-    offer = session.execute(
-        select(Offer.member_id, Offer.patient_id, Offer.campaign_id, Offer.mobile).where(
-            Offer.id == offer_id
-        )
-    ).one()
-    try:
-        booking = _add_booking(
-            session,
-            slot_id=slot_id,
-            patient_id=offer.patient_id,
-            offer_id=offer_id,
-            campaign_id=offer.campaign_id,
-            source="sms",
-            by=None,
-            now=now,
-        )
-    except IntegrityError:  # the unique indexes caught what steps 1-2 should have
-        savepoint.rollback()
-        return BookingResult("slot_gone", slot_id=slot_id)
+    # a second live booking would raise here and roll the whole unit of work back: the
+    # unique indexes are the backstop if the steps above were ever bypassed
+    booking = _add_booking(
+        session,
+        slot_id=slot_id,
+        starts_at=took.starts_at,
+        patient_id=claimed.patient_id,
+        offer_id=offer_id,
+        campaign_id=claimed.campaign_id,
+        source="sms",
+        by=None,
+        now=now,
+    )
     session.execute(
         update(CampaignMember)
-        .where(CampaignMember.id == offer.member_id)
+        .where(CampaignMember.id == claimed.member_id)
         .values(state="booked", updated_at=now)
     )
     session.execute(
@@ -153,8 +152,7 @@ def book_choice(
         )
         .values(status="cancelled", status_updated_at=now)
     )
-    savepoint.commit()
-    queue_confirmation(session, booking, to=offer.mobile, now=now, config=config)
+    queue_confirmation(session, booking, to=claimed.mobile, now=now, config=config)
     return BookingResult("booked", booking_id=booking.id, slot_id=slot_id)
 
 
@@ -174,6 +172,7 @@ def _add_booking(
     session: Session,
     *,
     slot_id: int,
+    starts_at: datetime,
     patient_id: int,
     offer_id: int | None,
     campaign_id: int | None,
@@ -181,8 +180,6 @@ def _add_booking(
     by: str | None,
     now: datetime,
 ) -> Booking:
-    starts_at = session.scalar(select(Slot.starts_at).where(Slot.id == slot_id))
-    assert starts_at is not None
     reminder_due = starts_at - APPOINTMENT_REMINDER_BEFORE
     booking = Booking(
         slot_id=slot_id,
@@ -211,10 +208,11 @@ def queue_confirmation(
     config: Mapping[str, Any] | None = None,
 ) -> Message:
     """Queue the booking's confirmation SMS once (dedupe `confirmation:booking:<id>`)."""
-    slot = session.get(Slot, booking.slot_id)
-    patient = session.get(Patient, booking.patient_id)
-    assert slot is not None and patient is not None
-    practice = patient.practice
+    slot, practice = session.execute(
+        select(Slot, Practice)
+        .join(Practice, Practice.id == Slot.practice_id)
+        .where(Slot.id == booking.slot_id)
+    ).one()
     body = render(
         "confirmation",
         practice_name=practice.name,
@@ -334,13 +332,14 @@ def staff_book(
     The patient's open offer, if any, is closed as `withdrawn` (its holds released),
     because they are now booked.
     """
-    took = session.execute(
+    starts_at = session.scalar(
         update(Slot)
         .where(Slot.id == slot_id, Slot.state == "free")
         .values(state="booked")
+        .returning(Slot.starts_at)
         .execution_options(synchronize_session=False)
     )
-    if took.rowcount != 1:
+    if starts_at is None:
         raise SlotUnavailable(f"slot {slot_id} is not free")
     patient = session.get(Patient, patient_id)
     if patient is None:
@@ -359,6 +358,7 @@ def staff_book(
             booking = _add_booking(
                 session,
                 slot_id=slot_id,
+                starts_at=starts_at,
                 patient_id=patient_id,
                 offer_id=None,
                 campaign_id=None,

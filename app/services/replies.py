@@ -16,6 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -56,16 +58,43 @@ class InboundResult:
     booking_id: int | None = None
 
 
-@dataclass
 class _Context:
-    """Who is texting: their open offer, else their latest offer and booking."""
+    """Who is texting: their open offer, else their latest offer; their live booking.
 
-    number: str
-    patient_id: int | None
-    practice: Practice | None
-    open_offer: Offer | None
-    latest_offer: Offer | None
-    booking: Booking | None
+    The booking is looked up only when an action needs it (a choice on an open offer,
+    the common case, never does).
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        now: datetime,
+        number: str,
+        patient_id: int | None,
+        practice: Practice | None,
+        open_offer: Offer | None,
+        latest_offer: Offer | None,
+        booking: Booking | None | _Unknown = None,
+    ) -> None:
+        self._session, self._now = session, now
+        self.number = number
+        self.patient_id = patient_id
+        self.practice = practice
+        self.open_offer = open_offer
+        self.latest_offer = latest_offer
+        self._booking = booking
+
+    @property
+    def booking(self) -> Booking | None:
+        if isinstance(self._booking, _Unknown):
+            self._booking = booking_service.live_booking_for_number(
+                self._session, self.number, self._now
+            )
+        return self._booking
+
+    @booking.setter
+    def booking(self, value: Booking | None) -> None:
+        self._booking = value
 
     @property
     def known(self) -> bool:
@@ -83,6 +112,10 @@ class _Context:
     def member_id(self) -> int | None:
         offer = self.open_offer or self.latest_offer
         return offer.member_id if offer else None
+
+
+class _Unknown:
+    """Not looked up yet."""
 
 
 def handle_inbound(
@@ -104,32 +137,39 @@ def handle_inbound(
     """
     with db.transaction() as session:
         intent = parse(body)
-        inbound = Message(
-            direction="in",
-            kind="",
-            to_number=to_number,
-            from_number=from_number,
-            body=body,
-            status="received",
-            provider_sid=message_sid,
-            intent=intent.kind,
-            in_send_window=False,
-            created_at=now,
-            status_updated_at=now,
+        inbound_id = _store_inbound(
+            session,
+            {
+                "direction": "in",
+                "kind": "",
+                "to_number": to_number,
+                "from_number": from_number,
+                "body": body,
+                "status": "received",
+                "provider_sid": message_sid,
+                "intent": intent.kind,
+                "in_send_window": False,
+                "attempts": 0,
+                "created_at": now,
+                "status_updated_at": now,
+            },
         )
-        try:
-            with session.begin_nested():
-                session.add(inbound)
-                session.flush()
-        except IntegrityError:
+        if inbound_id is None:
             # the same MessageSid again (Twilio retried): it acted the first time
             return InboundResult(duplicate=True)
         conversation = _lock_conversation(session, from_number, now)
         context = _context(session, from_number, now)
         offer = context.open_offer or context.latest_offer
-        inbound.patient_id = context.patient_id
-        inbound.offer_id = offer.id if offer else None
-        inbound.campaign_id = offer.campaign_id if offer else None
+        if context.patient_id is not None:
+            session.execute(
+                update(Message)
+                .where(Message.id == inbound_id)
+                .values(
+                    patient_id=context.patient_id,
+                    offer_id=offer.id if offer else None,
+                    campaign_id=offer.campaign_id if offer else None,
+                )
+            )
         if context.practice is not None and conversation.practice_id is None:
             conversation.practice_id = context.practice.id
         act = _Act(session, context, conversation, intent, message_sid, to_number, now, config)
@@ -144,6 +184,21 @@ def handle_inbound(
             reply_kinds=tuple(act.replies),
             booking_id=act.booking_id,
         )
+
+
+def _store_inbound(session: Session, row: dict[str, Any]) -> int | None:
+    """Insert the inbound message unless its provider SID is stored; its id, else None.
+
+    ON CONFLICT DO NOTHING on the unique SID: a concurrent duplicate waits for the first
+    to commit, then inserts nothing, so a redelivered webhook is seen without a savepoint.
+    """
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    return session.scalar(
+        insert(Message)
+        .values(**row)
+        .on_conflict_do_nothing(index_elements=["provider_sid"])
+        .returning(Message.id)
+    )
 
 
 def _lock_conversation(session: Session, number: str, now: datetime) -> Conversation:
@@ -172,13 +227,14 @@ def _context(session: Session, number: str, now: datetime) -> _Context:
     latest_offer = open_offer or session.scalar(
         select(Offer).where(Offer.mobile == number).order_by(Offer.id.desc()).limit(1)
     )
-    booking = booking_service.live_booking_for_number(session, number, now)
+    booking: Booking | None | _Unknown = _Unknown()
     patient_id: int | None
     if latest_offer is not None:
         patient_id = latest_offer.patient_id
-    elif booking is not None:
-        patient_id = booking.patient_id
     else:
+        booking = booking_service.live_booking_for_number(session, number, now)
+        patient_id = booking.patient_id if booking is not None else None
+    if patient_id is None:
         patient_id = session.scalar(
             select(Patient.id).where(Patient.mobile == number).order_by(Patient.id).limit(1)
         )
@@ -189,7 +245,7 @@ def _context(session: Session, number: str, now: datetime) -> _Context:
             .join(Patient, Patient.practice_id == Practice.id)
             .where(Patient.id == patient_id)
         )
-    return _Context(number, patient_id, practice, open_offer, latest_offer, booking)
+    return _Context(session, now, number, patient_id, practice, open_offer, latest_offer, booking)
 
 
 class _Act:

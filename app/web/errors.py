@@ -8,9 +8,11 @@ and the webhooks are programs, so their errors are JSON; staff pages keep HTML e
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, jsonify, request
 from flask.blueprints import BlueprintSetupState
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 bp = Blueprint("errors", __name__)
@@ -25,14 +27,45 @@ def wants_json() -> bool:
     )
 
 
+def _webhook_field_limits() -> dict[str, int]:
+    """Twilio form fields Nudge stores, and the width of the column each one lands in."""
+    from app.data.models import Message, StatusEvent
+
+    def width(column: Any) -> int:
+        return int(column.type.length)
+
+    return {
+        "From": width(Message.from_number),
+        "To": width(Message.to_number),
+        "MessageSid": width(Message.provider_sid),
+        "SmsSid": width(Message.provider_sid),
+        "MessageStatus": width(StatusEvent.status),
+        "SmsStatus": width(StatusEvent.status),
+        "ErrorCode": width(StatusEvent.error_code),
+    }
+
+
 def limit_webhook_bodies() -> None:
-    """Apply the small webhook limit before any code (CSRF included) reads the body."""
-    if request.path.startswith(WEBHOOK_PREFIX):
-        limit = current_app.config["WEBHOOK_MAX_CONTENT_LENGTH"]
-        request.max_content_length = limit
-        request.max_form_memory_size = limit
-        if request.content_length is not None and request.content_length > limit:
-            raise RequestEntityTooLarge()
+    """Apply the small webhook limit before any code (CSRF included) reads the body, and
+    refuse form values no real Twilio request carries: a NUL byte (PostgreSQL text cannot
+    hold one) or a field wider than its column (PostgreSQL refuses, SQLite would keep it).
+    Found by fuzzing the webhooks from /openapi.json: both were 500s."""
+    if not request.path.startswith(WEBHOOK_PREFIX):
+        return
+    limit = current_app.config["WEBHOOK_MAX_CONTENT_LENGTH"]
+    request.max_content_length = limit
+    request.max_form_memory_size = limit
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge()
+    if request.method != "POST":
+        return
+    widths = _webhook_field_limits()
+    for name, value in request.form.items(multi=True):
+        if "\x00" in value or "\x00" in name:
+            raise BadRequest("a form field holds a NUL byte")
+        width = widths.get(name)
+        if width is not None and len(value) > width:
+            raise BadRequest(f"{name} is longer than {width} characters")
 
 
 @bp.record_once

@@ -176,11 +176,9 @@ def preview(session: Session, practice_ids: Sequence[int], on: date) -> CohortPr
 def practice_ids_for(session: Session, ods_codes: Sequence[str]) -> list[int]:
     """Ids of the practices with these ODS codes; raises LookupError naming any unknown."""
     codes = [c.strip().upper() for c in ods_codes]
-    found = dict(
-        session.execute(select(Practice.ods_code, Practice.id).where(Practice.ods_code.in_(codes)))
-        .tuples()
-        .all()
-    )
+    known = select(Practice.ods_code, Practice.id).where(Practice.ods_code.in_(codes))
+    rows = session.execute(known)
+    found: dict[str, int] = {ods: pid for ods, pid in rows}
     missing = [c for c in codes if c not in found]
     if missing:
         raise LookupError(f"no practice with ODS code {', '.join(missing)}")

@@ -1,0 +1,162 @@
+"""The cohort in SQL: statuses, reasons and breakdowns, matching the domain rule, on both DBs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+
+from app.clock import FixedClock
+from app.data.db import Database
+from app.data.models import AuditEvent, PhoneNumber
+from app.domain import eligibility as rules
+from app.services import cohort
+from tests.builders import add_patient, add_practice
+
+ON = date(2026, 1, 14)
+OPTED = datetime(2025, 12, 1, tzinfo=UTC)
+
+
+def _statuses(db: Database, practice_id: int, on: date = ON) -> dict[str, tuple[str, str | None]]:
+    with db.transaction() as session:
+        rows = session.execute(cohort.cohort_query([practice_id], on)).mappings().all()
+    return {r["nhs_number"]: (r["status"], r["reason"]) for r in rows}
+
+
+def test_each_status_and_reason_is_computed_in_sql(db: Database) -> None:
+    with db.transaction() as session:
+        practice = add_practice(session)
+        other = add_practice(session, ods="F84010")
+        people = {
+            "eligible": add_patient(session, practice),
+            "young": add_patient(session, practice, dob=date(1986, 1, 15)),  # 40 tomorrow
+            "forty": add_patient(session, practice, dob=date(1986, 1, 14)),  # 40 today
+            "old": add_patient(session, practice, dob=date(1951, 1, 14)),  # 75 today
+            "seventy_four": add_patient(session, practice, dob=date(1951, 1, 15)),
+            "condition": add_patient(session, practice, conditions="diabetes"),
+            "recent": add_patient(session, practice, last_health_check=date(2021, 1, 15)),
+            "due": add_patient(session, practice, last_health_check=date(2021, 1, 14)),
+            "opted": add_patient(session, practice, opted_out_at=OPTED),
+            "stopped": add_patient(session, practice, mobile="+447700900050"),
+            "no_mobile": add_patient(session, practice, mobile=None),
+            "bounced": add_patient(session, practice, mobile="+447700900060"),
+        }
+        add_patient(session, other)  # another practice: not listed
+        session.add(PhoneNumber(number="+447700900050", opted_out_at=OPTED))
+        session.add(PhoneNumber(number="+447700900060", not_textable_at=OPTED))
+        numbers = {k: p.nhs_number for k, p in people.items()}
+        practice_id = practice.id
+
+    got = {k: _statuses(db, practice_id)[n] for k, n in numbers.items()}
+
+    assert got == {
+        "eligible": ("eligible", None),
+        "young": ("excluded", "age"),
+        "forty": ("eligible", None),
+        "old": ("excluded", "age"),
+        "seventy_four": ("eligible", None),
+        "condition": ("excluded", "condition"),
+        "recent": ("excluded", "recent_check"),
+        "due": ("eligible", None),
+        "opted": ("excluded", "opted_out"),
+        "stopped": ("excluded", "opted_out"),
+        "no_mobile": ("not_textable", None),
+        "bounced": ("not_textable", None),
+    }
+    assert len(_statuses(db, practice_id)) == 12
+
+
+def test_the_sql_cohort_agrees_with_the_domain_rule_for_random_patients(db: Database) -> None:
+    rng = random.Random(7)
+    expected: dict[str, rules.Decision] = {}
+    on = date(2028, 2, 29)  # a leap day, to stress the date arithmetic
+    with db.transaction() as session:
+        practice = add_practice(session)
+        for _ in range(300):
+            dob = on - timedelta(days=rng.randint(35 * 365, 80 * 365))
+            if rng.random() < 0.05:
+                dob = date(rng.choice([1952, 1956, 1988, 1984]), 2, 29)
+            check = on - timedelta(days=rng.randint(0, 3000)) if rng.random() < 0.4 else None
+            kwargs = dict(
+                dob=dob,
+                conditions=rng.choice(["", "", "", "", "chd", "statins;af"]),
+                last_health_check=check,
+                opted_out_at=OPTED if rng.random() < 0.1 else None,
+                mobile=rng.choice([None, "+447700900001", "+447700900002"]),
+            )
+            patient = add_patient(session, practice, **kwargs)  # type: ignore[arg-type]
+            expected[patient.nhs_number] = rules.decide(
+                date_of_birth=dob,
+                on=on,
+                conditions=kwargs["conditions"],  # type: ignore[arg-type]
+                last_health_check=check,
+                opted_out_at=kwargs["opted_out_at"],  # type: ignore[arg-type]
+                mobile=kwargs["mobile"],  # type: ignore[arg-type]
+            )
+        practice_id = practice.id
+    got = _statuses(db, practice_id, on)
+    assert {n: rules.Decision(*v) for n, v in got.items()} == expected
+
+
+def test_preview_counts_and_breakdowns(db: Database) -> None:
+    with db.transaction() as session:
+        practice = add_practice(session)
+        add_patient(session, practice, sex="2", ethnic_category="K", imd_decile=1)
+        add_patient(session, practice, sex="1", ethnic_category="N", imd_decile=4,
+                    dob=date(1955, 1, 1))  # fmt: skip
+        add_patient(session, practice, sex="1", ethnic_category=None, imd_decile=None,
+                    mobile=None, dob=date(1985, 12, 1))  # fmt: skip
+        add_patient(session, practice, dob=date(2000, 1, 1))
+        add_patient(session, practice, conditions="chd")
+        add_patient(session, practice, last_health_check=date(2024, 1, 1))
+        add_patient(session, practice, opted_out_at=OPTED)
+        practice_id = practice.id
+    with db.transaction() as session:
+        p = cohort.preview(session, [practice_id], ON)
+    assert (p.listed, p.eligible, p.not_textable, p.eligible_total) == (7, 2, 1, 3)
+    assert p.excluded == {"age": 1, "condition": 1, "recent_check": 1, "opted_out": 1}
+    assert p.by_age_band["50-54"] == cohort.Split(1, 0)
+    assert p.by_age_band["70-74"] == cohort.Split(1, 0)
+    assert p.by_age_band["40-44"] == cohort.Split(0, 1)
+    assert p.by_sex["1"] == cohort.Split(1, 1) and p.by_sex["2"] == cohort.Split(1, 0)
+    assert p.by_ethnic_group["asian"] == cohort.Split(1, 0)
+    assert p.by_ethnic_group["black"] == cohort.Split(1, 0)
+    assert p.by_ethnic_group["not_stated"] == cohort.Split(0, 1)
+    assert p.by_imd_quintile["1"] == cohort.Split(1, 0)
+    assert p.by_imd_quintile["2"] == cohort.Split(1, 0)
+    assert p.by_imd_quintile["unknown"] == cohort.Split(0, 1)
+
+
+def test_export_writes_one_row_per_patient_and_is_audited(db: Database, clock: FixedClock) -> None:
+    with db.transaction() as session:
+        practice = add_practice(session)
+        a = add_patient(session, practice).nhs_number
+        b = add_patient(session, practice, conditions="stroke").nhs_number
+        c = add_patient(session, practice, mobile=None).nhs_number
+    out = io.StringIO()
+    count = cohort.export_csv(db, ["f84003"], ON, out, now=clock.now(), actor="tester")
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    assert count == 3
+    assert rows[0] == ["nhs_number", "status", "reason"]
+    assert sorted(rows[1:]) == sorted(
+        [[a, "eligible", ""], [b, "excluded", "condition"], [c, "not_textable", ""]]
+    )
+    with db.transaction() as session:
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "cohort.exported")
+        ).one()
+        assert (event.actor, event.detail["rows"]) == ("tester", 3)
+
+
+def test_an_unknown_practice_is_named(db: Database) -> None:
+    with db.transaction() as session:
+        add_practice(session)
+    try:
+        cohort.preview_for(db, ["F84003", "Y00000"], ON)
+    except LookupError as exc:
+        assert "Y00000" in str(exc)
+    else:
+        raise AssertionError("expected LookupError")

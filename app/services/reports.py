@@ -422,24 +422,30 @@ def ensure_fresh(
     session: Session, campaign_ids: Sequence[int], *, now: datetime, max_age: timedelta
 ) -> datetime | None:
     """Refresh the stamps of the campaigns whose last refresh is older than `max_age`;
-    return when the oldest of them was last brought up to date (None if never)."""
-    stale = list(
+    return when the oldest of them was last brought up to date (None if never).
+
+    The refresh is claimed with a conditional UPDATE of the campaign rows, so two reports
+    arriving together do not both refresh (on PostgreSQL the second waits on the row lock,
+    then finds the stamps fresh); they never race each other's UPDATEs of the members.
+    """
+    claimed = list(
         session.scalars(
-            select(Campaign.id).where(
-                Campaign.id.in_(list(campaign_ids)),
+            update(Campaign)
+            .where(
+                Campaign.id.in_(sorted(set(campaign_ids))),
                 Campaign.purged_at.is_(None),
                 or_(
                     Campaign.progress_refreshed_at.is_(None),
                     Campaign.progress_refreshed_at <= now - max_age,
                 ),
             )
+            .values(progress_refreshed_at=now)
+            .returning(Campaign.id)
+            .execution_options(synchronize_session=False)
         )
     )
-    if stale:
-        refresh_progress(session, stale)
-        session.execute(
-            update(Campaign).where(Campaign.id.in_(stale)).values(progress_refreshed_at=now)
-        )
+    if claimed:
+        refresh_progress(session, claimed)
     times = session.execute(
         select(func.coalesce(Campaign.progress_refreshed_at, Campaign.purged_at)).where(
             Campaign.id.in_(list(campaign_ids))

@@ -354,3 +354,35 @@ def test_a_group_label_cannot_smuggle_a_spreadsheet_formula_into_the_csv(db: Dat
     r = reports.uptake(db, campaign_ids=[cid], by=["variant"], rule=RULE, now=NOW)
     rows = list(csv.reader(io.StringIO(reports.uptake_csv(r))))
     assert rows[1][0] == "'=SUM(A1)"
+
+
+def test_reports_arriving_together_refresh_once_and_agree(pg_url: str) -> None:
+    """Eight threads ask for the same stale report at once (PostgreSQL, real threads)."""
+    import threading
+
+    db = Database.from_url(pg_url)
+    try:
+        campaign_id = build_small_scenario(db)
+        results: list[dict[str, int | None]] = []
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(8)
+
+        def ask() -> None:
+            try:
+                barrier.wait()
+                r = reports.uptake(db, campaign_ids=[campaign_id], raw=True, rule=RULE, now=NOW)
+                results.append(r.total.counts)
+            except BaseException as exc:  # collected and asserted below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=ask) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert errors == []
+        assert len(results) == 8
+        assert all(r == results[0] for r in results)
+        assert results[0]["invited"] == 8 and results[0]["replied"] == 4
+    finally:
+        db.dispose()

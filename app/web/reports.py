@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
+from app.clock import LONDON
 from app.domain.suppression import Rule
 from app.runtime import get_clock, get_db
 from app.services import audit, reports
@@ -94,6 +95,18 @@ def _choice(viewer: Viewer, campaigns: list[reports.CampaignChoice]) -> Choice:
             abort(404)
     if any(i not in allowed for i in wanted):
         abort(404)  # never reveal whether another practice's campaign exists
+    start, end = request.args.get("from", ""), request.args.get("to", "")
+    if not wanted and start and end:
+        try:
+            first, last = date.fromisoformat(start), date.fromisoformat(end)
+        except ValueError:
+            abort(400)
+        begin = datetime.combine(first, time.min, LONDON)
+        finish = datetime.combine(last, time.max, LONDON)
+        running = reports.campaigns_between(get_db(), begin, finish)
+        wanted = [i for i in running if i in allowed]
+        if not wanted:
+            abort(404)
     if not wanted and campaigns:
         wanted = [campaigns[0].id]
     by = [d for d in (request.args.get("by1", ""), request.args.get("by2", "")) if d]

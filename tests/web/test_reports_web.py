@@ -225,3 +225,14 @@ def test_cli_report_is_suppressed_unless_raw(runner, scene):
         args=["report", "trial", "--campaign", str(scene["campaign"]), "--within", "sex"]
     )
     assert trial.exit_code == 0 and "Difference from control" in trial.output
+
+
+def test_a_date_range_reports_every_campaign_running_in_it(client, db, scene):
+    sign_in(client, "admin@example.nhs.uk")
+    body = client.get("/reports/funnel.csv?from=2026-01-01&to=2026-01-31&raw=1").get_data(
+        as_text=True
+    )
+    # both campaigns were approved on 14 January: 42 + 1 members
+    assert list(csv.DictReader(io.StringIO(body)))[-1]["Eligible"] == "43"
+    assert client.get("/reports?from=2025-01-01&to=2025-01-31").status_code == 404
+    assert client.get("/reports?from=nonsense&to=2026-01-31").status_code == 400

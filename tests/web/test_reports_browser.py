@@ -113,6 +113,7 @@ def test_the_report_page_draws_its_charts_in_chromium(live_server):
             "() => Chart.getChart(document.getElementById('takeup-chart')).data.datasets[0].data[0]"
         )
         page.screenshot(path=str(ARTIFACTS / "reports.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / "reports-top.png"))
         page.locator("#takeup-chart").screenshot(path=str(ARTIFACTS / "reports-takeup-chart.png"))
         page.locator("[data-testid=breakdown-table]").screenshot(
             path=str(ARTIFACTS / "reports-breakdown-table.png")

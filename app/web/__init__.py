@@ -1,0 +1,1 @@
+"""Blueprints: the staff pages, the reports API, Twilio webhooks and the calendar file."""

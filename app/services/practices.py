@@ -63,21 +63,24 @@ def add_practice(
         if practice is None:
             practice = Practice(ods_code=code, name=name.strip(), created_at=now)
             session.add(practice)
-        else:
-            practice.name = name.strip()
+        wanted: dict[str, str | None] = {"name": name.strip()}
         if phone is not None:
-            practice.phone = phone.strip() or None
+            wanted["phone"] = phone.strip() or None
         if address is not None:
-            practice.address = address.strip() or None
+            wanted["address"] = address.strip() or None
+        changed = sorted(k for k, v in wanted.items() if getattr(practice, k) != v)
+        for key in changed:
+            setattr(practice, key, wanted[key])
         session.flush()
-        audit.record(
-            session,
-            now=now,
-            actor=actor,
-            action="practice.added" if created else "practice.updated",
-            target=f"practice:{practice.id}",
-            detail={"ods": code},
-        )
+        if created or changed:  # nothing changed, nothing to audit (the demo runs twice)
+            audit.record(
+                session,
+                now=now,
+                actor=actor,
+                action="practice.added" if created else "practice.updated",
+                target=f"practice:{practice.id}",
+                detail={"ods": code, "changed": changed},
+            )
     return practice, created
 
 

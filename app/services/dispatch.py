@@ -35,6 +35,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Table,
     and_,
     bindparam,
@@ -159,23 +160,33 @@ def dispatch_due(
         accepted.clear()
         last_flush = monotonic()
 
-    for sms in claimed:
-        if bucket is not None:
-            bucket.acquire()
-        with db.transaction() as session:
-            go = _still_ours_and_sendable(session, sms, worker=worker, now=now, report=report)
-        if not go:
-            continue
-        outcome = _call(provider, sms, now)
-        if outcome.kind != "sent":
-            # failures act on the number (opt-out, not textable) before the next re-check
-            flush(also=(sms, outcome))
-            continue
-        accepted.append((sms, outcome))
-        if len(accepted) >= RECORD_BATCH or monotonic() - last_flush >= RECORD_INTERVAL:
+    # the re-check is one read; on PostgreSQL an autocommit connection makes it one round
+    # trip instead of three (BEGIN, SELECT, COMMIT). SQLite's BEGIN IMMEDIATE hook needs
+    # a real transaction, and is cheap there.
+    reader = (
+        None
+        if db.is_sqlite
+        else db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    )
+    try:
+        for sms in claimed:
+            if bucket is not None:
+                bucket.acquire()
+            if not _still_ours_and_sendable(db, reader, sms, worker=worker, now=now, report=report):
+                continue
+            outcome = _call(provider, sms, now)
+            if outcome.kind != "sent":
+                # failures act on the number (opt-out, not textable) before the next re-check
+                flush(also=(sms, outcome))
+                continue
+            accepted.append((sms, outcome))
+            if len(accepted) >= RECORD_BATCH or monotonic() - last_flush >= RECORD_INTERVAL:
+                flush()
+        if accepted:
             flush()
-    if accepted:
-        flush()
+    finally:
+        if reader is not None:
+            reader.close()
     return report
 
 
@@ -360,19 +371,34 @@ def _set_status(
 
 # -- send helpers ----------------------------------------------------------------------
 def _still_ours_and_sendable(
-    session: Session, sms: ClaimedMessage, *, worker: str, now: datetime, report: DispatchReport
+    db: Database,
+    reader: Connection | None,
+    sms: ClaimedMessage,
+    *,
+    worker: str,
+    now: datetime,
+    report: DispatchReport,
 ) -> bool:
     """STOP may have arrived since the claim; and a claim recovered as stale is not ours."""
-    row = session.execute(
-        select(
-            Message.status,
-            Message.to_number.in_(numbers.unsendable_numbers()).label("blocked"),
-        ).where(Message.id == sms.id, Message.claimed_by == worker)
-    ).one_or_none()
+    query = select(
+        Message.status,
+        Message.to_number.in_(numbers.unsendable_numbers()).label("blocked"),
+    ).where(Message.id == sms.id, Message.claimed_by == worker)
+    if reader is not None:
+        row = reader.execute(query).one_or_none()
+    else:
+        with db.transaction() as session:
+            row = session.execute(query).one_or_none()
     if row is None or row.status != "sending":
         return False
     if row.blocked and sms.kind != STOP_ACK:
-        _set_status(session, [sms.id], "cancelled", now=now, error_code="unsendable")
+        with db.transaction() as session:
+            session.execute(
+                update(Message)
+                .where(Message.id == sms.id, Message.status == "sending")
+                .values(status="cancelled", error_code="unsendable", status_updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
         report.cancelled += 1
         return False
     return True

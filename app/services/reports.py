@@ -43,6 +43,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    tuple_,
     union_all,
     update,
 )
@@ -359,9 +360,7 @@ def trial(
         dims: tuple[str, ...] = ("variant",) if within is None else ("variant", within)
         cells = _aggregate(session, campaign_ids, dims, scope)
         labeller = _labeller(session, dims, cells)
-        balance_cells = {
-            d: _aggregate(session, campaign_ids, ("variant", d), scope) for d in BASELINE_DIMENSIONS
-        }
+        balance_cells = _aggregate_by_variant(session, campaign_ids, BASELINE_DIMENSIONS, scope)
         balance_labels = {
             d: _labeller(session, ("variant", d), c) for d, c in balance_cells.items()
         }
@@ -633,6 +632,41 @@ def _aggregate(
             continue
         cells[key] = counts
     return cells
+
+
+def _aggregate_by_variant(
+    session: Session,
+    campaign_ids: Sequence[int],
+    dims: Sequence[str],
+    practice_ids: list[int] | None,
+) -> dict[str, Cells]:
+    """Stage counts per (variant, value) for each of `dims`.
+
+    On PostgreSQL one scan with GROUPING SETS ((variant, d1), (variant, d2), ...), where
+    GROUPING(d) tells which set a row belongs to (a NULL value is a real "not known"
+    group, so NULL cannot); elsewhere one GROUP BY per dimension.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return {d: _aggregate(session, campaign_ids, ("variant", d), practice_ids) for d in dims}
+    variant = _dimension_column("variant")
+    columns = [_dimension_column(d) for d in dims]
+    query = select(
+        variant.label("v"),
+        *(c.label(f"d{i}") for i, c in enumerate(columns)),
+        *(func.grouping(c).label(f"g{i}") for i, c in enumerate(columns)),
+        *_stage_columns(),
+    ).where(
+        CampaignMember.campaign_id.in_(list(campaign_ids)),
+        CampaignMember.state != "removed",
+    )
+    if practice_ids is not None:
+        query = query.where(CampaignMember.practice_id.in_(practice_ids))
+    query = query.group_by(func.grouping_sets(*(tuple_(variant, c) for c in columns)))
+    out: dict[str, Cells] = {d: {} for d in dims}
+    for row in session.execute(query).mappings():
+        i = next(i for i in range(len(dims)) if row[f"g{i}"] == 0)
+        out[dims[i]][(row["v"], row[f"d{i}"])] = {s: int(row[s] or 0) for s in STAGES}
+    return out
 
 
 def _campaign_names(session: Session, campaign_ids: Sequence[int]) -> list[str]:

@@ -386,3 +386,30 @@ def test_reports_arriving_together_refresh_once_and_agree(pg_url: str) -> None:
         assert results[0]["invited"] == 8 and results[0]["replied"] == 4
     finally:
         db.dispose()
+
+
+def test_the_balance_counts_are_the_same_by_grouping_sets_as_one_query_per_dimension(
+    db: Database,
+) -> None:
+    with db.transaction() as s:
+        practice = add_practice(s)
+        campaign = add_trial_campaign(s, [practice])
+        for i in range(30):
+            patient = add_patient(s, practice, sex="12"[i % 2], mobile=f"+4477009005{i:02d}")
+            add_member(
+                s,
+                campaign,
+                patient,
+                variant=("control", "deadline", None)[i % 3],
+                age_band=("40-44", "55-59")[i % 2],
+                imd_quintile=(None, 1, 5)[i % 5 % 3],
+            )
+        cid = campaign.id
+    with db.transaction() as s:
+        together = reports._aggregate_by_variant(s, [cid], reports.BASELINE_DIMENSIONS, None)
+        apart = {
+            d: reports._aggregate(s, [cid], ("variant", d), None)
+            for d in reports.BASELINE_DIMENSIONS
+        }
+    assert together == apart
+    assert (None, None) in together["imd_quintile"]

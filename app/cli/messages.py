@@ -20,7 +20,10 @@ messages_group = AppGroup("messages", help="The SMS conversation log.")
 def list_command(number: str | None, as_json: bool) -> None:
     if number:
         number = _normalise(number)
-    rows = message_log(get_db(), number=number)
+    our_number = current_app.config.get("TWILIO_FROM_NUMBER") or current_app.config.get(
+        "SMS_FROM_NUMBER", ""
+    )
+    rows = message_log(get_db(), number=number, our_number=our_number)
     for row in rows:
         if as_json:
             click.echo(json.dumps(row, ensure_ascii=False))

@@ -10,10 +10,13 @@ from app.data.db import Database
 from app.data.models import Message
 
 
-def message_log(db: Database, *, number: str | None = None) -> list[dict[str, Any]]:
+def message_log(
+    db: Database, *, number: str | None = None, our_number: str = ""
+) -> list[dict[str, Any]]:
     """The conversation log (optionally with one resident's number, either direction).
 
-    `kind` is '' for inbound messages (issue 3's `messages list --json` contract).
+    `kind` is '' for inbound messages (issue 3's `messages list --json` contract); an
+    outbound row without its own sender shows `our_number`, the number it goes out from.
     """
     with db.transaction() as session:
         query = select(Message).order_by(Message.created_at, Message.id)
@@ -29,7 +32,7 @@ def message_log(db: Database, *, number: str | None = None) -> list[dict[str, An
                 "id": m.id,
                 "direction": m.direction,
                 "to": m.to_number,
-                "from": m.from_number or "",
+                "from": m.from_number or (our_number if m.direction == "out" else ""),
                 "body": m.body,
                 "status": m.status,
                 "kind": m.kind if m.direction == "out" else "",

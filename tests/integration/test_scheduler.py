@@ -115,6 +115,7 @@ def test_messages_list_prints_the_conversation_oldest_first_as_json(app: Flask) 
         ("in", "1", ""),
     ]
     assert rows[0]["to"] == "+447700900001" and rows[1]["from"] == "+447700900001"
+    assert rows[0]["from"] == app.config["SMS_FROM_NUMBER"]
     assert datetime.fromisoformat(rows[0]["created_at"]) == NOW - timedelta(minutes=2)
     assert {"status", "created_at"} <= set(rows[0])
     plain = runner.invoke(args=["messages", "list"])

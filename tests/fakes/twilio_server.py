@@ -75,6 +75,7 @@ class CreatedMessage:
     validity_period: int | None
     params: dict[str, str]
     at: float
+    outcome: str | None = None  # the final status the callbacks report, e.g. failed:21610
 
 
 @dataclass
@@ -285,7 +286,8 @@ class FakeTwilio:
         if not self.callbacks_enabled or not message.status_callback:
             return
         with self._lock:
-            final, error = _parse_outcome(self._pick_outcome())
+            message.outcome = self._pick_outcome()
+            final, error = _parse_outcome(message.outcome)
             statuses: list[tuple[str, str | None]] = [("sent", None), (final, error)]
             if self._random.random() < self.reorder_rate:
                 statuses.reverse()

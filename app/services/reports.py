@@ -365,7 +365,7 @@ def trial(
             d: _labeller(session, ("variant", d), c) for d, c in balance_cells.items()
         }
     _total, groups = _publish(cells, dims, raw=raw, rule=rule, labeller=labeller)
-    comparisons = _compare(groups, dims, control, arms, raw=raw)
+    comparisons = _compare(groups, dims, control, arms)
     balance: list[BalanceRow] = []
     for d in BASELINE_DIMENSIONS:
         _t, bgroups = _publish(
@@ -871,7 +871,7 @@ def _equity(groups: list[GroupRow], total: GroupRow) -> EquityView:
 
 
 def _compare(
-    groups: list[GroupRow], dims: tuple[str, ...], control: str, arms: list[str], *, raw: bool
+    groups: list[GroupRow], dims: tuple[str, ...], control: str, arms: list[str]
 ) -> list[Comparison]:
     """Each arm against control, per rate, overall (the variant margin rows) and within groups."""
     by_key = {g.key: g for g in groups}

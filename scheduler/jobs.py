@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 # a claim older than this belongs to a dispatcher that died: a batch of DISPATCH_BATCH
 # at the configured rate takes seconds, a hung provider call at most its timeout each
 STALE_CLAIM_AFTER = timedelta(minutes=10)
+DISPATCH_TICK_SECONDS = 3
+RUN_ONCE_DISPATCH_BUDGET = 3600.0
 
 
 @dataclass
@@ -43,8 +45,9 @@ class JobContext:
     config: Mapping[str, Any]
     provider: SmsProvider
     bucket: TokenBucket
-    # seconds one dispatch run may keep going before yielding to the next tick
-    dispatch_budget: float = 50.0
+    # seconds one dispatch run may keep going: under the tick (DISPATCH_TICK_SECONDS) for
+    # the scheduler, so runs never pile up; `run-once` raises it to drain what is due
+    dispatch_budget: float = 2.5
     worker_id: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -108,6 +111,10 @@ def dispatch(ctx: JobContext) -> str:
     total = DispatchReport()
     deadline = time.monotonic() + ctx.dispatch_budget
     batch = int(ctx.config.get("DISPATCH_BATCH", 50))
+    if ctx.bucket.rate:
+        # claim no more than the rate lets out within a tick: a reply queued meanwhile
+        # waits one tick, and a crash leaves at most one small batch uncertain
+        batch = max(1, min(batch, int(ctx.bucket.rate * DISPATCH_TICK_SECONDS)))
     while True:
         report = dispatch_due(
             ctx.db,
@@ -152,7 +159,9 @@ JOBS: tuple[Job, ...] = (
         "the day before",
     ),
     # every few seconds: a conversational reply should reach the phone within seconds
-    Job("dispatch", dispatch, "interval", {"seconds": 3}, 50, "send what is due"),
+    Job(
+        "dispatch", dispatch, "interval", {"seconds": DISPATCH_TICK_SECONDS}, 50, "send what is due"
+    ),
     Job("recover_claims", recover_claims, "interval", {"minutes": 5}, 60, "dead dispatchers"),
     Job(
         "refresh_report_stamps",

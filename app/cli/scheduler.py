@@ -36,10 +36,11 @@ def run() -> None:
 )
 @click.option("--now", "at", help="Pretend it is this ISO 8601 time (aware), e.g. for demos.")
 def run_once_command(at: str | None) -> None:
-    from scheduler.jobs import run_once
+    from scheduler.jobs import RUN_ONCE_DISPATCH_BUDGET, run_once
     from scheduler.runner import context_for
 
     ctx = context_for(current_app._get_current_object())  # type: ignore[attr-defined]
+    ctx.dispatch_budget = RUN_ONCE_DISPATCH_BUDGET  # drain what is due, at the send rate
     if at:
         moment = datetime.fromisoformat(at)
         if moment.tzinfo is None:

@@ -204,3 +204,15 @@ def test_two_schedulers_running_at_once_send_nothing_twice(
     assert handed_over_twice == 0
     assert by_status.get("sent") == offers and set(by_status) == {"sent"}
     assert slots_in_two_open_offers == 0
+
+
+def test_a_rate_limited_dispatch_tick_claims_only_what_the_rate_lets_out(db: Database) -> None:
+    from scheduler.jobs import DISPATCH_TICK_SECONDS, dispatch
+
+    with db.transaction() as session:
+        for n in range(40):
+            queue_outbound(session, f"+447700900{n:03d}", in_send_window=False)
+    ctx = context(db)
+    ctx.bucket = TokenBucket(5, burst=100)  # 5/s: a 3 s tick lets out 15
+    ctx.dispatch_budget = 0.0  # one batch, then yield to the next tick
+    assert dispatch(ctx).startswith(f"claimed {5 * DISPATCH_TICK_SECONDS}, ")

@@ -28,7 +28,7 @@ import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from time import monotonic
 from typing import Any, cast
@@ -83,8 +83,8 @@ HANDED_OVER = ("sending", "uncertain")
 # interval, not the size, closes a group: two or three messages.
 RECORD_BATCH = 100
 RECORD_INTERVAL = 0.25  # seconds
-# a message held by a per-number cap is looked at again after this
-HOLD_RECHECK = timedelta(minutes=5)
+# a message held by a per-number cap waits at least this long before it is looked at again
+HOLD_RECHECK = timedelta(minutes=1)
 DEFAULT_WINDOW = SendWindow.parse("09:00-19:00", "mon-sat")
 
 
@@ -227,10 +227,12 @@ def claim_due(
         _set_status(session, expired, "cancelled", now=now, error_code="expired")
         _set_status(session, blocked, "cancelled", now=now, error_code="unsendable")
         if held:
+            table = cast(Table, Message.__table__)
             session.execute(
-                update(Message)
-                .where(Message.id.in_(held), Message.status == "queued")
-                .values(not_before=now + HOLD_RECHECK)
+                update(table)
+                .where(table.c.id == bindparam("message_id"), table.c.status == "queued")
+                .values(not_before=bindparam("free_at")),
+                [{"message_id": i, "free_at": at} for i, at in held],
             )
         claimed_ids: set[int] = set()
         if accepted:
@@ -318,14 +320,21 @@ def _window(start: time, end: time, days: str) -> SendWindow | None:
 
 def _within_per_number_caps(
     session: Session, candidates: Sequence[Any], *, now: datetime
-) -> tuple[list[Any], list[int]]:
-    """Split candidates into those the hourly per-number caps allow now, and the rest."""
+) -> tuple[list[Any], list[tuple[int, datetime]]]:
+    """Split candidates into those the hourly per-number caps allow now, and the rest
+    with the moment the cap lets them out: when the oldest send that counts against them
+    is an hour old."""
     if not candidates:
         return [], []
     to_numbers = sorted({c.to_number for c in candidates})
     cutoff = now - PER_NUMBER_PERIOD
     recent = session.execute(
-        select(Message.to_number, Message.body, func.count())
+        select(
+            Message.to_number,
+            Message.body,
+            func.count(),
+            func.min(func.coalesce(Message.sent_at, Message.claimed_at)),
+        )
         .where(
             Message.direction == "out",
             Message.to_number.in_(to_numbers),
@@ -338,23 +347,40 @@ def _within_per_number_caps(
     ).all()
     any_count: Counter[str] = Counter()
     same_count: Counter[tuple[str, str]] = Counter()
-    for number, body, count in recent:
+    oldest_any: dict[str, datetime] = {}
+    oldest_same: dict[tuple[str, str], datetime] = {}
+    for number, body, count, oldest in recent:
+        oldest = _utc(oldest) if oldest is not None else now
         any_count[number] += count
         same_count[(number, body)] += count
+        oldest_any[number] = min(oldest, oldest_any.get(number, oldest))
+        oldest_same[(number, body)] = oldest
     accepted: list[Any] = []
-    held: list[int] = []
+    held: list[tuple[int, datetime]] = []
     for c in candidates:
         number, body = c.to_number, c.body
-        if (
-            any_count[number] >= MAX_ANY_PER_HOUR
-            or same_count[(number, body)] >= MAX_IDENTICAL_PER_HOUR
-        ):
-            held.append(c.id)
+        full_any = any_count[number] >= MAX_ANY_PER_HOUR
+        full_same = same_count[(number, body)] >= MAX_IDENTICAL_PER_HOUR
+        if full_any or full_same:
+            free_at = now + HOLD_RECHECK
+            if full_any:
+                free_at = max(free_at, oldest_any.get(number, now) + PER_NUMBER_PERIOD)
+            if full_same:
+                free_at = max(free_at, oldest_same.get((number, body), now) + PER_NUMBER_PERIOD)
+            held.append((c.id, free_at))
             continue
         any_count[number] += 1
         same_count[(number, body)] += 1
         accepted.append(c)
     return accepted, held
+
+
+def _utc(at: datetime | str) -> datetime:
+    """An aggregate over a UTC column comes back without the column's type on SQLite
+    (naive, or text); every stored time is UTC."""
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _set_status(

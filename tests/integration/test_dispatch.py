@@ -271,9 +271,12 @@ def test_one_number_gets_at_most_20_identical_messages_an_hour(db: Database) -> 
     provider = RecordingProvider()
     report = dispatch_due(db, provider, now=NOW, limit=100)
     assert (report.sent, report.held) == (23, 5)
-    # still held while the hour lasts, released after it
-    assert dispatch_due(db, provider, now=NOW + timedelta(minutes=30)).sent == 0
-    assert dispatch_due(db, provider, now=NOW + timedelta(minutes=61)).sent == 5
+    # held until the hour allows: not_before is when the first of those 20 is an hour old
+    with db.transaction() as session:
+        waiting = session.scalars(select(Message.not_before).where(Message.status == "queued"))
+        assert set(waiting) == {NOW + timedelta(hours=1)}
+    assert dispatch_due(db, provider, now=NOW + timedelta(minutes=59)).sent == 0
+    assert dispatch_due(db, provider, now=NOW + timedelta(minutes=60)).sent == 5
 
 
 def test_one_number_gets_at_most_100_messages_an_hour(db: Database) -> None:

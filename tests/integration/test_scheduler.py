@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +27,7 @@ from tests.builders import add_patient, add_practice, add_slot, queue_outbound
 from tests.conftest import make_test_config
 
 NOW = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def context(db: Database, at: datetime = NOW, worker: str = "test") -> JobContext:
@@ -122,11 +126,9 @@ def test_messages_list_prints_the_conversation_oldest_first_as_json(app: Flask) 
     assert plain.output.count("\n") == 3 and "Other" in plain.output
 
 
-def test_two_schedulers_running_at_once_send_nothing_twice(
-    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Issue 3: every job is safe with two scheduler processes; proved here by query."""
-    setup = Database.from_url(pg_url)
+def seed_approved_campaign(url: str) -> None:
+    """60 eligible patients, 126 free slots, an approved campaign: a wave to plan and send."""
+    setup = Database.from_url(url)
     with setup.transaction() as session:
         practice = add_practice(session, "F84003")
         for n in range(60):
@@ -141,35 +143,12 @@ def test_two_schedulers_running_at_once_send_nothing_twice(
     )
     campaign_id = campaigns.create(setup, spec, now=NOW, actor="tests")
     campaigns.approve(setup, campaign_id, now=NOW, actor="tests")
+    setup.dispose()
 
-    # two scheduler "processes": separate apps, engines and worker ids, started together
-    monkeypatch.setenv("NUDGE_INSTANCE_PATH", str(tmp_path / "instance"))
-    apps = [create_app(make_test_config(pg_url, tmp_path), clock=FixedClock(NOW)) for _ in range(2)]
-    barrier = threading.Barrier(2)
-    outputs: list[str] = []
-    errors: list[BaseException] = []
 
-    def scheduler_process(application: Flask) -> None:
-        try:
-            barrier.wait()
-            for _ in range(3):
-                result = application.test_cli_runner().invoke(
-                    args=["scheduler", "run-once"], catch_exceptions=False
-                )
-                outputs.append(result.output)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=scheduler_process, args=(a,)) for a in apps]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    for application in apps:
-        application.extensions["nudge.db"].dispose()
-
-    assert errors == [], errors
-    assert not any("FAILED" in out for out in outputs), outputs
+def assert_nothing_sent_twice(url: str, outputs: list[str]) -> None:
+    """By query: one invitation per offer, each handed over once, no slot in two offers."""
+    setup = Database.from_url(url)
     with setup.transaction() as session:
         offers = session.scalar(select(func.count()).select_from(Offer))
         invitations = session.execute(
@@ -198,12 +177,78 @@ def test_two_schedulers_running_at_once_send_nothing_twice(
             )
         )
     setup.dispose()
+    assert not any("FAILED" in out for out in outputs), outputs
     assert offers and offers > 0, outputs
     assert all(count == 1 for _, count in invitations)
     assert len(invitations) == offers
     assert handed_over_twice == 0
-    assert by_status.get("sent") == offers and set(by_status) == {"sent"}
+    assert by_status.get("sent") == offers and set(by_status) == {"sent"}, by_status
     assert slots_in_two_open_offers == 0
+
+
+def test_two_schedulers_running_at_once_send_nothing_twice(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 3: every job is safe with two schedulers at once (threads: two apps)."""
+    seed_approved_campaign(pg_url)
+    monkeypatch.setenv("NUDGE_INSTANCE_PATH", str(tmp_path / "instance"))
+    apps = [create_app(make_test_config(pg_url, tmp_path), clock=FixedClock(NOW)) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    outputs: list[str] = []
+    errors: list[BaseException] = []
+
+    def scheduler_process(application: Flask) -> None:
+        try:
+            barrier.wait()
+            for _ in range(3):
+                result = application.test_cli_runner().invoke(
+                    args=["scheduler", "run-once"], catch_exceptions=False
+                )
+                outputs.append(result.output)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=scheduler_process, args=(a,)) for a in apps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    for application in apps:
+        application.extensions["nudge.db"].dispose()
+
+    assert errors == [], errors
+    assert_nothing_sent_twice(pg_url, outputs)
+
+
+def test_two_scheduler_processes_running_at_once_send_nothing_twice(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """The same, as two real `flask scheduler run-once` processes started together."""
+    seed_approved_campaign(pg_url)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "NUDGE_INSTANCE_PATH": str(tmp_path / "instance"),
+        "NUDGE_DATABASE_URL": pg_url,
+        "NUDGE_ENV": "testing",
+        "NUDGE_SEND_RATE_PER_SECOND": "1000",
+    }
+    command = [
+        sys.executable, "-m", "flask", "--app", "app", "scheduler", "run-once",
+        "--now", NOW.isoformat(),
+    ]  # fmt: skip
+    outputs: list[str] = []
+    for _ in range(2):
+        processes = [
+            subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
+            for _ in range(2)
+        ]
+        for process in processes:
+            out, _ = process.communicate(timeout=300)
+            assert process.returncode == 0, out
+            outputs.append(out)
+    assert any("dispatch: claimed" in out and "sent 0," not in out for out in outputs), outputs
+    assert_nothing_sent_twice(pg_url, outputs)
 
 
 def test_a_rate_limited_dispatch_tick_claims_only_what_the_rate_lets_out(db: Database) -> None:

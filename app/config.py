@@ -26,6 +26,10 @@ DEFAULTS: dict[str, Any] = {
     "SMS_SEGMENT_LIMIT": 3,
     "SMS_COST_PER_SEGMENT_GBP": 0.04,
     "DISPATCH_MAX_ATTEMPTS": 5,
+    # most messages one dispatcher claims at once (also capped to what the rate sends in a tick)
+    "DISPATCH_BATCH": 50,
+    # seconds to wait for Twilio's answer; after that the message is `uncertain`, not resent
+    "TWILIO_TIMEOUT_SECONDS": 10.0,
     "RETENTION_DAYS": 90,
     # disclosure control (NHS Digital rule for sub-national figures)
     "SUPPRESS_BELOW": 8,

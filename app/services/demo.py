@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from app.clock import LONDON
 from app.data.db import Database
 from app.data.models import Patient
-from app.services import importing, practices, users
+from app.services import campaigns, importing, practices, users
 from app.services.synthetic import write_gp_list
 
 DEMO_PRACTICE_ODS = "F84003"
@@ -93,7 +93,12 @@ def demo_patients(ctx: DemoContext) -> None:
     )
 
 
-STEPS: list[DemoStep] = [demo_practice, demo_patients, users.demo_users]
+STEPS: list[DemoStep] = [
+    demo_practice,
+    demo_patients,
+    users.demo_users,
+    campaigns.demo_campaign,  # lane B: weekday clinics and an approved campaign
+]
 
 
 def load_demo(db: Database, now: datetime, config: dict[str, Any] | None = None) -> list[str]:

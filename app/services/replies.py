@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.data.db import Database
@@ -174,9 +173,8 @@ def handle_inbound(
             conversation.practice_id = context.practice.id
         act = _Act(session, context, conversation, intent, message_sid, to_number, now, config)
         action = act.run(opt_out_type)
-        if intent.kind != "unclear" and action != "unknown_sender":
+        if intent.kind != "unclear" and action != "unknown_sender" and conversation.unclear_streak:
             conversation.unclear_streak = 0
-        conversation.updated_at = now
         return InboundResult(
             duplicate=False,
             intent=intent.kind,
@@ -202,23 +200,22 @@ def _store_inbound(session: Session, row: dict[str, Any]) -> int | None:
 
 
 def _lock_conversation(session: Session, number: str, now: datetime) -> Conversation:
-    """The number's conversation row, locked until commit (created if new).
+    """The number's conversation row, created if new and locked until commit.
 
-    Locking it serialises every inbound text from one number on PostgreSQL (SQLite's
-    single writer already does), so the unclear streak counts correctly and two replies
-    sent together are read in turn; the booking's conditional updates still hold alone.
+    One upsert (INSERT ... ON CONFLICT DO UPDATE) both creates and row-locks it. Locking
+    it serialises every inbound text from one number on PostgreSQL (SQLite's single
+    writer already does), so the unclear streak counts correctly and two replies sent
+    together are read in turn; the booking's conditional updates still hold alone.
     """
-    query = select(Conversation).where(Conversation.number == number).with_for_update()
-    row = session.scalar(query)
-    if row is None:
-        try:
-            with session.begin_nested():
-                session.add(Conversation(number=number, unclear_streak=0, updated_at=now))
-                session.flush()
-        except IntegrityError:
-            pass  # created by a concurrent text from the same number: lock theirs
-        row = session.scalar(query)
-        assert row is not None
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    statement = insert(Conversation).values(number=number, unclear_streak=0, updated_at=now)
+    row = session.scalars(
+        statement.on_conflict_do_update(
+            index_elements=["number"], set_={"updated_at": statement.excluded.updated_at}
+        )
+        .returning(Conversation)
+        .execution_options(populate_existing=True)
+    ).one()
     return row
 
 

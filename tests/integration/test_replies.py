@@ -388,3 +388,33 @@ def test_change_after_booking_offers_new_times(app, db, clock):
         assert session.get(Slot, booking.slot_id).state == "free"
     change = outbound(db, "reply")[-1]
     assert "New times" in change.body
+
+
+def test_the_stop_ack_and_night_time_answers_are_dispatched_at_once(app, db, clock):
+    """Through lane C's dispatcher: replies ignore the send window; only the STOP
+    acknowledgement reaches a number that has just opted out."""
+    from app.services.dispatch import dispatch_due
+    from app.sms.outbox_provider import OutboxProvider
+
+    an_offer(db, clock)
+    with db.transaction() as session:
+        add_patient(session, add_practice(session, ods="D99999"), mobile="+447700900555")
+    clock.advance(hours=12)  # 22:00 London on a Wednesday: outside every send window
+    text(app, db, clock, "HELP", number="+447700900555")
+    text(app, db, clock, "STOP")
+    dispatch_due(db, OutboxProvider(), now=clock.now())
+    sent = {(m.to_number, m.kind) for m in outbound(db) if m.status == "sent"}
+    assert sent == {("+447700900555", "reply"), (MOBILE, "stop_ack")}
+
+
+def test_a_webhook_post_without_a_message_sid_is_a_bad_request(client):
+    from twilio.request_validator import RequestValidator
+
+    params = {"From": MOBILE, "Body": "2"}
+    signature = RequestValidator("test-auth-token").compute_signature(
+        "https://nudge.example.test/webhooks/twilio/sms", params
+    )
+    response = client.post(
+        "/webhooks/twilio/sms", data=params, headers={"X-Twilio-Signature": signature}
+    )
+    assert response.status_code == 400

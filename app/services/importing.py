@@ -31,6 +31,7 @@ from sqlalchemy import (
     Table,
     func,
     literal,
+    literal_column,
     or_,
     select,
     text,
@@ -664,11 +665,13 @@ class _PostgresLoader(_Loader):
         columns = ", ".join(STAGED)
         self.copy_cm = self.cursor.copy(f"COPY patient_import ({columns}) FROM STDIN")
         self.copy = self.copy_cm.__enter__()
+        self.staged = 0
 
     def load(self, batch: list[tuple[Any, ...]]) -> None:
         write = self.copy.write_row
         for row in batch:
             write(row)
+        self.staged += len(batch)
 
     def close(self, exc_info: tuple[Any, ...]) -> None:
         # on error psycopg sends CopyFail, so the server ends the COPY and the
@@ -681,15 +684,7 @@ class _PostgresLoader(_Loader):
     def finish(self) -> tuple[int, int]:
         conn = self.conn
         patient = Patient.__table__
-        existing = conn.scalar(
-            select(func.count())
-            .select_from(STAGING)
-            .join(
-                patient,
-                (patient.c.practice_id == self.practice_id)
-                & (patient.c.nhs_number == STAGING.c.nhs_number),
-            )
-        )
+        conn.execute(text("ANALYZE patient_import"))  # a temp table has no statistics
         stamp = literal(self.now, UTCDateTime())
         source = select(
             literal(self.practice_id, Integer()), *(STAGING.c[c] for c in STAGED), stamp, stamp
@@ -706,11 +701,15 @@ class _PostgresLoader(_Loader):
             },
             where=differs,
         )
-        # count through RETURNING: psycopg's rowcount is not kept after a COPY
-        upserted = stmt.returning(patient.c.id).cte("upserted")
-        changed = conn.scalar(select(func.count()).select_from(upserted))
+        # One pass counts both: RETURNING lists inserted and updated rows, and xmax = 0
+        # marks a row this statement inserted (PostgreSQL's documented upsert idiom).
+        # Counted through RETURNING because psycopg's rowcount is not kept after a COPY.
+        upserted = stmt.returning(literal_column("xmax = 0").label("inserted")).cte("upserted")
+        changed, added = conn.execute(
+            select(func.count(), func.count().filter(upserted.c.inserted))
+        ).one()
         conn.execute(text("DROP TABLE patient_import"))
-        return int(existing or 0), int(changed or 0)
+        return self.staged - int(added or 0), int(changed or 0)
 
 
 def open_text_upload(data: bytes) -> IO[str]:

@@ -23,11 +23,12 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, func, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -104,8 +105,14 @@ def invitation_context(facts: InvitationFacts) -> dict[str, Any]:
         "slots": [timefmt.slot_time(s) for s in facts.slot_starts],
         "expiry": timefmt.deadline(facts.expires_at),
         "info_url": facts.info_url or "",
-        "personal": personalise(age_band=facts.age_band, sex=facts.sex),
+        "personal": _personal(facts.age_band, facts.sex),
     }
+
+
+@lru_cache(maxsize=256)
+def _personal(age_band: str | None, sex: str | None) -> dict[str, str]:
+    """A handful of (age band, sex) pairs cover everyone: worked out once a process."""
+    return personalise(age_band=age_band, sex=sex)
 
 
 def _config_value(config: Mapping[str, Any] | None, key: str) -> Any:
@@ -491,19 +498,69 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 
 
 def _insert_open_offers(session: Session, rows: list[dict[str, Any]]) -> dict[int, int]:
-    """Insert offers, skipping any whose number got an open offer meanwhile: member -> id."""
+    """Insert offers, skipping any whose number got an open offer meanwhile: member -> id.
+
+    One executemany: SQLAlchemy batches it into multi-row INSERT ... ON CONFLICT DO
+    NOTHING ... RETURNING statements ("insertmanyvalues") without compiling each row.
+    """
+    if not rows:
+        return {}
     table = Offer.__table__
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    ids: dict[int, int] = {}
-    for chunk in _chunks(rows, 2000):
-        stmt = (
-            dialect.insert(table)
-            .values(list(chunk))
-            .on_conflict_do_nothing(index_elements=["mobile"], index_where=text("state = 'open'"))
-            .returning(table.c.id, table.c.member_id)
+    if session.get_bind().dialect.name == "postgresql":
+        return _copy_open_offers(session, rows)
+    stmt = (
+        sqlite.insert(table)
+        .on_conflict_do_nothing(index_elements=["mobile"], index_where=text("state = 'open'"))
+        .returning(table.c.id, table.c.member_id)
+    )
+    return {member_id: offer_id for offer_id, member_id in session.execute(stmt, rows)}
+
+
+def _copy_open_offers(session: Session, rows: list[dict[str, Any]]) -> dict[int, int]:
+    """PostgreSQL: COPY the rows into a scratch table, then one INSERT ... SELECT ... ON
+    CONFLICT DO NOTHING RETURNING: the same rule, without a parameter per value."""
+    columns = list(rows[0])
+    names = ", ".join(f'"{c}"' for c in columns)
+    session.execute(
+        text(f"CREATE TEMP TABLE wave_offer ON COMMIT DROP AS SELECT {names} FROM offer LIMIT 0")
+    )
+    _bulk_insert(session, _Named("wave_offer"), rows)
+    result = session.execute(
+        text(
+            f"INSERT INTO offer ({names}) SELECT {names} FROM wave_offer"
+            " ON CONFLICT (mobile) WHERE state = 'open' DO NOTHING RETURNING id, member_id"
         )
-        ids.update({member_id: offer_id for offer_id, member_id in session.execute(stmt)})
+    )
+    ids = {member_id: offer_id for offer_id, member_id in result}
+    session.execute(text("DROP TABLE wave_offer"))
     return ids
+
+
+@dataclass(frozen=True)
+class _Named:
+    name: str
+
+
+def _bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Plain bulk insert: COPY on PostgreSQL (the fastest way in), executemany elsewhere."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        session.execute(insert_rows_table(table), rows)
+        return
+    columns = list(rows[0])
+    names = ", ".join(f'"{c}"' for c in columns)
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
+
+
+def insert_rows_table(table: Any) -> Any:
+    from sqlalchemy import insert
+
+    return insert(table)
 
 
 def _write_wave(
@@ -550,8 +607,9 @@ def _write_wave(
     ]
     if not made:
         return 0
-    session.execute(
-        insert_rows(OfferSlot),
+    _bulk_insert(
+        session,
+        OfferSlot.__table__,
         [
             {"offer_id": offer_id, "position": position, "slot_id": slot.id}
             for _, chosen, offer_id in made
@@ -619,7 +677,7 @@ def _write_wave(
                 "created_at": now,
             }
         )
-    session.execute(insert_rows(Message), messages)
+    _bulk_insert(session, Message.__table__, messages)
     return len(made)
 
 

@@ -43,7 +43,7 @@ def cohort_preview(db: Database, practice_ids: Sequence[int], on: date) -> dict[
     cohort = campaigns.cohort_select(list(practice_ids), on).subquery()
     out: dict[str, Any] = {"by": {}}
     with db.transaction() as session:
-        status = dict(
+        status: dict[str, int] = dict(
             session.execute(
                 select(cohort.c.cohort_status, func.count()).group_by(cohort.c.cohort_status)
             ).all()

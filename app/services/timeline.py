@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from app.data.db import Database
 from app.data.models import Booking, Campaign, Message, Offer, Patient, PhoneNumber, Slot
@@ -62,7 +62,7 @@ def find(
         return [_timeline(session, p) for p in session.scalars(query)]
 
 
-def _timeline(session, patient: Patient) -> PatientTimeline:  # type: ignore[no-untyped-def]
+def _timeline(session: Session, patient: Patient) -> PatientTimeline:
     events: list[Event] = []
     offers = session.execute(
         select(Offer, Campaign.name)

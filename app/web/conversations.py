@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import timedelta
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -21,7 +22,8 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from app.data.models import Conversation, Patient, Slot
@@ -41,7 +43,7 @@ def key_for(number: str) -> str:
     return hmac.new(secret, number.encode(), hashlib.sha256).hexdigest()[:24]
 
 
-def _visible(query):  # type: ignore[no-untyped-def]
+def _visible(query: Select[Any]) -> Select[Any]:
     """Conversations this user may see: their practices' (admins: all, with unknown senders)."""
     if current_user.is_admin:
         return query
@@ -65,7 +67,7 @@ def _find(key: str) -> Conversation:
     return found
 
 
-def _patients(session, number: str) -> list[Patient]:  # type: ignore[no-untyped-def]
+def _patients(session: Session, number: str) -> list[Patient]:
     query = select(Patient).where(Patient.mobile == number).order_by(Patient.id)
     if not current_user.is_admin:
         query = query.where(Patient.practice_id.in_(current_user.practice_ids))

@@ -111,7 +111,7 @@ class AnonymousStaff(AnonymousUserMixin):
 
 
 def _user() -> StaffUser:
-    return cast(StaffUser, current_user._get_current_object())  # type: ignore[attr-defined]
+    return cast(StaffUser, current_user._get_current_object())
 
 
 @login_manager.user_loader

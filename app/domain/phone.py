@@ -36,9 +36,9 @@ _INVALID = Mobile(None, INVALID)
 _LANDLINE = Mobile(None, LANDLINE)
 
 _GB = PhoneMetadata.metadata_for_region("GB")
-assert _GB is not None and _GB.mobile is not None
+assert _GB is not None and _GB.mobile is not None and _GB.fixed_line is not None
+assert _GB.mobile.national_number_pattern and _GB.fixed_line.national_number_pattern
 _GB_MOBILE = re.compile(_GB.mobile.national_number_pattern)
-assert _GB.fixed_line is not None
 # geographic numbers (01, 02) match no other GB number type, so the fixed-line pattern
 # alone decides them
 _GB_FIXED = re.compile(_GB.fixed_line.national_number_pattern)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from sqlalchemy import (
     Column,
@@ -184,7 +184,7 @@ def import_patients(
             final_rejects.unlink(missing_ok=True)  # a stale list from an earlier import
         return result
     return _import(
-        db, source, file_name or getattr(source, "name", "upload.csv"), rejected_out,
+        db, source, file_name or str(getattr(source, "name", "upload.csv")), rejected_out,
         practice_ods, now, imported_by, allow_test_numbers, progress, batch_size,
     )  # fmt: skip
 
@@ -683,7 +683,7 @@ class _PostgresLoader(_Loader):
 
     def finish(self) -> tuple[int, int]:
         conn = self.conn
-        patient = Patient.__table__
+        patient = cast(Table, Patient.__table__)
         conn.execute(text("ANALYZE patient_import"))  # a temp table has no statistics
         stamp = literal(self.now, UTCDateTime())
         source = select(

@@ -24,7 +24,12 @@ from typing import Any
 from app.clock import Clock
 from app.data.db import Database
 from app.domain.send_rate import TokenBucket
-from app.services.dispatch import DispatchReport, dispatch_due, recover_stale_claims
+from app.services.dispatch import (
+    DispatchReport,
+    dispatch_due,
+    reconcile_early_callbacks,
+    recover_stale_claims,
+)
 from app.sms.provider import SmsProvider
 
 log = logging.getLogger(__name__)
@@ -127,7 +132,9 @@ def dispatch(ctx: JobContext) -> str:
         )
         total.add(report)
         if not (report.claimed or report.cancelled) or time.monotonic() > deadline:
-            return total.summary()
+            break
+    late = reconcile_early_callbacks(ctx.db, now=ctx.clock.now())
+    return total.summary() + (f"; {late} early callbacks applied" if late else "")
 
 
 def recover_claims(ctx: JobContext) -> str:

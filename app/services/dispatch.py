@@ -76,6 +76,8 @@ NOT_TEXTABLE_CODES = frozenset({"21211", "21614"})
 SENDING_CAMPAIGN_STATES = ("active", "closed")
 # messages that reached (or may have reached) the provider, for the per-number caps
 HANDED_OVER = ("sending", "uncertain")
+# provider statuses that follow `sent` (Twilio's delivery outcomes)
+LATER_THAN_SENT = ("delivered", "read", "undelivered", "canceled", "failed")
 # Accepted sends are recorded in small groups, so the database commits once per group, not
 # once per message (a commit costs a disk flush: about 4 ms, which alone would cap dispatch
 # near 250 messages/s). A crash loses at most one group's records: those rows stay
@@ -260,6 +262,34 @@ def claim_due(
         if r.id in claimed_ids
     ]
     return claimed, report
+
+
+def reconcile_early_callbacks(db: Database, *, now: datetime) -> int:
+    """Apply final status callbacks that raced the recording of their message's SID.
+
+    A callback can arrive while the dispatcher's transaction that stores the SID is still
+    open: the webhook then finds no message (and stores the event), and the dispatcher's
+    look for stored events does not yet see it. Neither applies it, so this query-driven
+    pass, run every dispatch tick, does: sent messages with a later status already
+    received. Applying a status only ever moves a message up, so repeating it is harmless.
+    """
+    with db.transaction() as session:
+        sids = list(
+            session.scalars(
+                select(Message.provider_sid)
+                .distinct()
+                .join(StatusEvent, StatusEvent.provider_sid == Message.provider_sid)
+                .where(
+                    Message.direction == "out",
+                    Message.status.in_(("sent", *HANDED_OVER)),
+                    StatusEvent.status.in_(LATER_THAN_SENT),
+                )
+            )
+        )
+        for sid in sids:
+            if sid is not None:
+                delivery.replay_stored_events(session, sid, now=now)
+    return len(sids)
 
 
 def recover_stale_claims(db: Database, *, now: datetime, older_than: timedelta) -> int:

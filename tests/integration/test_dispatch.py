@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 
 from app.data.db import Database
-from app.data.models import Message
+from app.data.models import Message, StatusEvent
 from app.services import numbers
 from app.services.dispatch import dispatch_due, recover_stale_claims
 from app.sms.outbox_provider import OutboxProvider
@@ -446,3 +446,21 @@ def test_a_status_callback_that_beats_the_recorded_sid_is_applied(db: Database) 
 
     dispatch_due(db, FastCallbacks(), now=NOW)
     assert statuses(db)[message_id] == "delivered"
+
+
+def test_a_callback_that_raced_the_sid_is_applied_by_the_next_reconciliation(db: Database) -> None:
+    from app.services.dispatch import reconcile_early_callbacks
+
+    with db.transaction() as session:
+        message_id = queue_outbound(session).id
+    dispatch_due(db, RecordingProvider(), now=NOW)
+    sid = f"RC{message_id:010d}"
+    with db.transaction() as session:  # as if the webhook had stored it before the SID
+        session.add(
+            StatusEvent(provider_sid=sid, status="failed", error_code="21610", received_at=NOW)
+        )
+    assert statuses(db)[message_id] == "sent"
+
+    assert reconcile_early_callbacks(db, now=NOW) == 1
+    assert statuses(db)[message_id] == "failed"
+    assert reconcile_early_callbacks(db, now=NOW) == 0

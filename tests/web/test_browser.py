@@ -16,9 +16,11 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.clock import FixedClock
+from app.data.models import Conversation
 from tests.builders import (
     STAFF_PASSWORD,
     add_booking,
+    add_inbound,
     add_patient,
     add_practice,
     add_slot,
@@ -27,6 +29,7 @@ from tests.builders import (
 from tests.conftest import DEFAULT_NOW, make_test_config
 
 CHROMIUM = "/usr/bin/chromium"
+nhs_numbers: dict[str, str] = {}
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 pytestmark = [
@@ -52,6 +55,17 @@ def live_url(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         )
         slot = add_slot(session, practice, datetime(2026, 1, 14, 9, 30, tzinfo=UTC))
         add_booking(session, patient, slot, source="sms")
+        add_inbound(session, "+447700900399", "can i come tuesday instead?")
+        session.add(
+            Conversation(
+                number="+447700900399",
+                practice_id=practice.id,
+                unclear_streak=2,
+                flagged_at=DEFAULT_NOW,
+                flag_reason="unclear",
+            )
+        )
+        nhs_numbers["ada"] = patient.nhs_number
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -137,6 +151,17 @@ def test_practice_staff_load_slots_see_a_booking_and_mark_attended(browser, live
     assert page.get_by_text("Outcome saved.").is_visible()
     assert page.locator("strong.nhsuk-tag", has_text="Attended").is_visible()
     _shot(page, "practice-05-marked-attended")
+    page.get_by_role("link", name="Conversations").first.click()
+    page.get_by_role("link", name="Ada Lovelace").click()
+    assert page.get_by_text("can i come tuesday instead?").is_visible()
+    _shot(page, "practice-06-conversation")
+    page.get_by_role("link", name="Patients").first.click()
+    page.get_by_label("NHS number").fill(nhs_numbers["ada"])
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_load_state()
+    assert nhs_numbers["ada"] not in page.url
+    assert page.get_by_role("heading", name="Ada Lovelace").is_visible()
+    _shot(page, "practice-07-patient-timeline")
     assert errors == []
 
 

@@ -54,7 +54,9 @@ def _find(key: str) -> Conversation:
     """The conversation for `key` among those the user may see; 404 (audited) otherwise."""
     found = None
     with get_db().transaction() as session:
-        for conversation in session.scalars(select(Conversation)):
+        # only the user's own practices' conversations can match: another practice's
+        # key then finds nothing and gets the same audited 404
+        for conversation in session.scalars(_visible(select(Conversation))):
             if hmac.compare_digest(key_for(conversation.number), key):
                 found = conversation
                 break

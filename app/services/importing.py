@@ -12,10 +12,13 @@ transaction rolls back and the database is as it was.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -267,22 +270,16 @@ def _load(
         )
         staged = 0
         reported = 0
-        chunk: list[tuple[Any, ...]] = []
         # the loader must be closed on any error (a PostgreSQL COPY left open would make
-        # the rollback wait for data that never comes)
-        with _loader(conn, practice.id, now) as loader:
-            for row in rows:
-                chunk.append(row)
-                if len(chunk) >= batch_size:
-                    loader.load(chunk)
-                    staged += len(chunk)
-                    chunk = []
-                    if progress is not None:
-                        progress(tally.rows - reported)
-                        reported = tally.rows
-            if chunk:
+        # the rollback wait for data that never comes); the parser thread is stopped and
+        # joined on any error too
+        with _loader(conn, practice.id, now) as loader, _Parser(rows, batch_size, tally) as parser:
+            for chunk, rows_read in parser:
                 loader.load(chunk)
                 staged += len(chunk)
+                if progress is not None:
+                    progress(rows_read - reported)
+                    reported = rows_read
             if progress is not None and tally.rows > reported:
                 progress(tally.rows - reported)
         existing, changed = loader.finish()
@@ -318,6 +315,71 @@ def _load(
         ignored_columns=match.ignored,
         problems=tally.problems,
     )
+
+
+class _Parser:
+    """Runs the row checks in a thread, handing over batches through a short queue.
+
+    The database drivers release the GIL while the database works (SQLite's index
+    updates, PostgreSQL's merge of a chunk), so the Python checks of the next rows run
+    on the other core meanwhile. Errors in the thread (a decode error, a bad CSV) are
+    re-raised in the caller; an error in the caller stops the thread.
+    """
+
+    _END = object()
+
+    def __init__(self, rows: Iterator[tuple[Any, ...]], batch_size: int, tally: _Tally) -> None:
+        self.rows = rows
+        self.tally = tally
+        self.batch_size = batch_size
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=4)
+        self.stop = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="import-parser", daemon=True)
+
+    def __enter__(self) -> _Parser:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop.set()
+        while self.thread.is_alive():
+            with contextlib.suppress(queue.Empty):  # unblock a put() on a full queue
+                self.queue.get(timeout=0.05)
+        self.thread.join()
+
+    def _put(self, item: Any) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            chunk: list[tuple[Any, ...]] = []
+            for row in self.rows:
+                chunk.append(row)
+                if len(chunk) >= self.batch_size:
+                    if not self._put((chunk, self.tally.rows)):
+                        return
+                    chunk = []
+            if chunk and not self._put((chunk, self.tally.rows)):
+                return
+        except BaseException as exc:  # handed to the caller, re-raised there
+            self.error = exc
+        self._put(self._END)
+
+    def __iter__(self) -> Iterator[tuple[list[tuple[Any, ...]], int]]:
+        while True:
+            item = self.queue.get()
+            if item is self._END:
+                if self.error is not None:
+                    raise self.error
+                return
+            yield item  # (batch, rows read so far, rejected ones included)
 
 
 class _Reason(str):
@@ -650,41 +712,68 @@ class _SqliteLoader(_Loader):
 
 
 class _PostgresLoader(_Loader):
-    """PostgreSQL: COPY every row into a temporary staging table, then one set-based
-    INSERT ... SELECT ... ON CONFLICT DO UPDATE ... WHERE <something changed>."""
+    """PostgreSQL: COPY rows into a temporary staging table and, every MERGE_EVERY rows
+    and at the end, merge it into `patient` with one set-based INSERT ... SELECT ... ON
+    CONFLICT DO UPDATE ... WHERE <something changed>, then empty it.
+
+    Merging in chunks lets the server merge one chunk while Python checks the next rows
+    (psycopg releases the GIL while it waits); it is all one transaction still.
+    """
+
+    MERGE_EVERY = 100_000
 
     def __init__(self, conn: Connection, practice_id: int, now: datetime) -> None:
         self.conn = conn
         self.practice_id = practice_id
         self.now = now
-        raw = conn.connection.driver_connection
-        assert raw is not None
+        self.raw = conn.connection.driver_connection
+        assert self.raw is not None
         conn.execute(text("DROP TABLE IF EXISTS patient_import"))
         STAGING.create(conn)
-        self.cursor = raw.cursor()
+        self.upsert = self._upsert_statement()
+        self.pending = 0
+        self.existing = 0
+        self.changed = 0
+        self.copy_cm: Any = None
+        self._start_copy()
+
+    def _start_copy(self) -> None:
+        self.cursor = self.raw.cursor()
         columns = ", ".join(STAGED)
         self.copy_cm = self.cursor.copy(f"COPY patient_import ({columns}) FROM STDIN")
         self.copy = self.copy_cm.__enter__()
-        self.staged = 0
+
+    def _end_copy(self, exc_info: tuple[Any, ...] = (None, None, None)) -> None:
+        # on error psycopg sends CopyFail, so the server ends the COPY and the
+        # transaction can roll back; on success it sends CopyDone
+        copy_cm, self.copy_cm = self.copy_cm, None
+        try:
+            copy_cm.__exit__(*exc_info)
+        finally:
+            self.cursor.close()
 
     def load(self, batch: list[tuple[Any, ...]]) -> None:
         write = self.copy.write_row
         for row in batch:
             write(row)
-        self.staged += len(batch)
+        self.pending += len(batch)
+        if self.pending >= self.MERGE_EVERY:
+            self._end_copy()
+            self._merge()
+            self._start_copy()
 
     def close(self, exc_info: tuple[Any, ...]) -> None:
-        # on error psycopg sends CopyFail, so the server ends the COPY and the
-        # transaction can roll back; on success it sends CopyDone
-        try:
-            self.copy_cm.__exit__(*exc_info)
-        finally:
-            self.cursor.close()
+        if self.copy_cm is not None:
+            self._end_copy(exc_info)
 
     def finish(self) -> tuple[int, int]:
-        conn = self.conn
+        if self.pending:
+            self._merge()
+        self.conn.execute(text("DROP TABLE patient_import"))
+        return self.existing, self.changed
+
+    def _upsert_statement(self) -> Any:
         patient = cast(Table, Patient.__table__)
-        conn.execute(text("ANALYZE patient_import"))  # a temp table has no statistics
         stamp = literal(self.now, UTCDateTime())
         source = select(
             literal(self.practice_id, Integer()), *(STAGING.c[c] for c in STAGED), stamp, stamp
@@ -705,11 +794,15 @@ class _PostgresLoader(_Loader):
         # marks a row this statement inserted (PostgreSQL's documented upsert idiom).
         # Counted through RETURNING because psycopg's rowcount is not kept after a COPY.
         upserted = stmt.returning(literal_column("xmax = 0").label("inserted")).cte("upserted")
-        changed, added = conn.execute(
-            select(func.count(), func.count().filter(upserted.c.inserted))
-        ).one()
-        conn.execute(text("DROP TABLE patient_import"))
-        return self.staged - int(added or 0), int(changed or 0)
+        return select(func.count(), func.count().filter(upserted.c.inserted))
+
+    def _merge(self) -> None:
+        self.conn.execute(text("ANALYZE patient_import"))  # a temp table has no statistics
+        changed, added = self.conn.execute(self.upsert).one()
+        self.existing += self.pending - int(added or 0)
+        self.changed += int(changed or 0)
+        self.conn.execute(text("TRUNCATE patient_import"))
+        self.pending = 0
 
 
 def open_text_upload(data: bytes) -> IO[str]:

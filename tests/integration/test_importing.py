@@ -27,7 +27,9 @@ def _write(tmp_path: Path, text: str, name: str = "list.csv", *, bom: bool = Fal
     return path
 
 
-def _import(db: Database, clock: FixedClock, source: object, **kw: object) -> importing.ImportResult:
+def _import(
+    db: Database, clock: FixedClock, source: object, **kw: object
+) -> importing.ImportResult:
     return importing.import_patients(
         db, source, practice_ods="F84003", now=clock.now(), allow_test_numbers=True, **kw
     )  # type: ignore[arg-type]
@@ -52,7 +54,7 @@ def test_every_bad_row_kind_is_rejected_with_its_line_and_reason_and_the_rest_lo
         HEADER,
         f"{N[0]},Ann,Good,1975-06-01,F,A,e1 1aa,07700 900001,3,,",  # line 2: fine
         f"{bad_check},Bad,Check,1975-06-01,F,A,,07700 900002,3,,",  # 3: modulus 11
-        f",No,Number,1975-06-01,F,A,,,3,,",  # 4: missing NHS number
+        ",No,Number,1975-06-01,F,A,,,3,,",  # 4: missing NHS number
         f"{N[2]},No,Dob,,M,A,,,3,,",  # 5: missing date of birth
         f"{N[3]},Bad,Dob,31/02/1970,M,A,,,3,,",  # 6: impossible date
         f"{N[4]},Future,Dob,2030-01-01,M,A,,,3,,",  # 7: future
@@ -224,8 +226,41 @@ def test_progress_is_reported_in_batches_that_add_up_to_the_rows_read(
     db: Database, clock: FixedClock, tmp_path: Path
 ) -> None:
     numbers = nhs_numbers(250, start=20_000)
-    path = _write(tmp_path, "\n".join([HEADER] + [f"{n},A,B,1970-01-01,M,A,,,3,," for n in numbers]))
+    lines = [HEADER] + [f"{n},A,B,1970-01-01,M,A,,,3,," for n in numbers]
+    path = _write(tmp_path, "\n".join(lines))
     seen: list[int] = []
     result = _import(db, clock, path, progress=seen.append, batch_size=100)
     assert seen == [100, 100, 50] and result.added == 250
     assert importing.count_data_rows(path) == 250
+
+
+@pytest.mark.usefixtures("practice")
+def test_merging_in_chunks_counts_the_same_and_a_later_failure_still_undoes_them(
+    db: Database, clock: FixedClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importing._PostgresLoader, "MERGE_EVERY", 100)
+    numbers = nhs_numbers(350, start=40_000)
+    first = [HEADER] + [f"{n},A,B,1970-01-01,M,A,,,3,," for n in numbers[:200]]
+    result = _import(db, clock, _write(tmp_path, "\n".join(first), name="a.csv"), batch_size=50)
+    assert (result.added, result.updated, result.unchanged) == (200, 0, 0)
+
+    second = [HEADER] + [
+        f"{n},A,{'C' if i % 2 else 'B'},1970-01-01,M,A,,,3,," for i, n in enumerate(numbers)
+    ]
+    path = _write(tmp_path, "\n".join(second), name="b.csv")
+    result = _import(db, clock, path, batch_size=50)
+    assert (result.added, result.updated, result.unchanged) == (150, 100, 100)
+
+    before = {n: p.family_name for n, p in _patients(db).items()}
+    third = [HEADER] + [f"{n},A,Z,1970-01-01,M,A,,,3,," for n in numbers + nhs_numbers(50)]
+    calls: list[int] = []
+
+    def fail_late(n: int) -> None:
+        calls.append(n)
+        if len(calls) == 6:  # after 300 rows: three chunks merged on PostgreSQL
+            raise OSError("killed")
+
+    with pytest.raises(OSError, match="killed"):
+        _import(db, clock, _write(tmp_path, "\n".join(third), name="c.csv"),
+                batch_size=50, progress=fail_late)  # fmt: skip
+    assert {n: p.family_name for n, p in _patients(db).items()} == before

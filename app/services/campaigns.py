@@ -231,7 +231,7 @@ def _transition(
         update(Campaign)
         .where(Campaign.id == campaign_id, Campaign.state.in_(from_states))
         .values(state=to_state, **(values or {}))
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     if changed != 1:
         state = session.scalar(select(Campaign.state).where(Campaign.id == campaign_id))
         if state is None:

@@ -24,10 +24,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, or_, select, text, update
+from sqlalchemy import Table, exists, func, or_, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -64,6 +64,11 @@ CHUNK = 5000  # rows per statement in bulk work: well under PostgreSQL's 65535 p
 ON_DEMAND_SLOT_LIMIT = 60
 # member states from which a fresh on-demand offer may be made
 REOFFERABLE = ("waiting", "offered", "booked", "exhausted")
+
+
+def _table(model: Any) -> Table:
+    """A model's Core table (typed for mypy): bulk statements skip the ORM."""
+    return cast(Table, model.__table__)
 
 
 def _aware(value: datetime) -> datetime:
@@ -269,10 +274,10 @@ def _hold(
             session.add(offer)
             session.flush()  # the partial unique index refuses a second open offer here
             held = session.execute(
-                update(Slot.__table__)
-                .where(Slot.__table__.c.id.in_(slot_ids), Slot.__table__.c.state == "free")
+                update(_table(Slot))
+                .where(_table(Slot).c.id.in_(slot_ids), _table(Slot).c.state == "free")
                 .values(state="held", held_by_offer_id=offer.id)
-            ).rowcount
+            ).rowcount  # type: ignore[attr-defined]
             if held != len(slot_ids):
                 raise _LostRace
             session.execute(
@@ -283,11 +288,11 @@ def _hold(
                 ],
             )
             session.execute(
-                update(CampaignMember.__table__)
-                .where(CampaignMember.__table__.c.id == member.id)
+                update(_table(CampaignMember))
+                .where(_table(CampaignMember).c.id == member.id)
                 .values(
                     state="offered",
-                    invitations=CampaignMember.__table__.c.invitations + 1,
+                    invitations=_table(CampaignMember).c.invitations + 1,
                     updated_at=now,
                 )
             )
@@ -456,7 +461,7 @@ def _candidates(session: Session, campaign: Campaign) -> list[_Candidate]:
             member_id=r[0],
             patient_id=r[1],
             practice_id=r[2],
-            mobile=r[3],
+            mobile=r[3] or "",  # not null: filtered in the query
             first_name=r[4],
             variant=r[5],
             age_band=r[6],
@@ -505,7 +510,7 @@ def _insert_open_offers(session: Session, rows: list[dict[str, Any]]) -> dict[in
     """
     if not rows:
         return {}
-    table = Offer.__table__
+    table = _table(Offer)
     if session.get_bind().dialect.name == "postgresql":
         return _copy_open_offers(session, rows)
     stmt = (
@@ -609,14 +614,14 @@ def _write_wave(
         return 0
     _bulk_insert(
         session,
-        OfferSlot.__table__,
+        _table(OfferSlot),
         [
             {"offer_id": offer_id, "position": position, "slot_id": slot.id}
             for _, chosen, offer_id in made
             for position, slot in enumerate(chosen, start=1)
         ],
     )
-    slot_t, link_t, member_t = Slot.__table__, OfferSlot.__table__, CampaignMember.__table__
+    slot_t, link_t, member_t = _table(Slot), _table(OfferSlot), _table(CampaignMember)
     held = 0
     promoted = 0
     for chunk in _chunks([offer_id for _, _, offer_id in made]):
@@ -628,13 +633,13 @@ def _write_wave(
                 link_t.c.offer_id.in_(chunk),
                 slot_t.c.state == "free",
             )
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]
     for chunk in _chunks([c.member_id for c, _, _ in made]):
         promoted += session.execute(
             update(member_t)
             .where(member_t.c.id.in_(chunk), member_t.c.state == "waiting")
             .values(state="offered", invitations=member_t.c.invitations + 1, updated_at=now)
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]
     if held != 3 * len(made) or promoted != len(made):
         # a slot or member changed under us: undo the whole wave; the next run retries
         raise RuntimeError(
@@ -677,7 +682,7 @@ def _write_wave(
                 "created_at": now,
             }
         )
-    _bulk_insert(session, Message.__table__, messages)
+    _bulk_insert(session, _table(Message), messages)
     return len(made)
 
 
@@ -695,7 +700,7 @@ def expire_offers(db: Database, *, now: datetime) -> int:
         closed = close_open_offers(session, Offer.expires_at <= now, state="expired", now=now)
         if not closed:
             return 0
-        member_t, campaign_t = CampaignMember.__table__, Campaign.__table__
+        member_t, campaign_t = _table(CampaignMember), _table(Campaign)
         limit = (
             select(campaign_t.c.max_invitations)
             .where(campaign_t.c.id == member_t.c.campaign_id)

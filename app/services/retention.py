@@ -52,7 +52,7 @@ def _purge(db: Database, campaign_id: int, *, now: datetime, days: int) -> None:
             update(Campaign)
             .where(Campaign.id == campaign_id, Campaign.purged_at.is_(None))
             .values(purged_at=now)
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]
         if claimed != 1:
             return  # another scheduler got here first
         # lane F: stamp the funnel from offers, messages and bookings before they are blanked
@@ -72,7 +72,7 @@ def _purge(db: Database, campaign_id: int, *, now: datetime, days: int) -> None:
             update(Message)
             .where(or_(Message.campaign_id == campaign_id, Message.offer_id.in_(offer_ids)))
             .values(body=PURGED, to_number=PURGED, from_number=None)
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]
         session.execute(
             update(Offer)
             .where(Offer.campaign_id == campaign_id, Offer.state != "open")

@@ -411,7 +411,7 @@ def cancel_slot(db: Database, slot_id: int, *, now: datetime, actor: str) -> str
             update(Slot)
             .where(Slot.id == slot_id, Slot.state == "free")
             .values(state="cancelled", held_by_offer_id=None)
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]
         if changed != 1:
             raise SlotError("the slot changed while cancelling it; try again")
         audit.record(

@@ -568,6 +568,47 @@ def insert_rows_table(table: Any) -> Any:
     return insert(table)
 
 
+def _hold_wave_slots(session: Session, links: list[dict[str, Any]], offer_ids: list[int]) -> int:
+    """Hold each linked slot for its offer, only if still free; how many were held.
+
+    PostgreSQL: the links go to a scratch table by COPY and one UPDATE ... FROM joins
+    them (a hash join, no parameter lists). Elsewhere: chunks joined to offer_slot.
+    """
+    slot_t, link_t = _table(Slot), _table(OfferSlot)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text(
+                "CREATE TEMP TABLE wave_link ON COMMIT DROP AS"
+                " SELECT offer_id, slot_id FROM offer_slot LIMIT 0"
+            )
+        )
+        _bulk_insert(
+            session,
+            _Named("wave_link"),
+            [{"offer_id": link["offer_id"], "slot_id": link["slot_id"]} for link in links],
+        )
+        held = session.execute(
+            text(
+                "UPDATE slot SET state = 'held', held_by_offer_id = wave_link.offer_id"
+                " FROM wave_link WHERE slot.id = wave_link.slot_id AND slot.state = 'free'"
+            )
+        ).rowcount  # type: ignore[attr-defined]
+        session.execute(text("DROP TABLE wave_link"))
+        return int(held)
+    held = 0
+    for chunk in _chunks(offer_ids):
+        held += session.execute(
+            update(slot_t)
+            .values(state="held", held_by_offer_id=link_t.c.offer_id)
+            .where(
+                link_t.c.slot_id == slot_t.c.id,
+                link_t.c.offer_id.in_(chunk),
+                slot_t.c.state == "free",
+            )
+        ).rowcount  # type: ignore[attr-defined]
+    return held
+
+
 def _write_wave(
     session: Session,
     campaign: Campaign,
@@ -612,28 +653,15 @@ def _write_wave(
     ]
     if not made:
         return 0
-    _bulk_insert(
-        session,
-        _table(OfferSlot),
-        [
-            {"offer_id": offer_id, "position": position, "slot_id": slot.id}
-            for _, chosen, offer_id in made
-            for position, slot in enumerate(chosen, start=1)
-        ],
-    )
-    slot_t, link_t, member_t = _table(Slot), _table(OfferSlot), _table(CampaignMember)
-    held = 0
+    links = [
+        {"offer_id": offer_id, "position": position, "slot_id": slot.id}
+        for _, chosen, offer_id in made
+        for position, slot in enumerate(chosen, start=1)
+    ]
+    _bulk_insert(session, _table(OfferSlot), links)
+    held = _hold_wave_slots(session, links, [offer_id for _, _, offer_id in made])
+    member_t = _table(CampaignMember)
     promoted = 0
-    for chunk in _chunks([offer_id for _, _, offer_id in made]):
-        held += session.execute(
-            update(slot_t)
-            .values(state="held", held_by_offer_id=link_t.c.offer_id)
-            .where(
-                link_t.c.slot_id == slot_t.c.id,
-                link_t.c.offer_id.in_(chunk),
-                slot_t.c.state == "free",
-            )
-        ).rowcount  # type: ignore[attr-defined]
     for chunk in _chunks([c.member_id for c, _, _ in made]):
         promoted += session.execute(
             update(member_t)

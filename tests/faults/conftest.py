@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from app.data.db import Database
 from app.data.models import Base
 
 
@@ -130,3 +131,11 @@ def private_pg() -> Iterator[PrivatePostgres]:
         server.stop("immediate")
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_db(pg_url: str) -> Iterator[Database]:
+    """The test's PostgreSQL database as a `Database`, disposed even when the test fails."""
+    db = Database.from_url(pg_url)
+    yield db
+    db.dispose()

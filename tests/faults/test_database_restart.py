@@ -43,9 +43,10 @@ def private_url(private_pg: PrivatePostgres) -> str:
 
 
 def test_a_wave_carries_on_after_postgres_restarts_mid_dispatch(
-    private_pg: PrivatePostgres, private_url: str
+    private_pg: PrivatePostgres, private_url: str, request: pytest.FixtureRequest
 ) -> None:
     db = Database.from_url(private_url)
+    request.addfinalizer(db.dispose)
     ids = queue_wave(db, WAVE, now=DEFAULT_NOW)
     result: dict[str, DispatchReport] = {}
     with FakeTwilio(
@@ -78,7 +79,6 @@ def test_a_wave_carries_on_after_postgres_restarts_mid_dispatch(
     assert statuses["sent"] + statuses["uncertain"] == WAVE, statuses
     assert statuses["uncertain"] <= BATCH, statuses
     assert statuses["sent"] > WAVE // 4, statuses  # it carried on after the restart
-    db.dispose()
 
 
 @pytest.fixture

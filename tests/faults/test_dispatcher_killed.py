@@ -59,9 +59,9 @@ def sent_so_far(fake: FakeTwilio) -> int:
 
 
 def test_a_dispatcher_killed_mid_wave_and_restarted_never_sends_twice_or_loses_a_message(
-    pg_url: str,
+    pg_url: str, pg_db: Database
 ) -> None:
-    db = Database.from_url(pg_url)
+    db = pg_db
     ids = queue_wave(db, WAVE, now=DEFAULT_NOW)
     rng = random.Random(7)
     now = DEFAULT_NOW
@@ -105,6 +105,6 @@ def test_a_dispatcher_killed_mid_wave_and_restarted_never_sends_twice_or_loses_a
     # holding its claim (never resent automatically)
     assert statuses["sent"] + statuses["uncertain"] == WAVE, statuses
     assert statuses["uncertain"] <= kills * BATCH, statuses
-    assert statuses["sent"] >= len(creates) - kills, (statuses, len(creates))
+    # a create with no recorded SID (the kill came between call and record) is uncertain
+    assert len(creates) - statuses["sent"] <= statuses["uncertain"], (statuses, len(creates))
     assert len(creates) == len({(c.to, c.body) for c in creates})
-    db.dispose()

@@ -37,8 +37,10 @@ def dispatch_rounds(
     return total
 
 
-def test_500s_and_429s_back_off_and_retry_until_every_message_is_sent_once(pg_url: str) -> None:
-    db = Database.from_url(pg_url)
+def test_500s_and_429s_back_off_and_retry_until_every_message_is_sent_once(
+    pg_url: str, pg_db: Database
+) -> None:
+    db = pg_db
     clock = FixedClock(DEFAULT_NOW)
     ids = queue_wave(db, WAVE, now=clock.now())
     with FakeTwilio(
@@ -81,13 +83,14 @@ def test_500s_and_429s_back_off_and_retry_until_every_message_is_sent_once(pg_ur
         most = session.scalar(select(Message.attempts).order_by(Message.attempts.desc()).limit(1))
     assert retried and most is not None and most <= MAX_ATTEMPTS
     assert rest.failed == 0
-    db.dispose()
 
 
-def test_a_message_the_provider_may_have_accepted_is_never_resent(pg_url: str) -> None:
+def test_a_message_the_provider_may_have_accepted_is_never_resent(
+    pg_url: str, pg_db: Database
+) -> None:
     """Dropped connections (after Twilio created it) and answers slower than our timeout:
     the message is `uncertain` and stays so, however many dispatch rounds follow."""
-    db = Database.from_url(pg_url)
+    db = pg_db
     clock = FixedClock(DEFAULT_NOW)
     ids = queue_wave(db, 30, now=clock.now())
     with FakeTwilio(
@@ -116,4 +119,3 @@ def test_a_message_the_provider_may_have_accepted_is_never_resent(pg_url: str) -
         ).all()
     for to, body in doubtful:
         assert fake.create_count(to=to, body=body) == 1
-    db.dispose()

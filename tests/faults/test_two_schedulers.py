@@ -70,9 +70,9 @@ def run_two_at_once(env: dict[str, str], at: str) -> list[str]:
 
 
 def test_two_schedulers_running_the_same_jobs_for_a_whole_campaign_do_no_harm(
-    pg_url: str, tmp_path: Path
+    pg_url: str, pg_db: Database, tmp_path: Path
 ) -> None:
-    db = Database.from_url(pg_url)
+    db = pg_db
     with db.transaction() as session:
         practice = add_practice(session)
         for i in range(PEOPLE):
@@ -127,4 +127,3 @@ def test_two_schedulers_running_the_same_jobs_for_a_whole_campaign_do_no_harm(
             select(func.count()).select_from(Offer).where(Offer.state == "expired")
         )
     assert expired and expired > 0
-    db.dispose()

@@ -53,7 +53,7 @@ from app.domain.send_window import SendWindow, is_open
 from app.services.numbers import unsendable_numbers
 from app.services.offer_state import close_open_offers
 from app.services.outbox import queue_message
-from app.sms.rendering import render
+from app.sms.rendering import environment, render
 
 log = logging.getLogger(__name__)
 UTC = ZoneInfo("UTC")
@@ -676,20 +676,31 @@ def _write_wave(
         )
     from_number = _config_value(config, "SMS_FROM_NUMBER")
     messages = []
+    # a wave renders the same few templates and slot times many times over: look each
+    # template up once and write each distinct start time once
+    templates: dict[str, Any] = {}
+    slot_text: dict[datetime, str] = {}
+    expiry_text = timefmt.deadline(expires_at)
     for candidate, chosen, offer_id in made:
         practice = practices[candidate.practice_id]
-        body = render_invitation(
-            InvitationFacts(
-                variant=candidate.variant or campaign.control_variant,
-                first_name=candidate.first_name,
+        variant = candidate.variant or campaign.control_variant
+        if variant not in templates:
+            templates[variant] = environment().get_template(f"invitation_{variant}.txt.j2")
+        for slot in chosen:
+            if slot.starts_at not in slot_text:
+                slot_text[slot.starts_at] = timefmt.slot_time(slot.starts_at)
+        body = (
+            templates[variant]
+            .render(
+                first_name=(candidate.first_name or "").strip()[:30] or None,
                 practice_name=practice.name,
-                practice_phone=practice.phone,
-                slot_starts=[s.starts_at for s in chosen],
-                expires_at=expires_at,
-                info_url=campaign.info_url,
-                age_band=candidate.age_band,
-                sex=candidate.sex,
+                practice_phone=practice.phone or "your GP practice",
+                slots=[slot_text[slot.starts_at] for slot in chosen],
+                expiry=expiry_text,
+                info_url=campaign.info_url or "",
+                personal=_personal(candidate.age_band, candidate.sex),
             )
+            .strip()
         )
         messages.append(
             {

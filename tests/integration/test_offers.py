@@ -228,3 +228,28 @@ def test_slots_at_another_practice_are_never_offered(db, practice) -> None:
         add_free_slots(session, other, clinic_starts(MONDAY, 5))
     campaign_id = approved_campaign(db)
     assert offers.plan_wave(db, campaign_id, now=NOW) == 0
+
+
+def test_a_wave_invitation_reads_exactly_as_an_on_demand_one(db, practice) -> None:
+    add_people(db, practice, ["+447700900108"], dob=date(1955, 2, 2), sex="1")
+    add_days_of_slots(db, practice, 3)
+    campaign_id = approved_campaign(db, variants=(("deadline", 1),))
+    offers.plan_wave(db, campaign_id, now=NOW)
+    with db.transaction() as session:
+        offer = session.scalar(select(Offer))
+        starts = [s.starts_at for s in offers.open_offer_slots(session, offer.id)]
+        body = session.scalar(select(Message.body).where(Message.offer_id == offer.id))
+        member = session.get(CampaignMember, offer.member_id)
+        facts = offers.InvitationFacts(
+            variant="deadline",
+            first_name="Test",
+            practice_name="Park Road Surgery",
+            practice_phone="020 8000 0000",
+            slot_starts=[s if s.tzinfo else s.replace(tzinfo=UTC) for s in starts],
+            expires_at=NOW + timedelta(hours=48),
+            info_url="https://www.nhs.uk/conditions/nhs-health-check/",
+            age_band=member.age_band,
+            sex=member.sex,
+        )
+    assert body == offers.render_invitation(facts)
+    assert "dementia" in body  # the 65-69 personalisation rule

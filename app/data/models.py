@@ -341,6 +341,13 @@ class Message(Base):
         Index("ix_message_dispatch", "status", "not_before"),
         Index("ix_message_to_created", "to_number", "created_at"),
         Index("ix_message_from_created", "from_number", "created_at"),
+        # inbound texts waiting to be acted on (replies.process_inbound), oldest first
+        Index(
+            "ix_message_inbound_pending",
+            "id",
+            sqlite_where=text("direction = 'in' AND processed_at IS NULL"),
+            postgresql_where=text("direction = 'in' AND processed_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -371,6 +378,10 @@ class Message(Base):
     # the inbound message's parsed intent, for the conversation view
     intent: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime]
+    # inbound only: when the replies job acted on it; null = stored, waiting to be acted on
+    processed_at: Mapped[datetime | None]
+    # inbound only: Twilio's OptOutType (STOP/START/HELP) when Advanced Opt-Out answered
+    opt_out_type: Mapped[str | None] = mapped_column(String(10))
 
 
 class StatusEvent(Base):

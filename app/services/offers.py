@@ -558,8 +558,28 @@ def _bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> No
     names = ", ".join(f'"{c}"' for c in columns)
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
+        for start in range(0, len(rows), CHUNK):
+            lines = [
+                "\t".join([_copy_text(row[c]) for c in columns])
+                for row in rows[start : start + CHUNK]
+            ]
+            copy.write("\n".join(lines) + "\n")
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def _copy_text(value: Any) -> str:
+    """One value in COPY's text format (tab-separated, backslash escapes, \\N for null)."""
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    return str(value)
 
 
 def insert_rows_table(table: Any) -> Any:
@@ -571,29 +591,19 @@ def insert_rows_table(table: Any) -> Any:
 def _hold_wave_slots(session: Session, links: list[dict[str, Any]], offer_ids: list[int]) -> int:
     """Hold each linked slot for its offer, only if still free; how many were held.
 
-    PostgreSQL: the links go to a scratch table by COPY and one UPDATE ... FROM joins
-    them (a hash join, no parameter lists). Elsewhere: chunks joined to offer_slot.
+    PostgreSQL: one UPDATE ... FROM offer_slot with the offer ids as a single array
+    parameter. Elsewhere: chunks joined to offer_slot.
     """
     slot_t, link_t = _table(Slot), _table(OfferSlot)
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text(
-                "CREATE TEMP TABLE wave_link ON COMMIT DROP AS"
-                " SELECT offer_id, slot_id FROM offer_slot LIMIT 0"
-            )
-        )
-        _bulk_insert(
-            session,
-            _Named("wave_link"),
-            [{"offer_id": link["offer_id"], "slot_id": link["slot_id"]} for link in links],
-        )
         held = session.execute(
             text(
-                "UPDATE slot SET state = 'held', held_by_offer_id = wave_link.offer_id"
-                " FROM wave_link WHERE slot.id = wave_link.slot_id AND slot.state = 'free'"
-            )
+                "UPDATE slot SET state = 'held', held_by_offer_id = offer_slot.offer_id"
+                " FROM offer_slot WHERE offer_slot.slot_id = slot.id"
+                " AND offer_slot.offer_id = ANY(:ids) AND slot.state = 'free'"
+            ),
+            {"ids": offer_ids},
         ).rowcount  # type: ignore[attr-defined]
-        session.execute(text("DROP TABLE wave_link"))
         return int(held)
     held = 0
     for chunk in _chunks(offer_ids):
@@ -607,6 +617,30 @@ def _hold_wave_slots(session: Session, links: list[dict[str, Any]], offer_ids: l
             )
         ).rowcount  # type: ignore[attr-defined]
     return held
+
+
+def _mark_offered(member_ids: list[int], session: Session, *, now: datetime) -> int:
+    """Waiting members -> offered, one more invitation; how many moved."""
+    if session.get_bind().dialect.name == "postgresql":
+        return int(
+            session.execute(
+                text(
+                    "UPDATE campaign_member SET state = 'offered',"
+                    " invitations = invitations + 1, updated_at = :now"
+                    " WHERE id = ANY(:ids) AND state = 'waiting'"
+                ),
+                {"ids": member_ids, "now": now},
+            ).rowcount  # type: ignore[attr-defined]
+        )
+    member_t = _table(CampaignMember)
+    promoted = 0
+    for chunk in _chunks(member_ids):
+        promoted += session.execute(
+            update(member_t)
+            .where(member_t.c.id.in_(chunk), member_t.c.state == "waiting")
+            .values(state="offered", invitations=member_t.c.invitations + 1, updated_at=now)
+        ).rowcount  # type: ignore[attr-defined]
+    return promoted
 
 
 def _write_wave(
@@ -660,14 +694,7 @@ def _write_wave(
     ]
     _bulk_insert(session, _table(OfferSlot), links)
     held = _hold_wave_slots(session, links, [offer_id for _, _, offer_id in made])
-    member_t = _table(CampaignMember)
-    promoted = 0
-    for chunk in _chunks([c.member_id for c, _, _ in made]):
-        promoted += session.execute(
-            update(member_t)
-            .where(member_t.c.id.in_(chunk), member_t.c.state == "waiting")
-            .values(state="offered", invitations=member_t.c.invitations + 1, updated_at=now)
-        ).rowcount  # type: ignore[attr-defined]
+    promoted = _mark_offered([c.member_id for c, _, _ in made], session, now=now)
     if held != 3 * len(made) or promoted != len(made):
         # a slot or member changed under us: undo the whole wave; the next run retries
         raise RuntimeError(

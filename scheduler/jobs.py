@@ -3,8 +3,9 @@
 Every job is idempotent and query-driven, so running it twice, late, or in two scheduler
 processes at once does no harm: the services claim work with conditional updates (and
 `SKIP LOCKED` on PostgreSQL), and queueing a message twice leaves one row (dedupe keys).
-`run_once` runs every job in dependency order (expire before plan, so released slots can
-be offered; plan and reminders before dispatch, so what they queue goes out now).
+`run_once` runs every job in dependency order (inbound texts first, so a reply's answer
+goes out in the same run; expire before plan, so released slots can be offered; plan
+and reminders before dispatch, so what they queue goes out now).
 
 Lane B owns the offer, reminder and retention services; they are imported when a job
 runs, so a missing one is reported as skipped rather than breaking the scheduler.
@@ -137,6 +138,21 @@ def dispatch(ctx: JobContext) -> str:
     return total.summary() + (f"; {late} early callbacks applied" if late else "")
 
 
+def act_on_replies(ctx: JobContext) -> str:
+    """Act on stored inbound texts (the webhook only stores them), then send the answers.
+
+    Every second, so a conversational answer reaches the resident within a few seconds;
+    the dispatch here only runs when there is something to answer, and is safe beside
+    the dispatch job (claims are conditional updates, the token bucket is locked).
+    """
+    acted = call_service("replies", "process_inbound", ctx)
+    if acted is None:
+        return "skipped: replies.process_inbound is not available"
+    if not acted:
+        return "0"
+    return f"acted on {acted} inbound; " + dispatch(ctx)
+
+
 def recover_claims(ctx: JobContext) -> str:
     count = recover_stale_claims(ctx.db, now=ctx.clock.now(), older_than=STALE_CLAIM_AFTER)
     return f"{count} stale claims marked uncertain"
@@ -154,6 +170,8 @@ def purge_personal_data(ctx: JobContext) -> str:
 
 
 JOBS: tuple[Job, ...] = (
+    # first in `run_once`: what the replies queue is sent by dispatch in the same run
+    Job("replies", act_on_replies, "interval", {"seconds": 1}, 5, "act on inbound texts"),
     Job("expire_offers", expire_offers, "interval", {"minutes": 1}, 10, "release expired holds"),
     Job("plan_waves", plan_waves, "interval", {"minutes": 5}, 20, "offer free slots"),
     Job("no_reply_reminders", no_reply_reminders, "interval", {"minutes": 5}, 30, "one nudge"),

@@ -556,3 +556,16 @@ def approved_campaign(
     campaign_id = campaigns.create(db, spec, now=now, actor="test")  # type: ignore[arg-type]
     campaigns.approve(db, campaign_id, now=now, actor="test")  # type: ignore[arg-type]
     return campaign_id
+
+
+def act_on_inbound(app: object) -> int:
+    """Run the replies job's work (`process_inbound`) for `app`, as it would a second after
+    a webhook post stores a text; how many texts it acted on."""
+    from app.services.replies import process_inbound
+
+    extensions = app.extensions  # type: ignore[attr-defined]
+    return process_inbound(
+        extensions["nudge.db"],
+        now=extensions["nudge.clock"].now(),
+        config=app.config,  # type: ignore[attr-defined]
+    )

@@ -1,15 +1,18 @@
-"""Handling a resident's inbound text: store it once, read it, act, and answer.
+"""Handling a resident's inbound text: store it once, then read it, act, and answer.
 
-One inbound message is one unit of work (issue 4): the message is stored with its
-provider SID (unique, so a redelivered webhook is seen and acts once), the sender's
-conversation row is locked (so two texts from one number are handled one after the
-other), the text is parsed (app.domain.keywords), the action is taken (book, decline,
-opt out, new times ...) and the answer is queued in the outbox outside the send window
-(a conversation is answered at any hour), all in one commit.
+Receiving is one statement (issue 4, GOV.UK Notify's thin inbound endpoint): the webhook
+stores the text with its provider SID (unique, so a redelivered webhook is stored once)
+and answers. Acting is the replies job's (`process_inbound`, every second): each stored
+text is one unit of work in which the sender's conversation row is locked (so texts from
+one number are acted on one after the other, in order), the text is parsed
+(app.domain.keywords), the action taken (book, decline, opt out, new times ...), the
+answer queued in the outbox outside the send window (a conversation is answered at any
+hour) and the text stamped processed, all in one commit.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +47,10 @@ from app.sms.rendering import render
 # after this many unclear replies in a row a person at the practice follows up
 UNCLEAR_FLAG_AFTER = 2
 FALLBACK_PHONE = "your GP practice"
+# the synchronous path waits this long, this often, for another caller acting on an
+# earlier text from the same number (it commits in milliseconds)
+SYNC_ATTEMPTS = 200
+SYNC_WAIT_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,8 @@ class InboundResult:
     action: str | None = None
     reply_kinds: tuple[str, ...] = ()
     booking_id: int | None = None
+    message_sid: str | None = None
+    message_id: int | None = None
 
 
 class _Context:
@@ -117,6 +126,69 @@ class _Unknown:
     """Not looked up yet."""
 
 
+def receive_inbound(
+    db: Database,
+    *,
+    message_sid: str,
+    from_number: str,
+    to_number: str,
+    body: str,
+    now: datetime,
+    opt_out_type: str | None = None,
+) -> bool:
+    """Store one inbound SMS to be acted on later; False if its `message_sid` is stored.
+
+    The webhook's whole job (GOV.UK Notify's thin inbound endpoint): one INSERT ... ON
+    CONFLICT (provider_sid) DO NOTHING, committed, so Twilio's retry of the same
+    MessageSid is stored once and acted on once, and the request holds no lock while the
+    action runs. `process_inbound` (the replies job) acts on it within about a second.
+    """
+    with db.transaction() as session:
+        return (
+            _store_inbound(
+                session,
+                {
+                    "direction": "in",
+                    "kind": "",
+                    "to_number": to_number,
+                    "from_number": from_number,
+                    "body": body,
+                    "status": "received",
+                    "provider_sid": message_sid,
+                    "intent": parse(body).kind,
+                    "opt_out_type": opt_out_type,
+                    "in_send_window": False,
+                    "attempts": 0,
+                    "created_at": now,
+                    "status_updated_at": now,
+                },
+            )
+            is not None
+        )
+
+
+def process_inbound(
+    db: Database, *, now: datetime, config: Mapping[str, Any], limit: int = 200
+) -> int:
+    """Act on up to `limit` stored inbound texts, oldest first; how many were acted on.
+
+    Each text is one unit of work (its own transaction), claimed with SKIP LOCKED on
+    PostgreSQL so two replies jobs share the queue, and acted on only once every earlier
+    text from the same number has been (a skipped one waits for the next run), so a
+    resident's texts are read in the order they were sent.
+    """
+    acted = 0
+    after = 0
+    for _ in range(limit):
+        result = _act_on_next(db, now=now, config=config, after=after)
+        if result is None:
+            break
+        assert result.message_id is not None
+        after = result.message_id
+        acted += result.action is not None
+    return acted
+
+
 def handle_inbound(
     db: Database,
     *,
@@ -128,60 +200,140 @@ def handle_inbound(
     config: Mapping[str, Any],
     opt_out_type: str | None = None,
 ) -> InboundResult:
-    """Store, parse, act on and answer one inbound SMS, once per `message_sid`.
+    """Receive one inbound SMS and act on it now, with any earlier ones from that number.
 
-    `opt_out_type` is Twilio's OptOutType (STOP/START/HELP) when Advanced Opt-Out matched
-    a keyword and answered it itself: we record the opt-out or opt-in but send no
-    acknowledgement of our own, so the resident gets one, not two.
+    The synchronous path for callers that need the outcome at once (tests, staff tools);
+    the webhook only receives. `opt_out_type` is Twilio's OptOutType (STOP/START/HELP)
+    when Advanced Opt-Out matched a keyword and answered it itself: we record the opt-out
+    or opt-in but send no acknowledgement of our own, so the resident gets one, not two.
+    """
+    if not receive_inbound(
+        db,
+        message_sid=message_sid,
+        from_number=from_number,
+        to_number=to_number,
+        body=body,
+        now=now,
+        opt_out_type=opt_out_type,
+    ):
+        return InboundResult(duplicate=True)
+    for _ in range(SYNC_ATTEMPTS):
+        with db.transaction() as session:
+            message = session.scalar(
+                select(Message)
+                .where(Message.provider_sid == message_sid, Message.processed_at.is_(None))
+                .with_for_update()
+            )
+            if message is None:  # a replies job acted on it meanwhile
+                return InboundResult(duplicate=False, intent=parse(body).kind)
+            result = _act_in_order(session, message, now=now, config=config)
+        if result is not None:
+            return result
+        # an earlier text from this number is being acted on by another caller: wait
+        time.sleep(SYNC_WAIT_SECONDS)
+    # earlier texts nobody is acting on: act on them in order, then on this one
+    while (claimed := _act_on_next(db, now=now, config=config, number=from_number)) is not None:
+        if claimed.message_sid == message_sid:
+            return claimed
+    return InboundResult(duplicate=False, intent=parse(body).kind)
+
+
+def _act_on_next(
+    db: Database,
+    *,
+    now: datetime,
+    config: Mapping[str, Any],
+    after: int = 0,
+    number: str | None = None,
+) -> InboundResult | None:
+    """Claim the oldest pending inbound text after id `after` and act on it.
+
+    None when none is pending. A result with no `action` (and the text's id in
+    `message_id`) when it was left for later because an earlier text from the same
+    number is still pending (claimed by another worker that has not committed).
     """
     with db.transaction() as session:
-        intent = parse(body)
-        inbound_id = _store_inbound(
-            session,
-            {
-                "direction": "in",
-                "kind": "",
-                "to_number": to_number,
-                "from_number": from_number,
-                "body": body,
-                "status": "received",
-                "provider_sid": message_sid,
-                "intent": intent.kind,
-                "in_send_window": False,
-                "attempts": 0,
-                "created_at": now,
-                "status_updated_at": now,
-            },
+        query = (
+            select(Message)
+            .where(Message.direction == "in", Message.processed_at.is_(None), Message.id > after)
+            .order_by(Message.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
         )
-        if inbound_id is None:
-            # the same MessageSid again (Twilio retried): it acted the first time
-            return InboundResult(duplicate=True)
-        conversation = _lock_conversation(session, from_number, now)
-        context = _context(session, from_number, now)
-        offer = context.open_offer or context.latest_offer
-        if context.patient_id is not None:
-            session.execute(
-                update(Message)
-                .where(Message.id == inbound_id)
-                .values(
-                    patient_id=context.patient_id,
-                    offer_id=offer.id if offer else None,
-                    campaign_id=offer.campaign_id if offer else None,
-                )
-            )
-        if context.practice is not None and conversation.practice_id is None:
-            conversation.practice_id = context.practice.id
-        act = _Act(session, context, conversation, intent, message_sid, to_number, now, config)
-        action = act.run(opt_out_type)
-        if intent.kind != "unclear" and action != "unknown_sender" and conversation.unclear_streak:
-            conversation.unclear_streak = 0
-        return InboundResult(
-            duplicate=False,
-            intent=intent.kind,
-            action=action,
-            reply_kinds=tuple(act.replies),
-            booking_id=act.booking_id,
+        if number is not None:
+            query = query.where(Message.from_number == number)
+        message = session.scalar(query)
+        if message is None:
+            return None
+        result = _act_in_order(session, message, now=now, config=config)
+        return result or InboundResult(duplicate=False, message_id=message.id)
+
+
+def _act_in_order(
+    session: Session, message: Message, *, now: datetime, config: Mapping[str, Any]
+) -> InboundResult | None:
+    """Act on a claimed text unless an earlier one from its number is pending (then None).
+
+    The number's conversation row is locked first, so a worker acting on the earlier
+    text commits before we look, and texts from one number are acted on in order.
+    """
+    assert message.from_number is not None
+    conversation = _lock_conversation(session, message.from_number, now)
+    earlier = session.scalar(
+        select(Message.id)
+        .where(
+            Message.direction == "in",
+            Message.processed_at.is_(None),
+            Message.from_number == message.from_number,
+            Message.id < message.id,
         )
+        .limit(1)
+    )
+    if earlier is not None:
+        return None
+    return _act(session, message, conversation, now=now, config=config)
+
+
+def _act(
+    session: Session,
+    message: Message,
+    conversation: Conversation,
+    *,
+    now: datetime,
+    config: Mapping[str, Any],
+) -> InboundResult:
+    """Read one stored inbound text, act on it, queue the answer and mark it processed."""
+    assert message.from_number is not None and message.provider_sid is not None
+    number, sid = message.from_number, message.provider_sid
+    intent = parse(message.body)
+    context = _context(session, number, now)
+    offer = context.open_offer or context.latest_offer
+    session.execute(
+        update(Message)
+        .where(Message.id == message.id)
+        .values(
+            processed_at=now,
+            patient_id=context.patient_id,
+            offer_id=offer.id if offer and context.patient_id is not None else None,
+            campaign_id=offer.campaign_id if offer and context.patient_id is not None else None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if context.practice is not None and conversation.practice_id is None:
+        conversation.practice_id = context.practice.id
+    act = _Act(session, context, conversation, intent, sid, message.to_number, now, config)
+    action = act.run(message.opt_out_type)
+    if intent.kind != "unclear" and action != "unknown_sender" and conversation.unclear_streak:
+        conversation.unclear_streak = 0
+    return InboundResult(
+        duplicate=False,
+        intent=intent.kind,
+        action=action,
+        reply_kinds=tuple(act.replies),
+        booking_id=act.booking_id,
+        message_sid=sid,
+        message_id=message.id,
+    )
 
 
 def _store_inbound(session: Session, row: dict[str, Any]) -> int | None:

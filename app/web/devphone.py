@@ -3,7 +3,8 @@
 Development, demo and testing only (404 in production). A reply typed here is sent to
 the real webhook signed exactly as Twilio signs it (RequestValidator.compute_signature
 over PUBLIC_BASE_URL + path and the form), so the dev phone exercises the same code path
-as a resident's text: signature check, idempotent store, parse, act, answer.
+as a resident's text: signature check, idempotent store; then it acts on the stored text
+at once (`process_inbound`, as the replies job would a second later).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from twilio.request_validator import RequestValidator
 from werkzeug.wrappers import Response
 
-from app.runtime import get_db
+from app.runtime import get_clock, get_db
 from app.services import replies
 from app.web.webhooks import NON_PRODUCTION, public_url, signing_token
 
@@ -84,4 +85,8 @@ def send() -> Response:
     )
     if answer.status_code != 200:
         flash(f"The webhook answered {answer.status_code}", "error")
+    else:
+        # act now rather than on the replies job's next tick, so the demo answer is
+        # on screen at once; the webhook itself stayed exactly Twilio's path
+        replies.process_inbound(get_db(), now=get_clock().now(), config=config)
     return redirect(url_for("devphone.phone", number=number, _anchor="latest"))

@@ -1,6 +1,8 @@
 """Twilio's webhooks: verify the signature, hand the work to a service, answer empty TwiML.
 
-Verify, persist, act, answer (the GOV.UK Notify shape): a request whose
+Verify, persist, answer (the GOV.UK Notify shape): an inbound text is stored in one
+statement and acted on by the replies job (app.services.replies.process_inbound, every
+second), so the request holds no lock and does no work it could fail. A request whose
 `X-Twilio-Signature` does not match the auth token, the public URL Twilio called
 (PUBLIC_BASE_URL, so it holds behind a proxy or tunnel) and the form parameters gets 403,
 is logged without any patient data, and changes nothing. Validation is never off: the
@@ -77,14 +79,14 @@ def inbound_sms() -> Response:
     form = request.form
     if not form.get("MessageSid") or not form.get("From"):
         abort(400)
-    replies.handle_inbound(
+    # persist and hand on: the replies job acts on it within about a second
+    replies.receive_inbound(
         get_db(),
         message_sid=form["MessageSid"],
         from_number=form["From"],
         to_number=form.get("To") or current_app.config["SMS_FROM_NUMBER"],
         body=form.get("Body", ""),
         now=get_clock().now(),
-        config=current_app.config,
         opt_out_type=form.get("OptOutType") or None,
     )
     return _twiml()

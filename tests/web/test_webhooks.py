@@ -11,7 +11,7 @@ from twilio.request_validator import RequestValidator
 from app.data.models import Booking, Message, Offer, PhoneNumber, Slot
 from app.services.outbox import queue_message
 from app.web.webhooks import EMPTY_TWIML
-from tests.builders import add_open_offer
+from tests.builders import act_on_inbound, add_open_offer
 
 BASE = "https://nudge.example.test"
 TOKEN = "test-auth-token"
@@ -55,13 +55,20 @@ def count(db, model, *where) -> int:
         return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
-def test_a_validly_signed_reply_books_and_gets_empty_twiml(client, db, clock):
+def test_a_validly_signed_reply_is_stored_answered_with_empty_twiml_then_books(
+    app, client, db, clock
+):
     an_offer(db, clock)
     response = signed_post(client, "/webhooks/twilio/sms", sms("2"))
     assert response.status_code == 200
     assert response.mimetype == "text/xml"
     assert response.get_data(as_text=True) == EMPTY_TWIML
+    # the webhook persists and hands on: nothing is acted on in the request
+    assert count(db, Message, Message.direction == "in", Message.processed_at.is_(None)) == 1
+    assert count(db, Booking) == 0
+    assert act_on_inbound(app) == 1
     assert count(db, Booking) == 1
+    assert count(db, Message, Message.direction == "in", Message.processed_at.is_(None)) == 0
 
 
 def test_a_request_signed_with_the_wrong_token_is_refused_and_changes_nothing(client, db, clock):
@@ -108,11 +115,15 @@ def test_the_status_callback_is_signed_too(client, db, clock):
     assert signed_post(client, "/webhooks/twilio/status", params).status_code == 200
 
 
-def test_the_same_message_sid_twice_acts_once_and_answers_the_same(client, db, clock):
+def test_the_same_message_sid_twice_is_stored_once_acts_once_and_answers_the_same(
+    app, client, db, clock
+):
     an_offer(db, clock)
     params = sms("1")
     first = signed_post(client, "/webhooks/twilio/sms", params)
-    again = signed_post(client, "/webhooks/twilio/sms", params)
+    assert act_on_inbound(app) == 1
+    again = signed_post(client, "/webhooks/twilio/sms", params)  # Twilio retried, late
+    assert act_on_inbound(app) == 0
     assert first.status_code == again.status_code == 200
     assert first.get_data() == again.get_data()
     assert count(db, Booking) == 1
@@ -120,7 +131,7 @@ def test_the_same_message_sid_twice_acts_once_and_answers_the_same(client, db, c
     assert count(db, Message, Message.kind == "confirmation") == 1
 
 
-def test_stop_through_the_webhook_cancels_queued_messages_to_that_number(client, db, clock):
+def test_stop_through_the_webhook_cancels_queued_messages_to_that_number(app, client, db, clock):
     offer_id = an_offer(db, clock)
     with db.transaction() as session:
         for kind in ("invitation", "reminder"):
@@ -128,6 +139,7 @@ def test_stop_through_the_webhook_cancels_queued_messages_to_that_number(client,
                 session, to=MOBILE, body="x", kind=kind, now=clock.now(), offer_id=offer_id
             )
     assert signed_post(client, "/webhooks/twilio/sms", sms("STOP")).status_code == 200
+    act_on_inbound(app)
     assert count(db, Message, Message.status == "queued", Message.kind != "stop_ack") == 0
     assert count(db, Message, Message.status == "cancelled") == 2
     assert count(db, Message, Message.kind == "stop_ack", Message.status == "queued") == 1
@@ -169,6 +181,7 @@ def test_from_invitation_to_confirmation_and_calendar_through_the_signed_webhook
     clock.advance(minutes=30)
     response = signed_post(client, "/webhooks/twilio/sms", sms("3."))
     assert response.status_code == 200
+    assert act_on_inbound(app) == 1
     with db.sessions() as session:
         booking = session.scalars(select(Booking)).one()
         assert booking.offer_id == offer_id

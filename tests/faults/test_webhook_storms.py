@@ -22,7 +22,7 @@ from app.data.db import Database
 from app.data.models import Booking, Message, Offer, OfferSlot, PhoneNumber
 from app.services.dispatch import dispatch_due
 from app.sms.provider import OutgoingSms, SendResult
-from tests.builders import add_open_offer, queue_outbound
+from tests.builders import act_on_inbound, add_open_offer, queue_outbound
 from tests.conftest import DEFAULT_NOW, make_test_config
 from tests.faults.invariants import Create, check_all
 from tests.faults.wave import mobile
@@ -78,6 +78,8 @@ def test_each_reply_delivered_twice_at_once_acts_once(pg_app: Flask) -> None:
         for i in range(people):
             codes += list(pool.map(deliver, [i, i]))
     assert set(codes) == {200}, codes
+    with ThreadPoolExecutor(max_workers=2) as pool:  # two replies jobs share the queue
+        assert sum(pool.map(lambda _: act_on_inbound(pg_app), range(2))) == people
 
     with db.transaction() as session:
         inbound = session.scalar(
@@ -210,6 +212,7 @@ def test_stop_arriving_while_a_wave_is_being_dispatched_stops_that_numbers_invit
     with db.transaction() as session:
         assert session.get(Message, invite_id).status == "sending"  # type: ignore[union-attr]
     assert reply(pg_app, "SM" + "f" * 32, stopper, "STOP") == 200
+    assert act_on_inbound(pg_app) == 1
     provider.release.set()
     dispatcher.join(timeout=30)
     assert not dispatcher.is_alive()

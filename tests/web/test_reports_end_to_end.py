@@ -13,7 +13,7 @@ from app.data.models import Booking, Message
 from app.services import attendance, campaigns, offers, slots
 from app.services.dispatch import dispatch_due
 from app.sms.outbox_provider import OutboxProvider
-from tests.builders import add_patient, add_practice, add_user
+from tests.builders import act_on_inbound, add_patient, add_practice, add_user
 from tests.web.staff import sign_in
 
 BASE = "https://nudge.example.test"
@@ -109,6 +109,7 @@ def test_the_funnel_counts_what_happened_through_the_real_webhooks(app, client, 
     for number in delivered[8:10]:
         reply(client, number, "NO")
     reply(client, delivered[10], "STOP")
+    assert act_on_inbound(app) == 11  # the replies job acts on what the webhook stored
     with db.sessions() as s:
         bookings = list(s.scalars(select(Booking.id).order_by(Booking.id)))
     assert len(bookings) == 8

@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.data.models import Message
@@ -39,35 +40,34 @@ def queue_message(
     Replies to a resident pass `in_send_window=False`: a conversation is answered at any
     hour. Invitations and reminders wait for the campaign's send window.
     """
-    if dedupe_key is not None:
-        existing = session.scalar(select(Message).where(Message.dedupe_key == dedupe_key))
-        if existing is not None:
-            return existing
-    message = Message(
-        direction="out",
-        kind=kind,
-        to_number=to,
-        from_number=from_number,
-        body=body,
-        status="queued",
-        dedupe_key=dedupe_key,
-        in_send_window=in_send_window,
-        not_before=not_before or now,
-        expires_at=expires_at,
-        campaign_id=campaign_id,
-        patient_id=patient_id,
-        offer_id=offer_id,
-        booking_id=booking_id,
-        created_at=now,
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    # one statement: ON CONFLICT on the unique dedupe key, so another transaction (or an
+    # earlier call) that queued the same purpose wins without a select or a savepoint
+    statement = (
+        insert(Message)
+        .values(
+            direction="out",
+            kind=kind,
+            to_number=to,
+            from_number=from_number,
+            body=body,
+            status="queued",
+            dedupe_key=dedupe_key,
+            in_send_window=in_send_window,
+            not_before=not_before or now,
+            expires_at=expires_at,
+            campaign_id=campaign_id,
+            patient_id=patient_id,
+            offer_id=offer_id,
+            booking_id=booking_id,
+            attempts=0,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(Message)
     )
-    try:
-        with session.begin_nested():
-            session.add(message)
-            session.flush()
-    except IntegrityError:
-        # another transaction queued the same purpose first: theirs stands
-        existing = session.scalar(select(Message).where(Message.dedupe_key == dedupe_key))
-        if existing is None:
-            raise
-        return existing
-    return message
+    message = session.scalars(statement).one_or_none()
+    if message is not None:
+        return message
+    # the same purpose was queued before: that message stands
+    return session.scalars(select(Message).where(Message.dedupe_key == dedupe_key)).one()

@@ -1,9 +1,9 @@
 """What an admin reviews before approving a campaign: the cohort preview and each variant
 rendered with example data, its encoding, segment count and cost.
 
-The preview counts the same cohort query approval snapshots (`campaigns.cohort_select`,
-lane A's eligibility query when present), grouped in the database: no patient row is
-loaded. The example invitation is rendered by the production renderer
+The preview counts the same cohort query approval snapshots
+(`app.services.cohort.cohort_query`), grouped in the database: no patient row is loaded.
+The example invitation is rendered by the production renderer
 (`offers.render_invitation`) with deliberately long example values, so the segment
 count shown is the worst case a real patient sees, not a flattering one.
 """
@@ -15,14 +15,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-
 from app.data.db import Database
+from app.domain import eligibility, ethnicity
 from app.domain.segments import count as count_segments
-from app.services import campaigns, offers
-
-GROUPS = ("age_band", "sex", "ethnic_group", "imd_quintile")
-SEX_LABELS = {"1": "Male", "2": "Female", "9": "Indeterminate", "0": "Not known"}
+from app.services import campaigns, cohort, offers
 
 
 @dataclass(frozen=True)
@@ -38,39 +34,39 @@ class VariantExample:
 
 
 def cohort_preview(db: Database, practice_ids: Sequence[int], on: date) -> dict[str, Any]:
-    """Counts of the would-be cohort: eligible (textable), eligible but not textable, and
-    each reporting group, as approval would snapshot them today."""
-    cohort = campaigns.cohort_select(list(practice_ids), on).subquery()
-    out: dict[str, Any] = {"by": {}}
+    """Counts of the would-be cohort as approval would snapshot it today: eligible
+    (textable), eligible but not textable, and the textable people in each reporting
+    group. A view of `app.services.cohort.preview`, the one cohort query."""
     with db.transaction() as session:
-        status: dict[str, int] = dict(
-            session.execute(
-                select(cohort.c.cohort_status, func.count()).group_by(cohort.c.cohort_status)
-            ).all()
-        )
-        for group in GROUPS:
-            column = cohort.c[group]
-            rows = session.execute(
-                select(column, func.count())
-                .where(cohort.c.cohort_status == "eligible")
-                .group_by(column)
-                .order_by(column)
-            ).all()
-            out["by"][group] = [(_label(group, value), n) for value, n in rows]
-    out["eligible"] = int(status.get("eligible", 0))
-    out["not_textable"] = int(status.get("not_textable", 0))
-    out["total"] = out["eligible"] + out["not_textable"]
-    return out
+        counts = cohort.preview(session, list(practice_ids), on)
+    tables = {
+        "age_band": counts.by_age_band,
+        "sex": counts.by_sex,
+        "ethnic_group": counts.by_ethnic_group,
+        "imd_quintile": counts.by_imd_quintile,
+    }
+    return {
+        "eligible": counts.eligible,
+        "not_textable": counts.not_textable,
+        "total": counts.eligible_total,
+        "excluded": counts.excluded,
+        "by": {
+            group: [(_label(group, key), split.textable) for key, split in table.items()]
+            for group, table in tables.items()
+        },
+    }
 
 
-def _label(group: str, value: Any) -> str:
-    if value is None:
-        return "Not recorded"
+def _label(group: str, key: str) -> str:
     if group == "sex":
-        return SEX_LABELS.get(str(value), str(value))
+        return eligibility.SEX_LABELS.get(key, key)
+    if group == "ethnic_group":
+        return ethnicity.GROUP_LABELS.get(key, key)
     if group == "imd_quintile":
-        return f"IMD quintile {value}" + (" (most deprived)" if value == 1 else "")
-    return str(value).replace("_", " ").capitalize()
+        if key == "unknown":
+            return "Not recorded"
+        return f"IMD quintile {key}" + (" (most deprived)" if key == "1" else "")
+    return key
 
 
 def variant_examples(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, insert, literal, or_, select, update
+from sqlalchemy import Select, case, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from app.clock import LONDON
@@ -26,14 +26,13 @@ from app.data.models import (
     CampaignPractice,
     Message,
     Offer,
-    Patient,
-    PhoneNumber,
     Practice,
     Slot,
 )
 from app.domain import allocation, eligibility, priority
 from app.domain.send_window import SendWindow
 from app.services import audit
+from app.services.cohort import cohort_query
 from app.sms.rendering import TEMPLATE_DIR
 
 STATES = ("draft", "active", "paused", "closed")
@@ -162,13 +161,9 @@ def cohort_select(practice_ids: Sequence[int], on: date) -> Select[Any]:
     """The cohort to snapshot: (patient_id, practice_id, cohort_status, age_band, sex,
     ethnic_group, ethnic_category, imd_quintile), eligible and not-textable patients.
 
-    Uses lane A's `app.services.cohort.cohort_query` when it is there (the one
-    eligibility query); otherwise the same rule written here, from app.domain.eligibility.
+    The eligibility rule itself lives in `app.services.cohort.cohort_query`, the one
+    query the preview, the export and approval share.
     """
-    try:
-        from app.services.cohort import cohort_query
-    except ImportError:
-        return _own_cohort_select(practice_ids, on)
     everyone = cohort_query(practice_ids, on).subquery()
     return select(
         everyone.c.patient_id,
@@ -180,43 +175,6 @@ def cohort_select(practice_ids: Sequence[int], on: date) -> Select[Any]:
         everyone.c.ethnic_category,
         everyone.c.imd_quintile,
     ).where(everyone.c.status.in_((eligibility.ELIGIBLE, eligibility.NOT_TEXTABLE)))
-
-
-def _own_cohort_select(practice_ids: Sequence[int], on: date) -> Select[Any]:
-    oldest_dob = eligibility.born_on_or_before_for_age(on, eligibility.MAX_AGE + 1)
-    youngest_dob = eligibility.born_on_or_before_for_age(on, eligibility.MIN_AGE)
-    band = case(
-        *[(Patient.date_of_birth <= dob, band) for band, dob in eligibility.age_band_floors(on)],
-        else_=None,
-    )
-    opted_out_numbers = select(PhoneNumber.number).where(PhoneNumber.opted_out_at.is_not(None))
-    dead_numbers = select(PhoneNumber.number).where(PhoneNumber.not_textable_at.is_not(None))
-    textable = and_(
-        Patient.mobile.is_not(None),
-        Patient.mobile_status == "ok",
-        Patient.mobile.not_in(dead_numbers),
-    )
-    return select(
-        Patient.id.label("patient_id"),
-        Patient.practice_id.label("practice_id"),
-        case((textable, literal("eligible")), else_=literal("not_textable")).label("cohort_status"),
-        band.label("age_band"),
-        Patient.sex.label("sex"),
-        Patient.ethnic_group.label("ethnic_group"),
-        Patient.ethnic_category.label("ethnic_category"),
-        ((Patient.imd_decile + 1) // 2).label("imd_quintile"),
-    ).where(
-        Patient.practice_id.in_(practice_ids),
-        Patient.date_of_birth > oldest_dob,
-        Patient.date_of_birth <= youngest_dob,
-        Patient.conditions == "",
-        or_(
-            Patient.last_health_check.is_(None),
-            Patient.last_health_check <= eligibility.recall_cutoff(on),
-        ),
-        Patient.opted_out_at.is_(None),
-        or_(Patient.mobile.is_(None), Patient.mobile.not_in(opted_out_numbers)),
-    )
 
 
 def _transition(

@@ -43,7 +43,7 @@ _GB_MOBILE = re.compile(_GB.mobile.national_number_pattern)
 # alone decides them
 _GB_FIXED = re.compile(_GB.fixed_line.national_number_pattern)
 # 07700 900123, 07700-900-123, (07700) 900123, +44 7700 900123, 447700900123, 0044...
-_SEPARATORS = str.maketrans("", "", " -().\t")
+_SEPARATORS = str.maketrans("", "", " -().")
 _COMMON = re.compile(r"(?:\+44|0044|44|0)(7\d{9})")
 _GEOGRAPHIC = re.compile(r"(?:\+44|0044|44|0)([12]\d{8,9})")
 _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}

@@ -86,6 +86,8 @@ uk_like = st.builds(
 @example("01632 960000", False)
 @example("441632960000", True)
 @example(" - ", True)
+@example("+44779336423\t6", True)  # phonenumbers does not take a tab as a separator
+@example("01 39876 99\t51", True)
 def test_the_fast_path_equals_phonenumbers_for_any_input(raw: str, allow: bool) -> None:
     assert normalise_mobile(raw, allow_test_range=allow) == normalise_mobile_slow(
         raw, allow_test_range=allow

@@ -341,14 +341,24 @@ def _store_inbound(session: Session, row: dict[str, Any]) -> int | None:
 
     ON CONFLICT DO NOTHING on the unique SID: a concurrent duplicate waits for the first
     to commit, then inserts nothing, so a redelivered webhook is seen without a savepoint.
+    The statement is built once per dialect and run on the connection (the webhook's
+    only statement: building an ORM insert per request cost more than running it).
     """
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-    return session.scalar(
-        insert(Message)
-        .values(**row)
-        .on_conflict_do_nothing(index_elements=["provider_sid"])
-        .returning(Message.id)
-    )
+    connection = session.connection()
+    statement = _INBOUND_INSERT.get(connection.dialect.name)
+    if statement is None:
+        insert = sqlite_insert if connection.dialect.name == "sqlite" else pg_insert
+        table = Message.__table__
+        statement = (
+            insert(table)
+            .on_conflict_do_nothing(index_elements=["provider_sid"])
+            .returning(table.c.id)
+        )
+        _INBOUND_INSERT[connection.dialect.name] = statement
+    return connection.execute(statement, row).scalar()
+
+
+_INBOUND_INSERT: dict[str, Any] = {}
 
 
 def _lock_conversation(session: Session, number: str, now: datetime) -> Conversation:

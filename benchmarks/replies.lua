@@ -14,6 +14,7 @@ function init(args)
   path = args[1]
   file = args[2]
   nthreads = tonumber(args[3])
+  pause = tonumber(args[4] or "0")  -- ms each connection waits between requests (paced run)
   lines = {}
   if file ~= "-" then
     for line in io.lines(file) do
@@ -40,6 +41,10 @@ function request()
     ["Content-Type"] = "application/x-www-form-urlencoded",
     ["X-Twilio-Signature"] = item[1],
   }, item[2])
+end
+
+function delay()
+  return pause
 end
 
 function response(status, headers, body)

@@ -163,6 +163,15 @@ def fresh_pg_database(base_url: str | None) -> Iterator[str | None]:
         admin.dispose()
 
 
+def standalone(run: Any) -> None:
+    """`python -m benchmarks.bench_<name>`: one module alone, on its own fresh databases."""
+    base = os.environ.get("NUDGE_BENCH_PG_URL") or os.environ.get(
+        "NUDGE_TEST_DATABASE_URL", DEFAULT_PG_URL
+    )
+    with fresh_pg_database(base) as url, tempfile.TemporaryDirectory() as directory:
+        print(text_table(run(url, directory)))
+
+
 def run_all(
     names: Sequence[str],
     *,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 
@@ -140,43 +139,7 @@ def run(pg_url: str | None, sqlite_dir: str) -> list[dict[str, object]]:
     return rows
 
 
-def _private_database(server_url: str) -> str:
-    """A fresh database beside the one named, as the harness would give (run alone)."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    base = make_url(server_url)
-    name = f"nudge_bench_dispatch_{os.getpid()}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
-
-
-def _drop(url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("SET statement_timeout = '30s'"))
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-    except Exception as exc:  # best effort: report, never hang the run on cleanup
-        print(f"[bench_dispatch] could not drop {target.database}: {exc}", file=sys.stderr)
-    finally:
-        admin.dispose()
-
-
 if __name__ == "__main__":
-    server = os.environ.get("NUDGE_BENCH_PG_URL") or os.environ.get("NUDGE_TEST_DATABASE_URL")
-    pg = _private_database(server) if server else None
-    try:
-        with tempfile.TemporaryDirectory() as directory:
-            for result in run(pg, directory):
-                print(result)
-    finally:
-        if pg:
-            _drop(pg)
+    from benchmarks.__main__ import standalone
+
+    standalone(run)

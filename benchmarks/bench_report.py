@@ -293,9 +293,6 @@ def run(pg_url: str | None, sqlite_dir: str) -> list[dict[str, object]]:
 
 
 if __name__ == "__main__":
-    import os
+    from benchmarks.__main__ import standalone
 
-    from benchmarks.__main__ import DEFAULT_PG_URL, fresh_pg_database, text_table
-
-    with fresh_pg_database(os.environ.get("NUDGE_TEST_DATABASE_URL", DEFAULT_PG_URL)) as url:
-        print(text_table(run(url, "/tmp")))
+    standalone(run)

@@ -396,6 +396,9 @@ def _resource(message: CreatedMessage) -> dict[str, Any]:
 def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # http.server writes headers and body apart; with Nagle and delayed ACKs each
+        # answer would wait 40 ms (22 creates/s instead of hundreds)
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             pass

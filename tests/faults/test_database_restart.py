@@ -31,7 +31,7 @@ from tests.faults import dispatch_worker
 from tests.faults.conftest import PrivatePostgres
 from tests.faults.invariants import check_all
 from tests.faults.test_webhook_storms import reply
-from tests.faults.wave import creates_of, mobile, no_nagle, queue_wave
+from tests.faults.wave import creates_of, mobile, queue_wave
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -56,7 +56,6 @@ def test_a_wave_carries_on_after_postgres_restarts_mid_dispatch(
         auth_token=dispatch_worker.AUTH_TOKEN,
         callbacks=False,
     ) as fake:
-        no_nagle(fake)
         provider = dispatch_worker.provider_for(fake.base_url)
 
         def dispatcher() -> None:

@@ -20,7 +20,7 @@ from tests.conftest import DEFAULT_NOW
 from tests.fakes.twilio_server import FakeTwilio
 from tests.faults import dispatch_worker
 from tests.faults.invariants import check_all
-from tests.faults.wave import creates_of, no_nagle, queue_wave
+from tests.faults.wave import creates_of, queue_wave
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -71,7 +71,6 @@ def test_a_dispatcher_killed_mid_wave_and_restarted_never_sends_twice_or_loses_a
         auth_token=dispatch_worker.AUTH_TOKEN,
         callbacks=False,
     ) as fake:
-        no_nagle(fake)
         while kills < KILLS:
             worker = start_worker(pg_url, fake.base_url, now.isoformat())
             assert worker.stdout is not None

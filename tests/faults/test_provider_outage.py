@@ -16,7 +16,7 @@ from tests.conftest import DEFAULT_NOW
 from tests.fakes.twilio_server import FakeTwilio
 from tests.faults import dispatch_worker
 from tests.faults.invariants import check_all
-from tests.faults.wave import creates_of, no_nagle, queue_wave
+from tests.faults.wave import creates_of, queue_wave
 
 pytestmark = pytest.mark.postgres
 
@@ -48,7 +48,6 @@ def test_500s_and_429s_back_off_and_retry_until_every_message_is_sent_once(
         auth_token=dispatch_worker.AUTH_TOKEN,
         callbacks=False,
     ) as fake:
-        no_nagle(fake)
         provider = dispatch_worker.provider_for(fake.base_url, timeout=2.0)
         fake.fail_next(40, status=500)
         fake.fail_next(40, status=429)
@@ -98,7 +97,6 @@ def test_a_message_the_provider_may_have_accepted_is_never_resent(
         auth_token=dispatch_worker.AUTH_TOKEN,
         callbacks=False,
     ) as fake:
-        no_nagle(fake)
         provider = dispatch_worker.provider_for(fake.base_url, timeout=0.5)
         fake.drop_next(2, after_create=True)
         fake.hang_next(2, seconds=1.0)

@@ -26,7 +26,7 @@ from tests.conftest import DEFAULT_NOW
 from tests.fakes.twilio_server import FakeTwilio
 from tests.faults import dispatch_worker
 from tests.faults.invariants import check_all
-from tests.faults.wave import creates_of, mobile, no_nagle
+from tests.faults.wave import creates_of, mobile
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -86,7 +86,6 @@ def test_two_schedulers_running_the_same_jobs_for_a_whole_campaign_do_no_harm(
         auth_token=dispatch_worker.AUTH_TOKEN,
         callbacks=False,
     ) as fake:
-        no_nagle(fake)
         env = scheduler_env(pg_url, fake, tmp_path / "instance")
         for n, at in enumerate(ROUNDS):
             run_two_at_once(env, at.isoformat())

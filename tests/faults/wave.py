@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import insert, select
 
@@ -55,10 +54,3 @@ def creates_of(fake: object) -> list[Create]:
     """The fake Twilio's created messages as invariant checks read them (no `at`: the
     fake keeps wall-clock time, the service the injected clock's)."""
     return [Create(to=m.to, body=m.body, sid=m.sid) for m in fake.created]  # type: ignore[attr-defined]
-
-
-def no_nagle(fake: Any) -> Any:
-    """Answer in one segment: http.server writes headers and body apart, and Nagle plus
-    delayed ACKs then cost 40 ms a request (22 creates/s instead of ~450)."""
-    fake._server.RequestHandlerClass.disable_nagle_algorithm = True
-    return fake

@@ -51,7 +51,9 @@ def cohort_preview(db: Database, practice_ids: Sequence[int], on: date) -> dict[
         "total": counts.eligible_total,
         "excluded": counts.excluded,
         "by": {
-            group: [(_label(group, key), split.textable) for key, split in table.items()]
+            group: [
+                (_label(group, key), split.textable) for key, split in table.items() if split.total
+            ]
             for group, table in tables.items()
         },
     }

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import json
 import os
 import queue
 import threading
@@ -274,11 +273,20 @@ def _load(
         # the loader must be closed on any error (a PostgreSQL COPY left open would make
         # the rollback wait for data that never comes); the parser thread is stopped and
         # joined on any error too
-        parser = _Parser(rows, batch_size, tally, threaded=threaded)
-        with _loader(conn, practice.id, now) as loader, parser:
-            for chunk, rows_read in parser:
-                loader.load(chunk)
-                staged += len(chunk)
+        with (
+            _loader(conn, practice.id, now) as loader,
+            _Parser(
+                rows,
+                batch_size,
+                tally,
+                threaded=threaded,
+                encode=loader.encode,
+                ahead=loader.ahead(batch_size),
+            ) as parser,
+        ):
+            for chunk, staged_rows, rows_read in parser:
+                loader.load(chunk, staged_rows)
+                staged += staged_rows
                 if progress is not None:
                     progress(rows_read - reported)
                     reported = rows_read
@@ -320,25 +328,36 @@ def _load(
 
 
 class _Parser:
-    """Hands over batches of checked rows, on PostgreSQL from a thread through a short queue.
+    """Hands over batches of checked rows, on PostgreSQL from a thread through a queue.
 
     psycopg releases the GIL while the server works (the COPY, the merge of a chunk), so
-    the Python checks of the next rows run on the other core meanwhile (~13% faster
-    measured). On SQLite the thread loses: every executemany row needs the GIL back
-    (a convoy), so there the checks run inline. Errors in the thread (a decode error, a bad CSV) are
-    re-raised in the caller; an error in the caller stops the thread.
+    the Python checks of the next rows run on the other core meanwhile. On PostgreSQL
+    the thread also encodes each batch as COPY text (`encode`), a few hundred bytes a
+    row, so the queue can hold a whole merge chunk's worth (`ahead` batches, ~10 MB)
+    and the checks never wait for the server's merge. On SQLite the thread loses: every
+    executemany row needs the GIL back (a convoy), so there the checks run inline.
+    Errors in the thread (a decode error, a bad CSV) are re-raised in the caller; an
+    error in the caller stops the thread.
     """
 
     _END = object()
 
     def __init__(
-        self, rows: Iterator[tuple[Any, ...]], batch_size: int, tally: _Tally, *, threaded: bool
+        self,
+        rows: Iterator[tuple[Any, ...]],
+        batch_size: int,
+        tally: _Tally,
+        *,
+        threaded: bool,
+        encode: Callable[[list[tuple[Any, ...]]], Any] | None = None,
+        ahead: int = 4,
     ) -> None:
         self.rows = rows
         self.tally = tally
         self.threaded = threaded
         self.batch_size = batch_size
-        self.queue: queue.Queue[Any] = queue.Queue(maxsize=4)
+        self.encode = encode
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=max(ahead, 1))
         self.stop = threading.Event()
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="import-parser", daemon=True)
@@ -366,15 +385,20 @@ class _Parser:
                 continue
         return False
 
-    def _batches(self) -> Iterator[tuple[list[tuple[Any, ...]], int]]:
+    def _batches(self) -> Iterator[tuple[Any, int, int]]:
+        """(the batch, encoded if asked, its row count, rows read so far incl. rejected)."""
+        encode = self.encode
         chunk: list[tuple[Any, ...]] = []
+        append = chunk.append
+        size = self.batch_size
         for row in self.rows:
-            chunk.append(row)
-            if len(chunk) >= self.batch_size:
-                yield chunk, self.tally.rows
+            append(row)
+            if len(chunk) >= size:
+                yield (encode(chunk) if encode else chunk), len(chunk), self.tally.rows
                 chunk = []
+                append = chunk.append
         if chunk:
-            yield chunk, self.tally.rows
+            yield (encode(chunk) if encode else chunk), len(chunk), self.tally.rows
 
     def _run(self) -> None:
         try:
@@ -385,7 +409,7 @@ class _Parser:
             self.error = exc
         self._put(self._END)
 
-    def __iter__(self) -> Iterator[tuple[list[tuple[Any, ...]], int]]:
+    def __iter__(self) -> Iterator[tuple[Any, int, int]]:
         if not self.threaded:
             yield from self._batches()
             return
@@ -395,7 +419,7 @@ class _Parser:
                 if self.error is not None:
                     raise self.error
                 return
-            yield item  # (batch, rows read so far, rejected ones included)
+            yield item
 
 
 class _Reason(str):
@@ -649,16 +673,23 @@ class _Loader:
     `finish()` afterwards completes the merge and returns the counts.
     """
 
+    # turns a batch of checked rows into what load() takes (in the parser thread)
+    encode: Callable[[list[tuple[Any, ...]]], Any] | None = None
+
     def __enter__(self) -> _Loader:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
         self.close(exc_info)
 
+    def ahead(self, batch_size: int) -> int:
+        """How many batches the parser may get ahead of the loader."""
+        return 4
+
     def close(self, exc_info: tuple[Any, ...]) -> None:
         raise NotImplementedError
 
-    def load(self, batch: list[tuple[Any, ...]]) -> None:
+    def load(self, batch: Any, rows: int) -> None:
         raise NotImplementedError
 
     def finish(self) -> tuple[int, int]:
@@ -679,9 +710,11 @@ def _changed_where(old: str, new: str, distinct: str) -> str:
 class _SqliteLoader(_Loader):
     """SQLite: one executemany upsert per batch on the driver connection (no staging copy).
 
-    The count of rows already there comes from the unique index, a batch at a time;
-    inserted-or-changed from the connection's total_changes (an upsert whose WHERE is
-    false changes nothing and is not counted).
+    The practice id and the timestamp are literals in the statement, so the checked
+    rows are bound as they come (no new tuple a row); the timestamp is the text the
+    ORM writes for a DATETIME. Added is the practice's patient count after less
+    before (one writer at a time on SQLite); inserted-or-changed is the connection's
+    total_changes (an upsert whose WHERE is false changes nothing and is not counted).
     """
 
     def __init__(self, conn: Connection, practice_id: int, now: datetime) -> None:
@@ -689,42 +722,87 @@ class _SqliteLoader(_Loader):
         assert raw is not None
         self.raw = raw
         self.cursor = raw.cursor()
-        self.practice_id = practice_id
-        process = Patient.__table__.c.created_at.type.bind_processor(conn.dialect)
-        self.stamp = process(now) if process is not None else now
+        self.practice_id = int(practice_id)
+        created = Patient.__table__.c.created_at.type
+        process = created.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        stamp = process(now) if process is not None else None
+        if not isinstance(stamp, str) or not set(stamp) <= set("0123456789-: .T"):
+            raise RuntimeError(f"unexpected SQLite timestamp text {stamp!r}")
         columns = ", ".join(("practice_id", *STAGED, "created_at", "updated_at"))
-        marks = ", ".join("?" * (len(STAGED) + 3))
+        marks = ", ".join("?" * len(STAGED))
         updates = ", ".join(f"{c} = excluded.{c}" for c in (*UPDATABLE, "updated_at"))
         self.upsert = (
-            f"INSERT INTO patient ({columns}) VALUES ({marks}) "
+            f"INSERT INTO patient ({columns}) "
+            f"VALUES ({self.practice_id}, {marks}, '{stamp}', '{stamp}') "
             "ON CONFLICT (practice_id, nhs_number) DO UPDATE SET "
             f"{updates} WHERE {_changed_where('patient', 'excluded', 'IS NOT')}"
         )
-        self.count = (
-            "SELECT count(*) FROM patient WHERE practice_id = ? "
-            "AND nhs_number IN (SELECT value FROM json_each(?))"
-        )
-        self.existing = 0
+        self.count = "SELECT count(*) FROM patient WHERE practice_id = ?"
+        self.before = self._count()
+        self.staged = 0
         self.changed = 0
         # a bigger page cache for the length of the import: the indexes of a
         # million-row list do not fit the 2 MB default, and thrashing it is slow
         self.cache_size = self.cursor.execute("PRAGMA cache_size").fetchone()[0]
         self.cursor.execute("PRAGMA cache_size = -65536")
 
-    def load(self, batch: list[tuple[Any, ...]]) -> None:
-        numbers = json.dumps([row[0] for row in batch])
-        self.existing += self.cursor.execute(self.count, (self.practice_id, numbers)).fetchone()[0]
+    def _count(self) -> int:
+        return int(self.raw.execute(self.count, (self.practice_id,)).fetchone()[0])
+
+    def load(self, batch: Any, rows: int) -> None:
         before = self.raw.total_changes
-        pid, stamp = self.practice_id, self.stamp
-        self.cursor.executemany(self.upsert, [(pid, *row, stamp, stamp) for row in batch])
+        self.cursor.executemany(self.upsert, batch)
         self.changed += self.raw.total_changes - before
+        self.staged += rows
 
     def close(self, exc_info: tuple[Any, ...]) -> None:
         self.cursor.execute(f"PRAGMA cache_size = {int(self.cache_size)}")
         self.cursor.close()
 
     def finish(self) -> tuple[int, int]:
-        return self.existing, self.changed
+        added = self._count() - self.before
+        return self.staged - added, self.changed
+
+
+_COPY_NULL = "\\N"
+_COPY_SPECIAL = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_field(value: Any) -> str:
+    if value is None:
+        return _COPY_NULL
+    return str(value).translate(_COPY_SPECIAL)
+
+
+def _copy_text(batch: list[tuple[Any, ...]]) -> bytes:
+    """Checked rows (STAGED order) as PostgreSQL COPY text: tab-separated, \\N for null.
+
+    The fast line marks nulls with NUL (which `_import` strips from the file, so no
+    value holds one) and assumes no tab, newline, carriage return or backslash in any
+    value (only the free-text fields could hold one); a line that has one is rebuilt
+    with every value escaped.
+    """
+    n = "\x00"
+    tabs = len(STAGED) - 1
+    lines = []
+    append = lines.append
+    for row in batch:
+        (nhs, given, family, dob, sex, cat, group, post, lsoa, imd, edition, mobile, status,
+         cond, check) = row  # fmt: skip
+        line = (
+            f"{nhs}\t{n if given is None else given}\t{n if family is None else family}\t"
+            f"{dob}\t{sex}\t{n if cat is None else cat}\t{group}\t"
+            f"{n if post is None else post}\t{n if lsoa is None else lsoa}\t"
+            f"{n if imd is None else imd}\t{n if edition is None else edition}\t"
+            f"{n if mobile is None else mobile}\t{status}\t{cond}\t{n if check is None else check}"
+        )
+        if line.count("\t") != tabs or "\\" in line or "\n" in line or "\r" in line:
+            line = "\t".join(_copy_field(v) for v in row)
+        else:
+            line = line.replace(n, _COPY_NULL)
+        append(line)
+    append("")
+    return "\n".join(lines).encode("utf-8")
 
 
 class _PostgresLoader(_Loader):
@@ -732,11 +810,13 @@ class _PostgresLoader(_Loader):
     and at the end, merge it into `patient` with one set-based INSERT ... SELECT ... ON
     CONFLICT DO UPDATE ... WHERE <something changed>, then empty it.
 
-    Merging in chunks lets the server merge one chunk while Python checks the next rows
+    The parser thread hands over COPY text (`encode`), written as is. Merging in chunks
+    lets the server merge one chunk while the parser thread checks the next rows
     (psycopg releases the GIL while it waits); it is all one transaction still.
     """
 
     MERGE_EVERY = 100_000
+    encode = staticmethod(_copy_text)
 
     def __init__(self, conn: Connection, practice_id: int, now: datetime) -> None:
         self.conn = conn
@@ -754,6 +834,10 @@ class _PostgresLoader(_Loader):
         self.copy_cm: Any = None
         self._start_copy()
 
+    def ahead(self, batch_size: int) -> int:
+        # room for a merge chunk and a bit: the parser runs on while the server merges
+        return self.MERGE_EVERY // max(batch_size, 1) + 4
+
     def _start_copy(self) -> None:
         self.cursor = self.raw.cursor()
         columns = ", ".join(STAGED)
@@ -769,11 +853,9 @@ class _PostgresLoader(_Loader):
         finally:
             self.cursor.close()
 
-    def load(self, batch: list[tuple[Any, ...]]) -> None:
-        write = self.copy.write_row
-        for row in batch:
-            write(row)
-        self.pending += len(batch)
+    def load(self, batch: Any, rows: int) -> None:
+        self.copy.write(batch)
+        self.pending += rows
         if self.pending >= self.MERGE_EVERY:
             self._end_copy()
             self._merge()

@@ -15,7 +15,7 @@ them, so each number's first reply books and later ones get "you're already book
 Afterwards, by query: zero double bookings, and zero lost replies (every request
 answered 200 is stored once, acted on, and has its answer queued).
 
-    python -m benchmarks.bench_replies        (PostgreSQL from NUDGE_BENCH_PG_URL)
+    python -m benchmarks.bench_replies        (PostgreSQL server from NUDGE_BENCH_PG_URL)
 """
 
 from __future__ import annotations
@@ -35,8 +35,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
-from sqlalchemy import create_engine, func, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, insert, select, text
 from twilio.request_validator import RequestValidator
 
 from app.data.db import Database
@@ -406,7 +405,9 @@ def _measure(pg_url: str, seconds: int) -> list[dict[str, object]]:
     p99_ms = paced["p99_us"] / 1000
     print(
         f"[bench_replies] {replies['requests']} replies, {replies['per_s']:.0f}/s, "
-        f"p50 {replies['p50_us'] / 1000:.1f} ms, p99 {p99_ms:.1f} ms; floor "
+        f"p50 {replies['p50_us'] / 1000:.1f} ms, p99 {replies['p99_us'] / 1000:.1f} ms; paced "
+        f"{paced['per_s']:.0f}/s p99 {p99_ms:.1f} ms (floor {paced_floor['per_s']:.0f}/s p99 "
+        f"{paced_floor['p99_us'] / 1000:.1f} ms); floor "
         f"{floor['per_s']:.0f}/s p99 {floor['p99_us'] / 1000:.1f} ms (non-200 "
         f"{floor['non200']}); non-200 "
         f"{replies['non200']}, socket errors {replies['socket_errors']}, wrapped "
@@ -472,27 +473,7 @@ def run(pg_url: str | None, sqlite_dir: str) -> list[dict[str, object]]:
     return _measure(pg_url, seconds)
 
 
-def _own_database(server_url: str) -> tuple[str, str]:
-    base = make_url(server_url)
-    name = f"nudge_bench_replies_{os.getpid()}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return base.set(database=name).render_as_string(hide_password=False), name
-
-
 if __name__ == "__main__":
-    pg = os.environ.get("NUDGE_BENCH_PG_URL") or os.environ.get("NUDGE_TEST_DATABASE_URL")
-    if not pg:
-        sys.exit("set NUDGE_BENCH_PG_URL to a PostgreSQL server URL")
-    url, name = _own_database(pg)
-    try:
-        with tempfile.TemporaryDirectory() as directory:
-            for result in run(url, directory):
-                print(result)
-    finally:
-        admin = create_engine(make_url(pg), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    from benchmarks.__main__ import standalone
+
+    standalone(run)

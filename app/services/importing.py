@@ -1,11 +1,12 @@
 """Patient list import: a GP system's CSV export into the practice's patients, in one transaction.
 
 The file is streamed (never held in memory): each row is checked in Python (NHS number
-modulus 11, date of birth, duplicates within the file, mobile, conditions), good rows
-go to a staging table in batches (PostgreSQL COPY, SQLite executemany), and one
-set-based `INSERT ... SELECT ... ON CONFLICT (practice_id, nhs_number) DO UPDATE ...
-WHERE <something changed>` merges them into `patient`, so a re-import updates patients
-by NHS number and never duplicates them. Rejected rows, with their line numbers and
+modulus 11, date of birth, duplicates within the file, mobile, conditions) in a parser
+thread, and good rows are merged into `patient` by set-based `INSERT ... SELECT ... ON
+CONFLICT (practice_id, nhs_number) DO UPDATE ... WHERE <something changed>` statements
+(PostgreSQL: from a temporary table filled by COPY, a merge every 100,000 rows; SQLite:
+from a batch bound as one JSON array), so a re-import updates patients by NHS number
+and never duplicates them. Rejected rows, with their line numbers and
 reasons, go to `FILE.rejected.csv` beside the input. If anything fails half way, the
 transaction rolls back and the database is as it was.
 """
@@ -15,8 +16,10 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import os
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -269,7 +272,6 @@ def _load(
         )
         staged = 0
         reported = 0
-        threaded = conn.dialect.name == "postgresql"
         # the loader must be closed on any error (a PostgreSQL COPY left open would make
         # the rollback wait for data that never comes); the parser thread is stopped and
         # joined on any error too
@@ -279,7 +281,7 @@ def _load(
                 rows,
                 batch_size,
                 tally,
-                threaded=threaded,
+                threaded=True,
                 encode=loader.encode,
                 ahead=loader.ahead(batch_size),
             ) as parser,
@@ -328,16 +330,16 @@ def _load(
 
 
 class _Parser:
-    """Hands over batches of checked rows, on PostgreSQL from a thread through a queue.
+    """Hands over batches of checked rows from a thread through a queue (or inline).
 
-    psycopg releases the GIL while the server works (the COPY, the merge of a chunk), so
-    the Python checks of the next rows run on the other core meanwhile. On PostgreSQL
-    the thread also encodes each batch as COPY text (`encode`), a few hundred bytes a
-    row, so the queue can hold a whole merge chunk's worth (`ahead` batches, ~10 MB)
-    and the checks never wait for the server's merge. On SQLite the thread loses: every
-    executemany row needs the GIL back (a convoy), so there the checks run inline.
-    Errors in the thread (a decode error, a bad CSV) are re-raised in the caller; an
-    error in the caller stops the thread.
+    The database works on a batch without the GIL (psycopg while the server copies or
+    merges a chunk; SQLite inside the one sqlite3_step of a batch's upsert), so the
+    Python checks of the next rows run on the other core meanwhile. The thread also
+    encodes each batch for its loader (`encode`: COPY text, a JSON array), a few hundred
+    bytes a row, so the queue can hold `ahead` batches cheaply (on PostgreSQL a whole
+    merge chunk, ~10 MB, so the checks never wait for the server's merge). Errors in
+    the thread (a decode error, a bad CSV) are re-raised in the caller; an error in the
+    caller stops the thread. `threaded=False` runs the checks inline (for debugging).
     """
 
     _END = object()
@@ -708,14 +710,21 @@ def _changed_where(old: str, new: str, distinct: str) -> str:
 
 
 class _SqliteLoader(_Loader):
-    """SQLite: one executemany upsert per batch on the driver connection (no staging copy).
+    """SQLite: one upsert statement a batch, the batch bound as one JSON array.
 
-    The practice id and the timestamp are literals in the statement, so the checked
-    rows are bound as they come (no new tuple a row); the timestamp is the text the
-    ORM writes for a DATETIME. Added is the practice's patient count after less
-    before (one writer at a time on SQLite); inserted-or-changed is the connection's
-    total_changes (an upsert whose WHERE is false changes nothing and is not counted).
+    `INSERT INTO patient SELECT ... FROM json_each(?) ON CONFLICT (practice_id,
+    nhs_number) DO UPDATE ... WHERE <something changed>` runs a whole batch in one
+    sqlite3_step, which releases the GIL throughout, so the parser thread checks (and
+    JSON-encodes, `encode`) the next batch on the other core meanwhile. (An executemany
+    would take the GIL back for every row, a convoy with the parser thread.) The
+    practice id and the timestamp are literals in the statement; the timestamp is the
+    text the ORM writes for a DATETIME. Added is the practice's patient count after
+    less before (one writer at a time on SQLite); inserted-or-changed is the
+    connection's total_changes (an upsert whose WHERE is false changes nothing and is
+    not counted).
     """
+
+    encode = staticmethod(json.dumps)
 
     def __init__(self, conn: Connection, practice_id: int, now: datetime) -> None:
         raw = conn.connection.driver_connection
@@ -729,11 +738,15 @@ class _SqliteLoader(_Loader):
         if not isinstance(stamp, str) or not set(stamp) <= set("0123456789-: .T"):
             raise RuntimeError(f"unexpected SQLite timestamp text {stamp!r}")
         columns = ", ".join(("practice_id", *STAGED, "created_at", "updated_at"))
-        marks = ", ".join("?" * len(STAGED))
+        if sqlite3.sqlite_version_info >= (3, 38):  # ->> reads a row's array fastest
+            values = ", ".join(f"value ->> {i}" for i in range(len(STAGED)))
+        else:
+            values = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(STAGED)))
         updates = ", ".join(f"{c} = excluded.{c}" for c in (*UPDATABLE, "updated_at"))
         self.upsert = (
             f"INSERT INTO patient ({columns}) "
-            f"VALUES ({self.practice_id}, {marks}, '{stamp}', '{stamp}') "
+            f"SELECT {self.practice_id}, {values}, '{stamp}', '{stamp}' "
+            "FROM json_each(?) WHERE true "  # WHERE: the upsert parsing ambiguity
             "ON CONFLICT (practice_id, nhs_number) DO UPDATE SET "
             f"{updates} WHERE {_changed_where('patient', 'excluded', 'IS NOT')}"
         )
@@ -750,8 +763,10 @@ class _SqliteLoader(_Loader):
         return int(self.raw.execute(self.count, (self.practice_id,)).fetchone()[0])
 
     def load(self, batch: Any, rows: int) -> None:
+        if not isinstance(batch, str):
+            batch = json.dumps(batch)
         before = self.raw.total_changes
-        self.cursor.executemany(self.upsert, batch)
+        self.cursor.execute(self.upsert, (batch,))
         self.changed += self.raw.total_changes - before
         self.staged += rows
 

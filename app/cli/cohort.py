@@ -13,6 +13,7 @@ from app.domain import eligibility
 from app.domain.ethnicity import GROUP_LABELS
 from app.runtime import get_clock, get_db
 from app.services import cohort
+from app.services.cohort import Split
 
 cohort_group = AppGroup("cohort", help="The eligible cohort: preview counts and export.")
 
@@ -60,7 +61,7 @@ def preview_lines(p: cohort.CohortPreview, label: str) -> list[str]:
     }
     for reason in eligibility.REASONS:
         lines.append(f"    {names[reason]:<28} {p.excluded.get(reason, 0):>7,}")
-    tables = (
+    tables: tuple[tuple[str, dict[str, Split], dict[str, str]], ...] = (
         ("age band", p.by_age_band, {}),
         ("sex", p.by_sex, eligibility.SEX_LABELS),
         ("ethnic group", p.by_ethnic_group, GROUP_LABELS),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+from collections.abc import Callable
 
 import click
 from flask import Flask, current_app
@@ -24,18 +25,25 @@ SHOW_PROBLEMS = 10
 def import_(file: str, ods: str, imported_by: str | None) -> None:
     who = imported_by or f"cli:{getpass.getuser()}"
     allow_test = current_app.config["ENV"] != "production"
-    kwargs = dict(practice_ods=ods, now=get_clock().now(), imported_by=who)
     total = importing.count_data_rows(file)
+
+    def run(progress: Callable[[int], None] | None = None) -> importing.ImportResult:
+        return importing.import_patients(
+            get_db(),
+            file,
+            practice_ods=ods,
+            now=get_clock().now(),
+            imported_by=who,
+            allow_test_numbers=allow_test,
+            progress=progress,
+        )
+
     try:
         if total > importing.PROGRESS_BAR_ROWS:
             with click.progressbar(length=total, label="Importing", file=sys.stderr) as bar:
-                result = importing.import_patients(
-                    get_db(), file, allow_test_numbers=allow_test, progress=bar.update, **kwargs
-                )
+                result = run(bar.update)
         else:
-            result = importing.import_patients(
-                get_db(), file, allow_test_numbers=allow_test, **kwargs
-            )
+            result = run()
     except (importing.ImportFileError, PracticeError) as exc:
         raise click.ClickException(str(exc)) from exc
     for line in summary_lines(result, ods.upper()):

@@ -99,7 +99,7 @@ def is_opted_out(session: Session, number: str) -> bool:
     )
 
 
-def unsendable_numbers() -> Select[tuple[str]]:
+def unsendable_numbers() -> Select[str]:
     """Numbers that must receive nothing but an opt-out acknowledgement (for subqueries)."""
     return select(PhoneNumber.number).where(
         or_(PhoneNumber.opted_out_at.is_not(None), PhoneNumber.not_textable_at.is_not(None))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -349,6 +349,7 @@ def _store_inbound(session: Session, row: dict[str, Any]) -> int | None:
     if statement is None:
         insert = sqlite_insert if connection.dialect.name == "sqlite" else pg_insert
         table = Message.__table__
+        assert isinstance(table, Table)
         statement = (
             insert(table)
             .on_conflict_do_nothing(index_elements=["provider_sid"])

@@ -9,6 +9,7 @@ character that forces UCS-2.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,7 @@ class _Recording(Undefined):
             _Recording.seen.add(self._undefined_name)
         return UNKNOWN_FILLER
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Any]:
         return iter(())
 
     def __bool__(self) -> bool:

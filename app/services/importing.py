@@ -388,7 +388,7 @@ class _Parser:
         return False
 
     def _batches(self) -> Iterator[tuple[Any, int, int]]:
-        """(the batch, encoded if asked, its row count, rows read so far incl. rejected)."""
+        """(batch, encoded if `encode`; its row count; rows read so far, rejected included)."""
         encode = self.encode
         chunk: list[tuple[Any, ...]] = []
         append = chunk.append

@@ -799,7 +799,7 @@ def _copy_text(batch: list[tuple[Any, ...]]) -> bytes:
     """
     n = "\x00"
     tabs = len(STAGED) - 1
-    lines = []
+    lines: list[str] = []
     append = lines.append
     for row in batch:
         (nhs, given, family, dob, sex, cat, group, post, lsoa, imd, edition, mobile, status,

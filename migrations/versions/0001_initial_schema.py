@@ -227,7 +227,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("patient", schema=None) as batch_op:
         batch_op.create_index("ix_patient_mobile", ["mobile"], unique=False)
-        batch_op.create_index(batch_op.f("ix_patient_practice_id"), ["practice_id"], unique=False)
 
     op.create_table(
         "user_practice",
@@ -576,7 +575,6 @@ def downgrade() -> None:
     op.drop_table("campaign_member")
     op.drop_table("user_practice")
     with op.batch_alter_table("patient", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_patient_practice_id"))
         batch_op.drop_index("ix_patient_mobile")
 
     op.drop_table("patient")

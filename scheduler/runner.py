@@ -10,6 +10,7 @@ or a long previous run.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -55,8 +56,12 @@ def build_scheduler(app: Flask, ctx: JobContext | None = None) -> BlockingSchedu
             "misfire_grace_time": MISFIRE_GRACE_SECONDS,
         },
     )
-    for job in JOBS:
+    # every job also runs once at start, a second apart in dependency order, so a
+    # restarted scheduler (or `make run`) does what is due now, not after a whole interval
+    start = datetime.now(UTC)
+    for position, job in enumerate(JOBS):
         trigger_args: dict[str, Any] = dict(job.trigger_args)
+        trigger_args.setdefault("next_run_time", start + timedelta(seconds=position))
         scheduler.add_job(
             _run,
             job.trigger,

@@ -86,6 +86,15 @@ def test_the_scheduler_coalesces_never_overlaps_and_tolerates_minutes_of_delay(a
     assert jobs["dispatch"].trigger.interval <= timedelta(seconds=5)
 
 
+def test_a_started_scheduler_runs_every_job_at_once_in_dependency_order(app: Flask) -> None:
+    before = datetime.now(UTC)
+    jobs = build_scheduler(app).get_jobs()
+    first_runs = [job.next_run_time for job in jobs]
+    assert [job.id for job in jobs] == [job.name for job in JOBS]
+    assert first_runs == sorted(first_runs)
+    assert all(before <= at <= before + timedelta(seconds=len(JOBS) + 5) for at in first_runs)
+
+
 def test_scheduler_run_once_command_prints_what_each_job_did(app: Flask) -> None:
     db: Database = app.extensions["nudge.db"]
     with db.transaction() as session:

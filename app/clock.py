@@ -39,3 +39,9 @@ class FixedClock:
 
 def london_today(clock: Clock) -> date:
     return clock.now().astimezone(LONDON).date()
+
+
+def as_utc(value: datetime) -> datetime:
+    """An aware UTC datetime: every stored time is UTC, and a value read outside the
+    UTCDateTime column type (a raw SQLite aggregate) may come back naive."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

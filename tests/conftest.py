@@ -8,6 +8,7 @@ database beside the one named, so parallel runs never trample each other.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
 
 from app import create_app
 from app.clock import FixedClock
@@ -125,6 +127,25 @@ def db(app) -> Database:
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def live_server(
+    tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch, clock: FixedClock
+):
+    """The app served over real HTTP on a free loopback port (browser tests): (app, base URL)."""
+    monkeypatch.setenv("NUDGE_INSTANCE_PATH", str(tmp_path / "instance"))
+    server = make_server("127.0.0.1", 0, None, threaded=True)  # type: ignore[arg-type]
+    base = f"http://127.0.0.1:{server.server_port}"
+    application = create_app(
+        make_test_config(sqlite_url, tmp_path, PUBLIC_BASE_URL=base), clock=clock
+    )
+    server.app = application  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield application, base
+    server.shutdown()
+    application.extensions["nudge.db"].dispose()
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.clock import LONDON
+from app.clock import LONDON, as_utc
 from app.data.db import Database
 from app.data.models import Booking, Offer, Patient, Slot
 from app.services import audit
@@ -62,11 +62,6 @@ class DayRow:
     state: str
 
 
-def _aware(value: datetime) -> datetime:
-    """SQLite returns naive datetimes; every stored datetime is UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def london_day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     """UTC instants from the start of `first` to the end of `last`, London days."""
     start = datetime.combine(first, time(0), tzinfo=LONDON).astimezone(UTC)
@@ -99,7 +94,7 @@ def day_list(session: Session, practice_id: int, day: date) -> list[DayRow]:
         )
         .order_by(Slot.starts_at, Booking.id)
     ).all()
-    return [DayRow(r[0], _aware(r[1]), *r[2:]) for r in rows]
+    return [DayRow(r[0], as_utc(r[1]), *r[2:]) for r in rows]
 
 
 def booking_practice(session: Session, booking_id: int) -> int | None:
@@ -134,7 +129,7 @@ def record_outcome(
         previous, starts_at = row
         if previous == "cancelled":
             raise AttendanceError("This booking was cancelled, so it has no outcome")
-        if _aware(starts_at).astimezone(LONDON).date() > now.astimezone(LONDON).date():
+        if as_utc(starts_at).astimezone(LONDON).date() > now.astimezone(LONDON).date():
             raise AttendanceError("You can record an outcome from the day of the appointment")
         changed = session.execute(
             update(Booking)
@@ -216,7 +211,7 @@ def export_csv(
         ).all()
         count = 0
         for nhs_number, at in invitations:
-            local = _aware(at).astimezone(LONDON)
+            local = as_utc(at).astimezone(LONDON)
             code, term = codes["invited"]
             writer.writerow(
                 [
@@ -232,7 +227,7 @@ def export_csv(
             )
             count += 1
         for nhs_number, at, state, source in appointments:
-            local = _aware(at).astimezone(LONDON)
+            local = as_utc(at).astimezone(LONDON)
             code, term = codes.get(state, ("", ""))
             writer.writerow(
                 [

@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 
+from app.clock import as_utc
 from app.data.db import Database
 from app.data.models import Booking, Offer, Patient, Practice, Slot
 from app.domain import timefmt
@@ -26,11 +27,6 @@ from app.services.outbox import queue_message
 from app.sms.rendering import render
 
 log = logging.getLogger(__name__)
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite returns naive datetimes; every stored datetime is UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class DiaryError(ValueError):
@@ -87,7 +83,7 @@ def cancel_booked_slot(
                 "booking_cancelled",
                 practice_name=practice.name,
                 practice_phone=practice.phone or "your GP practice",
-                when=timefmt.slot_time(_aware(slot.starts_at)),
+                when=timefmt.slot_time(as_utc(slot.starts_at)),
                 new_times=new_offer is not None,
             )
             queue_message(

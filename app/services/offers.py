@@ -32,6 +32,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.clock import as_utc
 from app.data.db import Database
 from app.data.models import (
     Booking,
@@ -69,10 +70,6 @@ REOFFERABLE = ("waiting", "offered", "booked", "exhausted")
 def _table(model: Any) -> Table:
     """A model's Core table (typed for mypy): bulk statements skip the ORM."""
     return cast(Table, model.__table__)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def expiry_for(now: datetime, hold_hours: int) -> datetime:
@@ -194,7 +191,7 @@ def create_offer(
             .with_for_update(skip_locked=True)
         ).all()
         chosen = choose_slots(
-            [SlotOption(_aware(s.starts_at), s.id) for s in free], not_before=not_before
+            [SlotOption(as_utc(s.starts_at), s.id) for s in free], not_before=not_before
         )
         if chosen is None:
             return None
@@ -422,7 +419,7 @@ def _free_slot_pools(
     ).all()
     by_practice: dict[int, list[SlotOption]] = {}
     for slot_id, practice_id, starts_at in rows:
-        by_practice.setdefault(practice_id, []).append(SlotOption(_aware(starts_at), slot_id))
+        by_practice.setdefault(practice_id, []).append(SlotOption(as_utc(starts_at), slot_id))
     return {pid: SlotPool(slots) for pid, slots in by_practice.items()}
 
 

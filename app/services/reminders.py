@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
+from app.clock import as_utc
 from app.data.db import Database
 from app.data.models import (
     Booking,
@@ -96,8 +97,8 @@ def _queue_reminder(
     body = render(
         "reminder",
         practice_name=practice_name or "Your GP practice",
-        slots=[timefmt.slot_time(_aware(s)) for s in starts],
-        expiry=timefmt.deadline(_aware(offer.expires_at)),
+        slots=[timefmt.slot_time(as_utc(s)) for s in starts],
+        expiry=timefmt.deadline(as_utc(offer.expires_at)),
     )
     queue_message(
         session,
@@ -113,12 +114,6 @@ def _queue_reminder(
         patient_id=offer.patient_id,
         offer_id=offer.id,
     )
-
-
-def _aware(value: datetime) -> datetime:
-    from datetime import UTC
-
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def tomorrow_bounds(now: datetime) -> tuple[datetime, datetime]:
@@ -167,7 +162,7 @@ def queue_appointment_reminders(
                 "appointment_reminder",
                 practice_name=practice.name,
                 practice_phone=practice.phone or "your GP practice",
-                slot_time=timefmt.slot_time(_aware(slot.starts_at)),
+                slot_time=timefmt.slot_time(as_utc(slot.starts_at)),
                 location=slot.location,
                 calendar_url=f"{base_url}/c/{booking.calendar_token}.ics",
             )
@@ -180,7 +175,7 @@ def queue_appointment_reminders(
                 dedupe_key=f"appointment_reminder:booking:{booking.id}",
                 from_number=config.get("SMS_FROM_NUMBER"),
                 in_send_window=True,
-                expires_at=_aware(slot.starts_at),
+                expires_at=as_utc(slot.starts_at),
                 campaign_id=booking.campaign_id,
                 patient_id=patient.id,
                 booking_id=booking.id,

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, insert, select, update
 from sqlalchemy.orm import Session
 
+from app.clock import as_utc
 from app.data.db import Database
 from app.data.models import CampaignMember, ImportBatch, Message, Offer, Patient, Practice, Slot
 from app.services import audit
@@ -158,7 +159,7 @@ def _overlap_problems(
     by_location: dict[str, list[_Interval]] = defaultdict(list)
     identical: set[tuple[str, datetime, int]] = set()
     for location, starts_at, duration in existing:
-        starts_at = _aware(starts_at)
+        starts_at = as_utc(starts_at)
         by_location[location].append(
             _Interval(starts_at, starts_at + timedelta(minutes=duration), None)
         )
@@ -188,11 +189,6 @@ def _overlap_problems(
             if latest is None or interval.ends_at > latest.ends_at:
                 latest = interval
     return rejected, unchanged
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored datetime is UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=ZoneInfo("UTC"))
 
 
 def add_slots(

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from app.clock import as_utc
 from app.data.db import Database
 from app.data.models import Booking, Campaign, Message, Offer, Patient, PhoneNumber, Slot
 from app.domain import timefmt
@@ -38,10 +39,6 @@ class PatientTimeline:
 
 class SearchError(ValueError):
     """The NHS number typed is not valid; the message is safe to show."""
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def find(
@@ -72,7 +69,7 @@ def _timeline(session: Session, patient: Patient) -> PatientTimeline:
     for offer, campaign_name in offers:
         events.append(
             Event(
-                _aware(offer.created_at),
+                as_utc(offer.created_at),
                 "invitation",
                 f"Invitation {offer.sequence}",
                 f"{campaign_name}: three times held, variant {offer.variant}",
@@ -88,7 +85,7 @@ def _timeline(session: Session, patient: Patient) -> PatientTimeline:
         inbound = message.direction == "in"
         events.append(
             Event(
-                _aware(message.created_at),
+                as_utc(message.created_at),
                 "message_in" if inbound else "message_out",
                 "Text from the patient" if inbound else f"Text to the patient ({message.kind})",
                 message.body,
@@ -102,10 +99,10 @@ def _timeline(session: Session, patient: Patient) -> PatientTimeline:
     ).all():
         events.append(
             Event(
-                _aware(booking.booked_at),
+                as_utc(booking.booked_at),
                 "booking",
                 "Booked",
-                f"Appointment {timefmt.slot_time(_aware(starts_at))} at {location}"
+                f"Appointment {timefmt.slot_time(as_utc(starts_at))} at {location}"
                 f" (by {'text reply' if booking.source == 'sms' else 'staff'})",
                 booking.state,
             )
@@ -114,7 +111,7 @@ def _timeline(session: Session, patient: Patient) -> PatientTimeline:
     if patient.mobile:
         phone = session.get(PhoneNumber, patient.mobile)
         if phone is not None and phone.opted_out_at is not None:
-            opted = _aware(phone.opted_out_at)
+            opted = as_utc(phone.opted_out_at)
             events.append(
                 Event(
                     opted,

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, abort, request
 from sqlalchemy import select
 
 from app.clock import LONDON
+from app.clock import as_utc as aware
 from app.data.models import Practice
 from app.runtime import get_clock, get_db
 from app.web.security import current_user, practice_scope
-
-
-def aware(value: datetime) -> datetime:
-    """SQLite returns naive datetimes; every stored datetime is UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def london(value: datetime | None, fmt: str = "%a %-d %b %Y %H:%M") -> str:

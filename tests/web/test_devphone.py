@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-import threading
 from datetime import timedelta
 from pathlib import Path
 
 import icalendar
 import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from app import create_app
 from app.data.models import Booking
@@ -61,20 +59,6 @@ def test_the_dev_phone_only_speaks_for_drama_range_numbers(client, db):
         data={"number": "+447400123456", "body": "2", "csrf_token": csrf_from(page.text)},
     )
     assert answer.status_code == 400
-
-
-@pytest.fixture
-def live_server(tmp_path, sqlite_url, monkeypatch, clock):
-    monkeypatch.setenv("NUDGE_INSTANCE_PATH", str(tmp_path / "instance"))
-    server = make_server("127.0.0.1", 0, None, threaded=True)  # type: ignore[arg-type]
-    base = f"http://127.0.0.1:{server.server_port}"
-    app = create_app(make_test_config(sqlite_url, tmp_path, PUBLIC_BASE_URL=base), clock=clock)
-    server.app = app  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, base
-    server.shutdown()
-    app.extensions["nudge.db"].dispose()
 
 
 @pytest.mark.browser

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from app import create_app
 from tests.builders import (
     STAFF_PASSWORD,
     add_campaign_booking,
@@ -19,7 +16,6 @@ from tests.builders import (
     add_trial_campaign,
     add_user,
 )
-from tests.conftest import make_test_config
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 CHROMIUM_ARGS = [
@@ -43,20 +39,6 @@ GROUPS = {
     ("R", "1"): (20, 4),
     ("R", "2"): (20, 9),
 }
-
-
-@pytest.fixture
-def live_server(tmp_path, sqlite_url, monkeypatch, clock):
-    monkeypatch.setenv("NUDGE_INSTANCE_PATH", str(tmp_path / "instance"))
-    server = make_server("127.0.0.1", 0, None, threaded=True)  # type: ignore[arg-type]
-    base = f"http://127.0.0.1:{server.server_port}"
-    app = create_app(make_test_config(sqlite_url, tmp_path, PUBLIC_BASE_URL=base), clock=clock)
-    server.app = app  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, base
-    server.shutdown()
-    app.extensions["nudge.db"].dispose()
 
 
 def _populate(app) -> int:  # type: ignore[no-untyped-def]

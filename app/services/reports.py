@@ -51,7 +51,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.data.db import Database
 from app.data.models import Booking, Campaign, CampaignMember, Message, Offer, Practice
-from app.domain import ethnicity, stats
+from app.domain import eligibility, ethnicity, stats
 from app.domain.suppression import Line, Rule, disclose_table, shown
 
 ALL = "__all__"  # the margin key: "every group of this dimension"
@@ -95,7 +95,6 @@ RATES: dict[str, tuple[str, str, str]] = {
 }
 TRIAL_RATES = ("booking", "take_up")
 
-SEX_LABELS = {"1": "Male", "2": "Female", "9": "Indeterminate", "0": "Not known"}
 SENT_STATUSES = ("sent", "delivered", "undelivered", "failed", "uncertain")
 FAILED_STATUSES = ("undelivered", "failed")
 NOT_KNOWN = "Not known"
@@ -724,7 +723,7 @@ def label(dimension: str, value: Any) -> str:
     if value is None:
         return "Not allocated" if dimension == "variant" else NOT_KNOWN
     if dimension == "sex":
-        return SEX_LABELS.get(str(value), NOT_KNOWN)
+        return eligibility.SEX_LABELS.get(str(value), NOT_KNOWN)
     if dimension == "ethnic_group":
         return ethnicity.GROUP_LABELS.get(str(value), str(value))
     if dimension == "ethnic_category":

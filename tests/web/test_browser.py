@@ -27,10 +27,9 @@ from tests.builders import (
     add_user,
 )
 from tests.conftest import DEFAULT_NOW, make_test_config
+from tests.web.browser import ARTIFACTS, CHROMIUM, launch
 
-CHROMIUM = "/usr/bin/chromium"
 nhs_numbers: dict[str, str] = {}
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 pytestmark = [
     pytest.mark.browser,
@@ -78,19 +77,8 @@ def live_url(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
-    ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        chromium = launch(p)
         yield chromium
         chromium.close()
 

@@ -14,9 +14,9 @@ from app import create_app
 from app.data.models import Booking
 from tests.builders import add_open_offer
 from tests.conftest import make_test_config
+from tests.web.browser import ARTIFACTS, launch
 
 MOBILE = "+447700900001"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 
 def csrf_from(page: str) -> str:
@@ -84,19 +84,8 @@ def test_the_whole_journey_is_clickable_in_a_browser(live_server, clock):
         # the dispatcher (lane C) sent it an hour ago; the resident replies now
         invitation.status, invitation.provider_sid = "delivered", "OB" + "0" * 32
         invitation.created_at = clock.now() - timedelta(hours=1)
-    ARTIFACTS.mkdir(exist_ok=True)
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1100, "height": 1000}, accept_downloads=True)
         page.goto(f"{base}/dev/phone?number=%2B447700900001")
         assert page.get_by_text("Times held for you").is_visible()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.builders import (
@@ -16,16 +14,8 @@ from tests.builders import (
     add_trial_campaign,
     add_user,
 )
+from tests.web.browser import ARTIFACTS, launch
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # (ethnic category, sex) -> members, of whom attended (take-up differs by group)
 GROUPS = {
     ("A", "1"): (70, 18),
@@ -66,10 +56,9 @@ def test_the_report_page_draws_its_charts_in_chromium(live_server):
     playwright = pytest.importorskip("playwright.sync_api")
     app, base = live_server
     campaign_id = _populate(app)
-    ARTIFACTS.mkdir(exist_ok=True)
     problems: list[str] = []
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1200, "height": 1000})
         page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
         page.on(

@@ -13,7 +13,7 @@ import csv
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import IO
+from typing import IO, Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, null, or_, select
 from sqlalchemy.orm import Session
@@ -27,6 +27,66 @@ from app.services import audit
 EXPORT_HEADER = ("nhs_number", "status", "reason")
 
 
+@dataclass(frozen=True)
+class _Rules:
+    """The eligibility rule on one date as SQL expressions over patient and phone_number."""
+
+    in_age: ColumnElement[bool]
+    has_condition: ColumnElement[bool]
+    recent_check: ColumnElement[bool]
+    opted_out: ColumnElement[bool]
+    no_mobile: ColumnElement[bool]
+    band_whens: list[tuple[ColumnElement[bool], str]]  # oldest band first
+
+    def outcome(self, excluded: dict[str, Any], not_textable: Any, eligible: Any) -> Any:
+        """A CASE giving the first exclusion reason that applies, else (not) textable."""
+        return case(
+            (~self.in_age, excluded[rules.AGE]),
+            (self.has_condition, excluded[rules.CONDITION]),
+            (self.recent_check, excluded[rules.RECENT_CHECK]),
+            (self.opted_out, excluded[rules.OPTED_OUT]),
+            (self.no_mobile, not_textable),
+            else_=eligible,
+        )
+
+
+def _rules_on(on: date) -> _Rules:
+    p = Patient
+    latest_40 = rules.born_on_or_before_for_age(on, rules.MIN_AGE)
+    latest_75 = rules.born_on_or_before_for_age(on, rules.MAX_AGE + 1)
+    return _Rules(
+        in_age=and_(p.date_of_birth <= latest_40, p.date_of_birth > latest_75),
+        has_condition=p.conditions != "",
+        recent_check=and_(
+            p.last_health_check.is_not(None), p.last_health_check > rules.recall_cutoff(on)
+        ),
+        opted_out=or_(p.opted_out_at.is_not(None), PhoneNumber.opted_out_at.is_not(None)),
+        no_mobile=or_(p.mobile.is_(None), PhoneNumber.not_textable_at.is_not(None)),
+        band_whens=[(p.date_of_birth <= floor, band) for band, floor in rules.age_band_floors(on)],
+    )
+
+
+def _imd_quintile() -> Any:
+    decile = Patient.imd_decile
+    return case(
+        (decile.between(1, 2), 1),
+        (decile.between(3, 4), 2),
+        (decile.between(5, 6), 3),
+        (decile.between(7, 8), 4),
+        (decile.between(9, 10), 5),
+        else_=null(),
+    )
+
+
+def _patients(practice_ids: Sequence[int], *columns: Any) -> Select:
+    return (
+        select(*columns)
+        .select_from(Patient)
+        .outerjoin(PhoneNumber, PhoneNumber.number == Patient.mobile)
+        .where(Patient.practice_id.in_(list(practice_ids)))
+    )
+
+
 def cohort_query(practice_ids: Sequence[int], on: date) -> Select:
     """Every patient of `practice_ids` with their cohort status on `on`, for INSERT ... SELECT.
 
@@ -38,61 +98,25 @@ def cohort_query(practice_ids: Sequence[int], on: date) -> Select:
     not_textable means eligible with no usable mobile or a number marked not textable.
     """
     p = Patient
-    phone = PhoneNumber
-    latest_40 = rules.born_on_or_before_for_age(on, rules.MIN_AGE)
-    latest_75 = rules.born_on_or_before_for_age(on, rules.MAX_AGE + 1)
-    in_age = and_(p.date_of_birth <= latest_40, p.date_of_birth > latest_75)
-    has_condition = p.conditions != ""
-    recent_check = and_(
-        p.last_health_check.is_not(None), p.last_health_check > rules.recall_cutoff(on)
+    r = _rules_on(on)
+    status = r.outcome(
+        dict.fromkeys(rules.REASONS, rules.EXCLUDED), rules.NOT_TEXTABLE, rules.ELIGIBLE
     )
-    opted_out = or_(p.opted_out_at.is_not(None), phone.opted_out_at.is_not(None))
-    no_mobile = or_(p.mobile.is_(None), phone.not_textable_at.is_not(None))
-    reason = case(
-        (~in_age, rules.AGE),
-        (has_condition, rules.CONDITION),
-        (recent_check, rules.RECENT_CHECK),
-        (opted_out, rules.OPTED_OUT),
-        else_=null(),
-    )
-    status = case(
-        (~in_age, rules.EXCLUDED),
-        (has_condition, rules.EXCLUDED),
-        (recent_check, rules.EXCLUDED),
-        (opted_out, rules.EXCLUDED),
-        (no_mobile, rules.NOT_TEXTABLE),
-        else_=rules.ELIGIBLE,
-    )
-    band_whens: list[tuple[ColumnElement[bool], str]] = [
-        (p.date_of_birth <= floor, band) for band, floor in rules.age_band_floors(on)
-    ]
-    age_band = case((in_age, case(*band_whens, else_=null())), else_=null())
-    decile = p.imd_decile
-    imd_quintile = case(
-        (decile.between(1, 2), 1),
-        (decile.between(3, 4), 2),
-        (decile.between(5, 6), 3),
-        (decile.between(7, 8), 4),
-        (decile.between(9, 10), 5),
-        else_=null(),
-    )
-    return (
-        select(
-            p.id.label("patient_id"),
-            p.practice_id.label("practice_id"),
-            p.nhs_number.label("nhs_number"),
-            p.mobile.label("mobile"),
-            status.label("status"),
-            reason.label("reason"),
-            age_band.label("age_band"),
-            p.sex.label("sex"),
-            p.ethnic_group.label("ethnic_group"),
-            p.ethnic_category.label("ethnic_category"),
-            imd_quintile.label("imd_quintile"),
-        )
-        .select_from(p)
-        .outerjoin(phone, phone.number == p.mobile)
-        .where(p.practice_id.in_(list(practice_ids)))
+    reason = r.outcome({x: x for x in rules.REASONS}, null(), null())
+    age_band = case((r.in_age, case(*r.band_whens, else_=null())), else_=null())
+    return _patients(
+        practice_ids,
+        p.id.label("patient_id"),
+        p.practice_id.label("practice_id"),
+        p.nhs_number.label("nhs_number"),
+        p.mobile.label("mobile"),
+        status.label("status"),
+        reason.label("reason"),
+        age_band.label("age_band"),
+        p.sex.label("sex"),
+        p.ethnic_group.label("ethnic_group"),
+        p.ethnic_category.label("ethnic_category"),
+        _imd_quintile().label("imd_quintile"),
     )
 
 
@@ -131,41 +155,91 @@ def _quintile_splits() -> dict[str, Split]:
     return {**{str(q): Split() for q in rules.IMD_QUINTILES}, "unknown": Split()}
 
 
-def preview(session: Session, practice_ids: Sequence[int], on: date) -> CohortPreview:
-    """Counts for the cohort on `on`: one GROUP BY over `cohort_query`, summed here.
+# The preview's cells: an outcome (eligible, not textable or an exclusion reason) and,
+# for the eligible, age band, sex, ethnic group and IMD quintile, packed into one small
+# integer by `_cells` in SQL and unpacked by `_uncell` here.
+_OUTCOMES = (rules.ELIGIBLE, rules.NOT_TEXTABLE, *rules.REASONS)
+_FIRST_REASON = _OUTCOMES.index(rules.REASONS[0])
+_QUINTILE_KEYS = ("unknown", *(str(q) for q in rules.IMD_QUINTILES))
 
-    The groups are at most statuses x reasons x bands x sexes x groups x quintiles
-    (a few hundred rows), whatever the list size.
+
+def _index_of(column: Any, values: Sequence[str], default: int) -> Any:
+    return case({v: i for i, v in enumerate(values)}, value=column, else_=default)
+
+
+def _cells(practice_ids: Sequence[int], on: date) -> Select:
+    """(cell, count) for the patients of `practice_ids` on `on`, grouped in SQL.
+
+    cell = outcome * 10000 + band * 1000 + sex * 100 + ethnic group * 10 + quintile,
+    where excluded rows keep only their reason (four cells). Why one integer: SQLite
+    has no hash aggregate, so GROUP BY sorts every patient row, and sorting a million
+    rows on one integer is about three times faster than on six text columns (1.0 s
+    against 2.7 s on a 2-core machine). The outcome is computed once, in a subquery.
     """
-    cohort = cohort_query(practice_ids, on).subquery()
-    dims = (
-        cohort.c.status,
-        cohort.c.reason,
-        cohort.c.age_band,
-        cohort.c.sex,
-        cohort.c.ethnic_group,
-        cohort.c.imd_quintile,
+    p = Patient
+    r = _rules_on(on)
+    outcome = r.outcome(
+        {x: _OUTCOMES.index(x) for x in rules.REASONS},
+        _OUTCOMES.index(rules.NOT_TEXTABLE),
+        _OUTCOMES.index(rules.ELIGIBLE),
     )
-    rows = session.execute(select(*dims, func.count().label("n")).group_by(*dims))
+    band = case(*((when, rules.AGE_BANDS.index(b)) for when, b in r.band_whens), else_=0)
+    sex = _index_of(p.sex, rules.SEXES, rules.SEXES.index("0"))
+    group = _index_of(p.ethnic_group, GROUPS, GROUPS.index("not_stated"))
+    quintile = func.coalesce(_imd_quintile(), 0)
+    rows = _patients(
+        practice_ids,
+        outcome.label("outcome"),
+        (band * 1000 + sex * 100 + group * 10 + quintile).label("dims"),
+    ).subquery()
+    cell = case(
+        (rows.c.outcome >= _FIRST_REASON, rows.c.outcome * 10000),
+        else_=rows.c.outcome * 10000 + rows.c.dims,
+    ).label("cell")
+    return select(cell, func.count()).group_by(cell)
+
+
+def _uncell(cell: int) -> tuple[str, str, str, str, str]:
+    """(outcome, age band, sex, ethnic group, quintile key) of a cell from `_cells`."""
+    outcome, rest = divmod(cell, 10000)
+    band, rest = divmod(rest, 1000)
+    sex, rest = divmod(rest, 100)
+    group, quintile = divmod(rest, 10)
+    return (
+        _OUTCOMES[outcome],
+        rules.AGE_BANDS[band],
+        rules.SEXES[sex],
+        GROUPS[group],
+        _QUINTILE_KEYS[quintile],
+    )
+
+
+def preview(session: Session, practice_ids: Sequence[int], on: date) -> CohortPreview:
+    """Counts for the cohort on `on`: one GROUP BY in the database, summed here.
+
+    The cells are at most 4 reasons plus 2 x bands x sexes x groups x quintiles (about
+    2,000 rows, a few hundred in practice), whatever the list size.
+    """
+    rows = session.execute(_cells(practice_ids, on))
     result = CohortPreview(on=on)
-    for status, reason, band, sex, group, quintile, n in rows:
+    for code, n in rows:
+        outcome, band, sex, group, quintile = _uncell(code)
         result.listed += n
-        if status == rules.EXCLUDED:
-            result.excluded[reason] = result.excluded.get(reason, 0) + n
+        if outcome in rules.REASONS:
+            result.excluded[outcome] += n
             continue
-        textable = status == rules.ELIGIBLE
+        textable = outcome == rules.ELIGIBLE
         if textable:
             result.eligible += n
         else:
             result.not_textable += n
-        quintile_key = str(quintile) if quintile is not None else "unknown"
         for table, key in (
             (result.by_age_band, band),
             (result.by_sex, sex),
             (result.by_ethnic_group, group),
-            (result.by_imd_quintile, quintile_key),
+            (result.by_imd_quintile, quintile),
         ):
-            split = table.setdefault(str(key), Split())
+            split = table[key]
             if textable:
                 split.textable += n
             else:

@@ -18,11 +18,21 @@ patients_group = AppGroup("patients", help="Patients: import a practice's list."
 SHOW_PROBLEMS = 10
 
 
-@patients_group.command("import", help="Import (or re-import) a practice's patient list CSV.")
+@patients_group.command(
+    "import",
+    help="Import (or re-import) a practice's whole patient list CSV. Patients a re-import "
+    "no longer lists are marked as having left the list and are never invited again.",
+)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--practice", "ods", required=True, help="ODS code of the practice")
 @click.option("--by", "imported_by", default=None, help="Who is importing (default: you)")
-def import_(file: str, ods: str, imported_by: str | None) -> None:
+@click.option(
+    "--allow-removals",
+    is_flag=True,
+    help="The file is the whole list even though it drops more than a quarter of the "
+    "patients listed now (without this the import stops, in case it is a partial export).",
+)
+def import_(file: str, ods: str, imported_by: str | None, allow_removals: bool) -> None:
     who = imported_by or f"cli:{getpass.getuser()}"
     allow_test = current_app.config["ENV"] != "production"
     total = importing.count_data_rows(file)
@@ -36,6 +46,7 @@ def import_(file: str, ods: str, imported_by: str | None) -> None:
             imported_by=who,
             allow_test_numbers=allow_test,
             progress=progress,
+            allow_removals=allow_removals,
         )
 
     try:
@@ -61,6 +72,8 @@ def summary_lines(result: importing.ImportResult, ods: str) -> list[str]:
         f"  updated           {result.updated:>9,}",
         f"  unchanged         {result.unchanged:>9,}",
         f"  rejected          {result.rejected:>9,}",
+        f"  left the list     {result.left_list:>9,}"
+        + (" (no longer listed: will not be invited)" if result.left_list else ""),
         f"  warnings          {result.warnings:>9,}",
         f"  no usable mobile  {no_mobile:>9,}" + (f" ({detail})" if detail else ""),
     ]

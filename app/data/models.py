@@ -61,6 +61,8 @@ class ImportBatch(Base):
     updated: Mapped[int] = mapped_column(default=0)
     unchanged: Mapped[int] = mapped_column(default=0)
     rejected: Mapped[int] = mapped_column(default=0)
+    # patients of the practice the file no longer lists (marked left_list_at)
+    left_list: Mapped[int] = mapped_column(default=0, server_default="0")
     # [{"line": 7, "reason": "..."}]; warnings too, capped so a bad file cannot bloat the row
     problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
@@ -97,6 +99,9 @@ class Patient(Base):
     conditions: Mapped[str] = mapped_column(String(400), default="")
     last_health_check: Mapped[date | None] = mapped_column(Date)
     opted_out_at: Mapped[datetime | None]
+    # set when a later import of the practice's whole list no longer has them (moved
+    # away, died): never invited again; cleared if a later list has them back
+    left_list_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

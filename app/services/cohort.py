@@ -83,7 +83,7 @@ def _patients(practice_ids: Sequence[int], *columns: Any) -> Select:
         select(*columns)
         .select_from(Patient)
         .outerjoin(PhoneNumber, PhoneNumber.number == Patient.mobile)
-        .where(Patient.practice_id.in_(list(practice_ids)))
+        .where(Patient.practice_id.in_(list(practice_ids)), Patient.left_list_at.is_(None))
     )
 
 
@@ -94,6 +94,7 @@ def cohort_query(practice_ids: Sequence[int], on: date) -> Select:
     not_textable | excluded), reason (age | condition | recent_check | opted_out, null
     unless excluded), age_band (40-44 ... 70-74, null outside 40-74), sex,
     ethnic_group, ethnic_category, imd_quintile (1 = most deprived, null if unknown).
+    Patients who have left the practice list are not listed at all.
     Opted out means the patient's own opt-out or their mobile number's (STOP);
     not_textable means eligible with no usable mobile or a number marked not textable.
     """

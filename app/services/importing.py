@@ -40,28 +40,43 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    update,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from app.clock import LONDON
 from app.data.base import UTCDateTime
 from app.data.db import Database
-from app.data.models import ImportBatch, Patient
+from app.data.models import CampaignMember, ImportBatch, Message, Offer, Patient
 from app.domain import eligibility, ethnicity, nhs_number, phone
 from app.domain.csv_headers import PATIENT_COLUMNS, match_headers
 from app.domain.dates import DateFormatError, parse_date
 from app.services import audit
+from app.services.offer_state import close_open_offers
 from app.services.practices import require_by_ods
 
 BATCH_SIZE = 5_000
 MAX_STORED_PROBLEMS = 1_000  # ImportBatch.problems keeps a sample; the CSV has them all
 PROGRESS_BAR_ROWS = 10_000  # the CLI shows a progress bar above this many rows
+# A file that would mark more than this share of the listed patients (and more than
+# MASS_REMOVAL_MIN of them) as gone is more likely a partial export than a whole list:
+# the import stops unless the caller says it is the whole list (allow_removals).
+MASS_REMOVAL_SHARE = 0.25
+MASS_REMOVAL_MIN = 50
 
 Progress = Callable[[int], None]
 
 # The staging table: one row per accepted CSV row, already normalised.
 _staging_metadata = MetaData()
+# Every NHS number the file lists, for marking the practice's patients it does not.
+LISTED = Table(
+    "import_listed",
+    _staging_metadata,
+    Column("nhs_number", String(10), primary_key=True),
+    prefixes=["TEMPORARY"],
+)
 STAGING = Table(
     "patient_import",
     _staging_metadata,
@@ -100,6 +115,7 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    left_list: int = 0  # patients of the practice this list no longer has
     warnings: int = 0
     no_usable_mobile: dict[str, int] = field(default_factory=dict)  # status -> count
     ignored_columns: tuple[str, ...] = ()
@@ -115,6 +131,9 @@ class _Tally:
     warnings: int = 0
     mobile: dict[str, int] = field(default_factory=dict)
     problems: list[dict[str, Any]] = field(default_factory=list)
+    # every valid NHS number the file lists -> the line it was accepted on (0: the
+    # row was rejected for another reason, but the patient is still on the list)
+    listed: dict[int, int] = field(default_factory=dict)
 
     def problem(self, line: int, kind: str, reason: str) -> None:
         if len(self.problems) < MAX_STORED_PROBLEMS:
@@ -152,8 +171,9 @@ def import_patients(
     rejected_out: IO[str] | None = None,
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
+    allow_removals: bool = False,
 ) -> ImportResult:
-    """Load a practice's patient list from a CSV path or text stream, in one transaction.
+    """Load a practice's whole patient list from a CSV path or text stream, in one transaction.
 
     Rows are rejected (with line number and reason) for an NHS number failing the
     modulus 11 check, a missing, impossible or future date of birth, or an NHS number
@@ -163,6 +183,10 @@ def import_patients(
     `allow_test_numbers` accepts Ofcom drama-range mobiles (never in production).
     For a path, rejected rows go to FILE.rejected.csv beside it; for a stream, to
     `rejected_out` if given. `progress(n)` is called as each batch of n rows is staged.
+    The file is the practice's whole list: patients it no longer has (by NHS number)
+    are marked as having left the list, their queued invitations are cancelled and
+    their open offers withdrawn. If that would be more than MASS_REMOVAL_SHARE of the
+    list, the import stops with ImportFileError unless `allow_removals`.
     """
     if isinstance(source, str | Path):
         path = Path(source)
@@ -176,7 +200,7 @@ def import_patients(
             ):
                 result = _import(
                     db, stream, name, rejects, practice_ods, now, imported_by,
-                    allow_test_numbers, progress, batch_size,
+                    allow_test_numbers, progress, batch_size, allow_removals,
                 )  # fmt: skip
         except BaseException:
             tmp_rejects.unlink(missing_ok=True)
@@ -191,6 +215,7 @@ def import_patients(
     return _import(
         db, source, file_name or str(getattr(source, "name", "upload.csv")), rejected_out,
         practice_ods, now, imported_by, allow_test_numbers, progress, batch_size,
+        allow_removals,
     )  # fmt: skip
 
 
@@ -205,6 +230,7 @@ def _import(
     allow_test_numbers: bool,
     progress: Progress | None,
     batch_size: int,
+    allow_removals: bool,
 ) -> ImportResult:
     # NUL never belongs in a CSV, and PostgreSQL text cannot hold it: drop it
     reader = csv.reader(line.replace("\x00", "") if "\x00" in line else line for line in stream)
@@ -229,7 +255,7 @@ def _import(
     try:
         return _load(
             db, reader, headers, match, name, reject_writer, tally, practice_ods, now,
-            imported_by, allow_test_numbers, progress, batch_size,
+            imported_by, allow_test_numbers, progress, batch_size, allow_removals,
         )  # fmt: skip
     except UnicodeDecodeError as exc:
         raise ImportFileError(
@@ -253,9 +279,11 @@ def _load(
     allow_test_numbers: bool,
     progress: Progress | None,
     batch_size: int,
+    allow_removals: bool,
 ) -> ImportResult:
     with db.transaction() as session:
         practice = require_by_ods(session, practice_ods)
+        listed_before = _listed_count(session, practice.id)
         batch = ImportBatch(
             practice_id=practice.id,
             kind="patients",
@@ -295,6 +323,18 @@ def _load(
             if progress is not None and tally.rows > reported:
                 progress(tally.rows - reported)
         existing, changed = loader.finish()
+        left = 0
+        if listed_before:
+            left = _mark_left(session, practice.id, tally.listed, now)
+            if left > max(listed_before * MASS_REMOVAL_SHARE, MASS_REMOVAL_MIN) and not (
+                allow_removals
+            ):
+                raise ImportFileError(
+                    f"{name} does not list {left:,} of the practice's {listed_before:,} "
+                    f"patients ({left / listed_before:.0%}): is it the whole list? Nothing "
+                    "was imported. If it is, import it again allowing removals "
+                    "(--allow-removals)."
+                )
         added = staged - existing
         updated = changed - added
         batch.rows = tally.rows
@@ -302,6 +342,7 @@ def _load(
         batch.updated = updated
         batch.unchanged = existing - updated
         batch.rejected = tally.rejected
+        batch.left_list = left
         batch.finished_at = now
         batch.problems = tally.problems
         audit.record(
@@ -310,7 +351,12 @@ def _load(
             actor=imported_by,
             action="patients.imported",
             target=f"practice:{practice.id}",
-            detail={"import_batch": batch.id, "rows": tally.rows, "rejected": tally.rejected},
+            detail={
+                "import_batch": batch.id,
+                "rows": tally.rows,
+                "rejected": tally.rejected,
+                "left_list": left,
+            },
         )
         session.flush()
         batch_id = batch.id
@@ -322,11 +368,75 @@ def _load(
         updated=updated,
         unchanged=existing - updated,
         rejected=tally.rejected,
+        left_list=left,
         warnings=tally.warnings,
         no_usable_mobile={k: v for k, v in tally.mobile.items() if k != phone.OK},
         ignored_columns=match.ignored,
         problems=tally.problems,
     )
+
+
+def _listed_count(session: Session, practice_id: int) -> int:
+    listed = select(func.count()).where(
+        Patient.practice_id == practice_id, Patient.left_list_at.is_(None)
+    )
+    return int(session.scalar(listed) or 0)
+
+
+def _mark_left(session: Session, practice_id: int, listed: dict[int, int], now: datetime) -> int:
+    """Mark the practice's patients whose NHS numbers the file does not list; stop inviting them.
+
+    The numbers go to a temporary table (COPY on PostgreSQL, one JSON array on SQLite)
+    and one anti-join UPDATE marks the rest. Every patient of the practice who has
+    left then loses their open offers (held slots go back), queued invitations and
+    reminders, and their place in campaigns that have not invited them yet.
+    """
+    conn = session.connection()
+    LISTED.create(conn)
+    numbers = [f"{n:010d}" for n in listed]
+    if conn.dialect.name == "postgresql":
+        raw: Any = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy("COPY import_listed (nhs_number) FROM STDIN") as copy:
+            copy.write("\n".join(numbers))
+    elif numbers:
+        conn.exec_driver_sql(
+            "INSERT INTO import_listed (nhs_number) SELECT value FROM json_each(?)",
+            (json.dumps(numbers),),
+        )
+    still_listed = select(LISTED.c.nhs_number).where(LISTED.c.nhs_number == Patient.nhs_number)
+    marked = session.execute(
+        update(Patient)
+        .where(
+            Patient.practice_id == practice_id,
+            Patient.left_list_at.is_(None),
+            ~still_listed.exists(),
+        )
+        .values(left_list_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    LISTED.drop(conn)
+    left = cast(Any, marked).rowcount or 0
+    gone = select(Patient.id).where(
+        Patient.practice_id == practice_id, Patient.left_list_at.is_not(None)
+    )
+    if left:
+        close_open_offers(session, Offer.patient_id.in_(gone), state="withdrawn", now=now)
+        session.execute(
+            update(Message)
+            .where(
+                Message.patient_id.in_(gone),
+                Message.direction == "out",
+                Message.status == "queued",
+                Message.kind.in_(("invitation", "reminder")),
+            )
+            .values(status="cancelled", status_updated_at=now)
+        )
+        session.execute(
+            update(CampaignMember)
+            .where(CampaignMember.patient_id.in_(gone), CampaignMember.state == "waiting")
+            .values(state="removed", updated_at=now)
+        )
+    return int(left)
 
 
 class _Parser:
@@ -453,7 +563,7 @@ def _checked_rows(
     i_imd, i_edition = col["imd_decile"], col["imd_edition"]
     i_cond, i_check = col["conditions"], col["last_health_check"]
     today = now.astimezone(LONDON).date()
-    seen: dict[int, int] = {}  # NHS number -> line it was accepted on
+    seen = tally.listed  # NHS number -> line it was accepted on (0: rejected)
     dobs: dict[str, str] = {}  # raw -> ISO date, or a _Reason
     checks: dict[str, str | None] = {"": None}
     sexes: dict[str, str | None] = {}
@@ -479,12 +589,15 @@ def _checked_rows(
         if len(nhs) != 10 or not nhs.isdigit():
             nhs = nhs_number.clean(nhs)  # 943 476 5919, 943-476-5919
         reason: str | None = None
+        nhs_ok = False
         if not nhs:
             reason = "missing NHS number"
         elif len(nhs) != 10 or not nhs.isascii() or not nhs.isdigit():
             reason = f"NHS number {nhs[:20]!r} is not 10 digits"
         elif not _valid_nhs(nhs):
             reason = f"NHS number {nhs} fails the modulus 11 check"
+        else:
+            nhs_ok = True
         raw_dob = fields[i_dob]
         dob = dobs.get(raw_dob)
         if dob is None:
@@ -496,10 +609,12 @@ def _checked_rows(
         if reason is None:
             key = int(nhs)
             earlier = seen.get(key)
-            if earlier is None:
+            if not earlier:  # new, or only on rejected rows so far
                 seen[key] = first_line
             else:
                 reason = f"duplicate NHS number {nhs} (first on line {earlier})"
+        elif nhs_ok:
+            seen.setdefault(int(nhs), 0)  # a bad date of birth: still on the list
         if reason is not None:
             tally.rejected += 1
             tally.problem(first_line, "rejected", reason)
@@ -743,12 +858,14 @@ class _SqliteLoader(_Loader):
         else:
             values = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(STAGED)))
         updates = ", ".join(f"{c} = excluded.{c}" for c in (*UPDATABLE, "updated_at"))
+        updates += ", left_list_at = NULL"  # on the list again
         self.upsert = (
             f"INSERT INTO patient ({columns}) "
             f"SELECT {self.practice_id}, {values}, '{stamp}', '{stamp}' "
             "FROM json_each(?) WHERE true "  # WHERE: the upsert parsing ambiguity
             "ON CONFLICT (practice_id, nhs_number) DO UPDATE SET "
-            f"{updates} WHERE {_changed_where('patient', 'excluded', 'IS NOT')}"
+            f"{updates} WHERE {_changed_where('patient', 'excluded', 'IS NOT')} "
+            "OR patient.left_list_at IS NOT NULL"
         )
         self.count = "SELECT count(*) FROM patient WHERE practice_id = ?"
         self.before = self._count()
@@ -895,12 +1012,16 @@ class _PostgresLoader(_Loader):
         stmt = postgresql.insert(patient).from_select(
             ["practice_id", *STAGED, "created_at", "updated_at"], source
         )
-        differs = or_(*(patient.c[c].is_distinct_from(stmt.excluded[c]) for c in UPDATABLE))
+        differs = or_(
+            *(patient.c[c].is_distinct_from(stmt.excluded[c]) for c in UPDATABLE),
+            patient.c.left_list_at.is_not(None),
+        )
         stmt = stmt.on_conflict_do_update(
             index_elements=[patient.c.practice_id, patient.c.nhs_number],
             set_={
                 **{c: stmt.excluded[c] for c in UPDATABLE},
                 "updated_at": stmt.excluded.updated_at,
+                "left_list_at": None,  # on the list again
             },
             where=differs,
         )

@@ -136,9 +136,10 @@ def create_offer(
 
     Used by waves' callers on demand: a reply of MORE/CHANGE (lane D), a staff re-offer
     or a cancelled booking (lane E). None when the campaign is not active, the member
-    cannot be texted, is at the invitation limit (unless `respect_limit` is False:
-    staff making good a slot they cancelled), already has an open offer, their number
-    has one, or three suitable free slots are not there. Nothing is changed then.
+    cannot be texted or has left the practice list, is at the invitation limit (unless
+    `respect_limit` is False: staff making good a slot they cancelled), already has an
+    open offer, their number has one, or three suitable free slots are not there.
+    Nothing is changed then.
     """
     row = session.execute(
         select(CampaignMember, Campaign, Patient, Practice)
@@ -158,6 +159,8 @@ def create_offer(
         return None
     mobile = patient.mobile
     if not mobile or patient.opted_out_at is not None or patient.mobile_status != "ok":
+        return None
+    if patient.left_list_at is not None:
         return None
     if session.scalar(unsendable_numbers().where(PhoneNumber.number == mobile)) is not None:
         return None
@@ -449,6 +452,7 @@ def _candidates(session: Session, campaign: Campaign) -> list[_Candidate]:
             Patient.mobile.is_not(None),
             Patient.mobile_status == "ok",
             Patient.opted_out_at.is_(None),
+            Patient.left_list_at.is_(None),
             Patient.mobile.not_in(unsendable_numbers()),
             ~open_on_number,
         )

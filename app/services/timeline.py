@@ -24,7 +24,7 @@ from app.domain.nhs_number import clean, is_valid
 @dataclass(frozen=True)
 class Event:
     at: datetime
-    kind: str  # invitation | message_in | message_out | booking | opt_out
+    kind: str  # invitation | message_in | message_out | booking | opt_out | left_list
     title: str
     detail: str
     state: str
@@ -121,5 +121,15 @@ def _timeline(session: Session, patient: Patient) -> PatientTimeline:
                     "opted_out",
                 )
             )
+    if patient.left_list_at is not None:
+        events.append(
+            Event(
+                as_utc(patient.left_list_at),
+                "left_list",
+                "Left the practice list",
+                "Not on the practice's latest list: will not be invited",
+                "left_list",
+            )
+        )
     events.sort(key=lambda e: e.at)
     return PatientTimeline(patient, events, opted)

@@ -51,6 +51,28 @@ def test_patients_import_prints_a_readable_summary_and_writes_rejects(  # type: 
     assert (tmp_path / "gp.csv.rejected.csv").exists()
 
 
+def test_a_reimport_reports_who_left_the_list_and_refuses_a_likely_partial_file(  # type: ignore[no-untyped-def]
+    runner, tmp_path: Path
+) -> None:
+    _ok(runner, ["practices", "add", "--ods", "F84003", "--name", "Test Practice"])
+    numbers = nhs_numbers(100, start=40_000)
+    path = tmp_path / "gp.csv"
+    path.write_text("NHS Number,DOB\n" + "".join(f"{n},1975-06-01\n" for n in numbers))
+    assert "left the list             0" in _ok(
+        runner, ["patients", "import", str(path), "--practice", "F84003"]
+    )
+    path.write_text("NHS Number,DOB\n" + "".join(f"{n},1975-06-01\n" for n in numbers[:90]))
+    out = _ok(runner, ["patients", "import", str(path), "--practice", "F84003"])
+    assert "left the list            10 (no longer listed: will not be invited)" in out
+    path.write_text("NHS Number,DOB\n" + "".join(f"{n},1975-06-01\n" for n in numbers[:20]))
+    result = runner.invoke(args=["patients", "import", str(path), "--practice", "F84003"])
+    assert result.exit_code == 1
+    assert "does not list 70 of the practice's 90 patients (78%)" in result.output
+    assert "--allow-removals" in result.output
+    args = ["patients", "import", str(path), "--practice", "F84003", "--allow-removals"]
+    assert "left the list            70" in _ok(runner, args)
+
+
 def test_patients_import_refuses_a_file_without_a_required_column(  # type: ignore[no-untyped-def]
     runner, tmp_path: Path
 ) -> None:

@@ -49,7 +49,7 @@ from sqlalchemy.orm import Session
 from app.clock import LONDON
 from app.data.base import UTCDateTime
 from app.data.db import Database
-from app.data.models import CampaignMember, ImportBatch, Message, Offer, Patient
+from app.data.models import CampaignMember, ImportBatch, Message, Offer, Patient, Practice
 from app.domain import eligibility, ethnicity, nhs_number, phone
 from app.domain.csv_headers import PATIENT_COLUMNS, match_headers
 from app.domain.dates import DateFormatError, parse_date
@@ -283,6 +283,12 @@ def _load(
 ) -> ImportResult:
     with db.transaction() as session:
         practice = require_by_ods(session, practice_ods)
+        # one import of a practice at a time: a second waits here until the first has
+        # committed, then sees its patients (FOR NO KEY UPDATE leaves foreign-key
+        # checks on the practice row, such as new slots, unblocked)
+        session.execute(
+            select(Practice.id).where(Practice.id == practice.id).with_for_update(key_share=True)
+        )
         listed_before = _listed_count(session, practice.id)
         batch = ImportBatch(
             practice_id=practice.id,
@@ -940,7 +946,10 @@ def _copy_text(batch: list[tuple[Any, ...]]) -> bytes:
 class _PostgresLoader(_Loader):
     """PostgreSQL: COPY rows into a temporary staging table and, every MERGE_EVERY rows
     and at the end, merge it into `patient` with one set-based INSERT ... SELECT ... ON
-    CONFLICT DO UPDATE ... WHERE <something changed>, then empty it.
+    CONFLICT DO UPDATE ... WHERE <something changed>, then empty it. A practice's first
+    import (no patients yet; imports of a practice are serialised) merges with a plain
+    INSERT ... SELECT instead: nothing can conflict (the parser has rejected repeats),
+    and it skips the speculative insertion ON CONFLICT costs, about a fifth of the merge.
 
     The parser thread hands over COPY text (`encode`), written as is. Merging in chunks
     lets the server merge one chunk while the parser thread checks the next rows
@@ -959,7 +968,9 @@ class _PostgresLoader(_Loader):
         self.raw: Any = raw
         conn.execute(text("DROP TABLE IF EXISTS patient_import"))
         STAGING.create(conn)
-        self.upsert = self._upsert_statement()
+        has_patients = select(Patient.id).where(Patient.practice_id == practice_id).exists()
+        self.first_import = not conn.scalar(select(has_patients))
+        self.merge_sql = self._insert_statement() if self.first_import else self._upsert_statement()
         self.pending = 0
         self.existing = 0
         self.changed = 0
@@ -1003,15 +1014,24 @@ class _PostgresLoader(_Loader):
         self.conn.execute(text("DROP TABLE patient_import"))
         return self.existing, self.changed
 
-    def _upsert_statement(self) -> Any:
+    def _insert(self) -> Any:
         patient = cast(Table, Patient.__table__)
         stamp = literal(self.now, UTCDateTime())
         source = select(
             literal(self.practice_id, Integer()), *(STAGING.c[c] for c in STAGED), stamp, stamp
         )
-        stmt = postgresql.insert(patient).from_select(
+        return postgresql.insert(patient).from_select(
             ["practice_id", *STAGED, "created_at", "updated_at"], source
         )
+
+    def _insert_statement(self) -> Any:
+        """(rows written, rows added): the same shape as `_upsert_statement`'s answer."""
+        inserted = self._insert().returning(literal_column("1").label("one")).cte("inserted")
+        return select(func.count(), func.count()).select_from(inserted)
+
+    def _upsert_statement(self) -> Any:
+        patient = cast(Table, Patient.__table__)
+        stmt = self._insert()
         differs = or_(
             *(patient.c[c].is_distinct_from(stmt.excluded[c]) for c in UPDATABLE),
             patient.c.left_list_at.is_not(None),
@@ -1033,7 +1053,7 @@ class _PostgresLoader(_Loader):
 
     def _merge(self) -> None:
         self.conn.execute(text("ANALYZE patient_import"))  # a temp table has no statistics
-        changed, added = self.conn.execute(self.upsert).one()
+        changed, added = self.conn.execute(self.merge_sql).one()
         self.existing += self.pending - int(added or 0)
         self.changed += int(changed or 0)
         self.conn.execute(text("TRUNCATE patient_import"))

@@ -1,17 +1,28 @@
-"""A re-import is the practice's whole list: patients it no longer has are never invited again."""
+"""A re-import is the practice's whole list: patients it no longer has are never invited again;
+and imports of one practice queue rather than collide."""
 
 from __future__ import annotations
 
-from datetime import date
+import threading
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.clock import FixedClock
 from app.data.db import Database
-from app.data.models import CampaignMember, ImportBatch, Message, Offer, Patient, Slot
+from app.data.models import (
+    CampaignMember,
+    ImportBatch,
+    Message,
+    Offer,
+    Patient,
+    Practice,
+    Slot,
+)
 from app.services import cohort, importing, offers
+from app.services.practices import add_practice as add_practice_row
 from tests.builders import (
     add_member,
     add_open_offer,
@@ -113,7 +124,9 @@ def test_a_file_missing_most_of_the_list_is_refused_unless_removals_are_allowed(
     _import(db, clock, tmp_path, rows)
     clock.advance(days=1)
 
-    with pytest.raises(importing.ImportFileError, match=r"does not list 150 of .* 200 patients \(75%\)"):
+    with pytest.raises(
+        importing.ImportFileError, match=r"does not list 150 of .* 200 patients \(75%\)"
+    ):
         _import(db, clock, tmp_path, rows[:50])
     assert all(p.left_list_at is None for p in _by_number(db).values())  # nothing changed
 
@@ -121,3 +134,58 @@ def test_a_file_missing_most_of_the_list_is_refused_unless_removals_are_allowed(
     assert result.left_list == 150
     with db.transaction() as session:
         assert cohort.preview(session, [practice_id], ON).listed == 50
+
+
+def _import_twice_at_once(db: Database, ods: str, paths: list[Path], now: datetime) -> list:
+    barrier = threading.Barrier(len(paths))
+    results: list[object] = [None] * len(paths)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = importing.import_patients(
+                db, paths[i], practice_ods=ods, now=now, allow_test_numbers=True
+            )
+        except Exception as error:  # noqa: BLE001 - checked by the caller
+            results[i] = error
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(paths))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+@pytest.mark.postgres
+def test_two_imports_of_one_practice_at_once_queue_and_both_succeed(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """Imports of a practice are serialised on its row: the second waits for the first,
+    then sees its patients (a first import merges with a plain INSERT, so without the
+    lock the loser would fail on the unique index). Run a few times for the orders."""
+    db = Database.from_url(pg_url, pool_size=4)
+    try:
+        now = datetime(2026, 1, 14, 10, tzinfo=UTC)
+        rows = [f"{n},A,B,1970-01-01,F," for n in nhs_numbers(3_000, start=9_000)]
+        paths = [tmp_path / "a.csv", tmp_path / "b.csv"]
+        for path in paths:
+            path.write_text("\n".join([HEADER, *rows]), encoding="utf-8")
+        for round_ in range(3):
+            ods = f"Y{round_:05d}"
+            add_practice_row(db, ods=ods, name="Race practice", now=now)
+            results = _import_twice_at_once(db, ods, paths, now)
+            assert all(isinstance(r, importing.ImportResult) for r in results), results
+            added = sorted(r.added for r in results)
+            unchanged = sorted(r.unchanged for r in results)
+            assert (added, unchanged) == ([0, 3_000], [0, 3_000])
+            with db.transaction() as session:
+                listed = (
+                    select(func.count())
+                    .select_from(Patient)
+                    .join(Practice, Practice.id == Patient.practice_id)
+                    .where(Practice.ods_code == ods)
+                )
+                assert session.scalar(listed) == 3_000
+    finally:
+        db.dispose()

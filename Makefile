@@ -46,6 +46,8 @@ format: install ## Reformat the code with ruff
 	$(BIN)/ruff check --fix .
 
 bench: install ## Run every benchmark and print one table of figures beside their floors
+	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk (the HTTP load generator bench_replies drives)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null || echo "could not install wrk: bench_replies will say so"; }
 	$(BIN)/python -m benchmarks
 
 migration: install ## Autogenerate a migration from the models: make migration m="what changed"

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -230,6 +231,8 @@ def _wrk(
     pause_ms: int = 0,
     connections: int = CONNECTIONS,
 ) -> dict[str, float]:
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk is not installed (apt-get install wrk; `make bench` does)")
     out = subprocess.run(
         [
             "wrk",

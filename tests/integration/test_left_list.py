@@ -104,6 +104,10 @@ def test_patients_missing_from_a_reimport_leave_the_list_and_stop_being_invited(
         states = dict(session.execute(select(CampaignMember.id, CampaignMember.state)).all())
         assert states[ids[2]] == "removed" and states[ids[3]] == "waiting"
         assert offers.create_offer(session, ids[2], now=clock.now()) is None
+        # an offered member keeps its state, but is never offered again either (asked at
+        # the time of the first offer, when its practice still had free slots ahead)
+        then = offer_row.created_at
+        assert offers.create_offer(session, offer_row.member_id, now=then) is None
         batch = session.scalars(select(ImportBatch).order_by(ImportBatch.id.desc())).first()
         assert batch is not None and batch.left_list == 2
         preview = cohort.preview(session, [practice_id], ON)

@@ -1,12 +1,16 @@
 """Patients pages: search by NHS number (a POST form, so the number is never in a URL or
-an access log) and the patient's timeline."""
+an access log) and the patient's timeline; upload a practice's list (the same import as
+`flask patients import`, streamed from the upload)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+import io
+
+from flask import Blueprint, current_app, render_template, request
 
 from app.runtime import get_clock, get_db
-from app.services import audit, timeline
+from app.services import audit, importing, timeline
+from app.web.display import chosen_practice
 from app.web.security import client_ip, current_user, roles_required
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
@@ -37,4 +41,52 @@ def search() -> str | tuple[str, int]:
                     ip=client_ip(),
                 )
     page = render_template("patients/search.html", errors=errors, results=results, typed=typed)
+    return page, (400 if errors else 200)
+
+
+SHOW_PROBLEMS = 50
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+@roles_required("admin", "practice")
+def upload() -> tuple[str, int]:
+    """Load a practice's whole list from a CSV upload, as `flask patients import` does."""
+    practice_id, practices = chosen_practice()
+    errors: dict[str, str] = {}
+    result = None
+    allow_removals = request.form.get("allow_removals") == "yes"
+    if request.method == "POST":
+        file = request.files.get("file")
+        if practice_id is None:
+            errors["practice"] = "Choose a practice"
+        if file is None or not file.filename:
+            errors["file"] = "Choose the CSV file of the practice's patient list"
+        if not errors:
+            assert file is not None
+            ods = next(p.ods_code for p in practices if p.id == practice_id)
+            stream = io.TextIOWrapper(file.stream, encoding="utf-8-sig", newline="")
+            try:
+                result = importing.import_patients(
+                    get_db(),
+                    stream,
+                    practice_ods=ods,
+                    now=get_clock().now(),
+                    imported_by=current_user.email,
+                    allow_test_numbers=current_app.config["ENV"] != "production",
+                    file_name=(file.filename or "patients.csv")[:200],
+                    allow_removals=allow_removals,
+                )
+            except importing.ImportFileError as exc:
+                errors["file"] = str(exc)
+    page = render_template(
+        "patients/upload.html",
+        practices=practices,
+        practice_id=practice_id,
+        errors=errors,
+        result=result,
+        allow_removals=allow_removals,
+        no_mobile=sum(result.no_usable_mobile.values()) if result else 0,
+        problems=result.problems[:SHOW_PROBLEMS] if result else [],
+        max_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
+    )
     return page, (400 if errors else 200)

@@ -1,13 +1,16 @@
-"""Patient search: a patient who has left the practice list says so, with the date (and a
-screenshot in tests/artifacts/ to look at)."""
+"""Patients pages: uploading a practice's list (scoped, with the whole-list guard) and search,
+where a patient who has left the list says so (screenshots in tests/artifacts/)."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import func, select
 
-from tests.builders import STAFF_PASSWORD, add_patient, add_practice, add_user
+from app.data.models import AuditEvent, Patient
+from tests.builders import STAFF_PASSWORD, add_patient, add_practice, add_user, nhs_numbers
 from tests.web.browser import ARTIFACTS, launch
 from tests.web.staff import post, sign_in
 
@@ -54,3 +57,104 @@ def test_the_left_the_list_tag_in_chromium(live_server):
         page.screenshot(path=str(ARTIFACTS / "patient-left-list.png"), full_page=True)
         browser.close()
     assert colour not in {"", "rgba(0, 0, 0, 0)"}  # styled as a tag, not bare text
+
+
+def _upload(client, practice_id: int, text: str, **extra: str):  # type: ignore[no-untyped-def]
+    data = {"practice": str(practice_id), "file": (io.BytesIO(text.encode()), "list.csv"), **extra}
+    return post(client, "/patients/upload", data, content_type="multipart/form-data")
+
+
+def _list(numbers: list[str]) -> str:
+    return "NHS Number,Forename,DOB,Mobile\n" + "".join(
+        f"{n},Pat,1975-06-01,07700 900{i % 1000:03d}\n" for i, n in enumerate(numbers)
+    )
+
+
+@pytest.fixture
+def practices(db):  # type: ignore[no-untyped-def]
+    with db.transaction() as session:
+        mine = add_practice(session, ods="A00001", name="Practice A")
+        other = add_practice(session, ods="B00001", name="Practice B")
+        add_user(session, "gp@example.nhs.uk", "practice", [mine])
+        return mine.id, other.id
+
+
+def test_practice_staff_upload_their_list_and_see_what_happened(client, db, practices):
+    mine, _ = practices
+    numbers = nhs_numbers(120, start=70_000)
+    sign_in(client, "gp@example.nhs.uk")
+    text = _list(numbers) + "1234567890,Bad,1975-06-01,\n"
+    response = _upload(client, mine, text)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200, page
+    assert 'Patients added</dt><dd class="nhsuk-summary-list__value">120' in page
+    assert 'Rows not loaded</dt><dd class="nhsuk-summary-list__value">1' in page
+    assert "fails the modulus 11 check" in page and ">122<" in page  # the bad row's line
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Patient)) == 120
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(
+                    AuditEvent.action == "patients.imported",
+                    AuditEvent.actor == "gp@example.nhs.uk",
+                )
+            )
+            == 1
+        )
+
+    # a file missing most of the list is refused and changes nothing ...
+    response = _upload(client, mine, _list(numbers[:30]))
+    assert response.status_code == 400
+    assert "does not list 90 of the practice&#39;s 120 patients" in response.get_data(as_text=True)
+    # ... unless staff say it is the whole list
+    response = _upload(client, mine, _list(numbers[:30]), allow_removals="yes")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200, page
+    assert 'Left the list</dt><dd class="nhsuk-summary-list__value">90: no longer' in page
+
+
+def test_uploading_to_another_practice_or_a_broken_file_is_refused(client, db, practices):
+    mine, other = practices
+    sign_in(client, "gp@example.nhs.uk")
+    assert _upload(client, other, _list(nhs_numbers(3, start=71_000))).status_code == 404
+    response = _upload(client, mine, "Forename,DOB\nAnn,1975-06-01\n")
+    assert response.status_code == 400
+    assert "has no &#39;NHS Number&#39; column" in response.get_data(as_text=True)
+    response = post(client, "/patients/upload", {"practice": str(mine)})
+    assert "Choose the CSV file" in response.get_data(as_text=True)
+    data = {"practice": str(mine), "file": (io.BytesIO(b"NHS Number,DOB\n\xff\xfe\n"), "x.csv")}
+    response = post(client, "/patients/upload", data, content_type="multipart/form-data")
+    assert response.status_code == 400 and "is not UTF-8" in response.get_data(as_text=True)
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Patient)) == 0
+
+
+@pytest.mark.browser
+def test_uploading_a_list_in_chromium(live_server, tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api")
+    app, base = live_server
+    with app.extensions["nudge.db"].transaction() as session:
+        practice = add_practice(session, name="Riverside Medical Centre")
+        add_user(session, "gp@example.nhs.uk", "practice", [practice])
+    path = tmp_path / "riverside.csv"
+    numbers = nhs_numbers(40, start=72_000)
+    path.write_text(_list(numbers) + "9990000000,Bad,31/02/1970,\n", encoding="utf-8")
+    with playwright.sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.goto(f"{base}/sign-in")
+        page.fill("#email", "gp@example.nhs.uk")
+        page.fill("#password", STAFF_PASSWORD)
+        page.click("button[type=submit]")
+        page.goto(f"{base}/patients")
+        page.click("text=Upload a practice's patient list")
+        page.set_input_files("#file", str(path))
+        page.click("button[type=submit]")
+        summary = page.locator("[data-testid=import-summary]")
+        summary.wait_for()
+        text = summary.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "patients-upload.png"), full_page=True)
+        browser.close()
+    assert "Patients added\t40" in text and "Rows not loaded\t1" in text

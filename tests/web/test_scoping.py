@@ -197,6 +197,7 @@ ROLE_TABLE = [
     ("/bookings/export", 200, 200, 403),
     ("/conversations", 200, 200, 403),
     ("/patients", 200, 200, 403),
+    ("/patients/upload", 200, 200, 403),
     ("/campaigns", 200, 403, 403),
     ("/campaigns/new", 200, 403, 403),
     ("/admin/audit", 200, 403, 403),

@@ -1,10 +1,11 @@
 """The eligible cohort: who may be invited on a date, who may not and why, computed in SQL.
 
-One query (`cohort_query`) classifies every patient of the chosen practices with CASE
-expressions that mirror `app.domain.eligibility.decide`; the preview groups it for
-counts and the export streams it. Ages are tested as date-of-birth bounds computed in
-Python (`born_on_or_before_for_age`), so the SQL is plain date comparisons that mean
-the same on SQLite and PostgreSQL.
+One rule (`_rules_on`: CASE expressions that mirror `app.domain.eligibility.decide`)
+classifies every listed patient of the chosen practices: `cohort_query` gives each
+patient's status and reason (the export streams it, campaign approval snapshots it) and
+the preview groups the same rule into integer cells. Ages are tested as date-of-birth
+bounds computed in Python (`born_on_or_before_for_age`), so the SQL is plain date
+comparisons that mean the same on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ from sqlalchemy.orm import Session
 from app.clock import LONDON
 from app.data.base import UTCDateTime
 from app.data.db import Database
-from app.data.models import CampaignMember, ImportBatch, Message, Offer, Patient, Practice
+from app.data.models import CampaignMember, ImportBatch, Offer, Patient, Practice
 from app.domain import eligibility, ethnicity, nhs_number, phone
 from app.domain.csv_headers import PATIENT_COLUMNS, match_headers
 from app.domain.dates import DateFormatError, parse_date
@@ -426,17 +426,8 @@ def _mark_left(session: Session, practice_id: int, listed: dict[int, int], now: 
         Patient.practice_id == practice_id, Patient.left_list_at.is_not(None)
     )
     if left:
+        # closing an offer also cancels its queued invitation and reminder
         close_open_offers(session, Offer.patient_id.in_(gone), state="withdrawn", now=now)
-        session.execute(
-            update(Message)
-            .where(
-                Message.patient_id.in_(gone),
-                Message.direction == "out",
-                Message.status == "queued",
-                Message.kind.in_(("invitation", "reminder")),
-            )
-            .values(status="cancelled", status_updated_at=now)
-        )
         session.execute(
             update(CampaignMember)
             .where(CampaignMember.patient_id.in_(gone), CampaignMember.state == "waiting")

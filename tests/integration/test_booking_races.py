@@ -5,10 +5,6 @@ Real threads start together at a barrier; the outcome is checked by query afterw
 
 from __future__ import annotations
 
-import random
-import threading
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +17,7 @@ from app.services import booking as booking_service
 from app.services.offers import expire_offers
 from app.services.replies import handle_inbound
 from tests.builders import add_open_offer, add_patient
+from tests.races import together
 
 pytestmark = pytest.mark.postgres
 
@@ -34,31 +31,6 @@ def pg_db(pg_url: str):
     database = Database.from_url(pg_url, pool_size=6)
     yield database
     database.dispose()
-
-
-def together(*calls: Callable[[], Any], jitter: float = 0.01) -> list[Any]:
-    """Run the calls on threads released at the same instant; results (or exceptions).
-
-    Each thread waits a random 0-`jitter` seconds after the barrier, so over the rounds
-    every order of the critical steps gets its turn.
-    """
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int, call: Callable[[], Any]) -> None:
-        barrier.wait()
-        time.sleep(random.uniform(0, jitter))
-        try:
-            results[i] = call()
-        except Exception as error:  # noqa: BLE001 - reported to the test as a result
-            results[i] = error
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def reply(db: Database, number: str, body: str, sid: str, now: datetime = NOW):

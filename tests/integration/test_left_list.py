@@ -3,8 +3,8 @@ and imports of one practice queue rather than collide."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -31,6 +31,7 @@ from tests.builders import (
     nhs_numbers,
     queue_outbound,
 )
+from tests.races import together
 
 N = nhs_numbers(8, start=500)
 HEADER = "NHS Number,Forename,Surname,Date of Birth,Sex,Mobile"
@@ -140,27 +141,6 @@ def test_a_file_missing_most_of_the_list_is_refused_unless_removals_are_allowed(
         assert cohort.preview(session, [practice_id], ON).listed == 50
 
 
-def _import_twice_at_once(db: Database, ods: str, paths: list[Path], now: datetime) -> list:
-    barrier = threading.Barrier(len(paths))
-    results: list[object] = [None] * len(paths)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = importing.import_patients(
-                db, paths[i], practice_ods=ods, now=now, allow_test_numbers=True
-            )
-        except Exception as error:  # noqa: BLE001 - checked by the caller
-            results[i] = error
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(paths))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
-
-
 @pytest.mark.postgres
 def test_two_imports_of_one_practice_at_once_queue_and_both_succeed(
     pg_url: str, tmp_path: Path
@@ -178,7 +158,19 @@ def test_two_imports_of_one_practice_at_once_queue_and_both_succeed(
         for round_ in range(3):
             ods = f"Y{round_:05d}"
             add_practice_row(db, ods=ods, name="Race practice", now=now)
-            results = _import_twice_at_once(db, ods, paths, now)
+            results = together(
+                *(
+                    partial(
+                        importing.import_patients,
+                        db,
+                        path,
+                        practice_ods=ods,
+                        now=now,
+                        allow_test_numbers=True,
+                    )
+                    for path in paths
+                )
+            )
             assert all(isinstance(r, importing.ImportResult) for r in results), results
             added = sorted(r.added for r in results)
             unchanged = sorted(r.unchanged for r in results)

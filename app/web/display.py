@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, abort, request
+from flask import Flask, abort, current_app, request
 from sqlalchemy import select
 
 from app.clock import LONDON
@@ -57,6 +57,14 @@ def chosen_practice(raw: Any = None) -> tuple[int | None, list[Practice]]:
             abort(404)
         return practice_scope(pid), practices
     return (practices[0].id if practices else None), practices
+
+
+def upload_limit() -> str:
+    """The largest request body the app takes (MAX_CONTENT_LENGTH), for people: "10 MB"."""
+    size = int(current_app.config["MAX_CONTENT_LENGTH"])
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):g} MB"
+    return f"{max(size // 1024, 1)} KB"
 
 
 def practice_options(practices: list[Practice]) -> list[tuple[int, str]]:

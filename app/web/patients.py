@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, render_template, request
 
 from app.runtime import get_clock, get_db
 from app.services import audit, importing, timeline
-from app.web.display import chosen_practice
+from app.web.display import chosen_practice, upload_limit
 from app.web.security import client_ip, current_user, roles_required
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
@@ -87,6 +87,6 @@ def upload() -> tuple[str, int]:
         allow_removals=allow_removals,
         no_mobile=sum(result.no_usable_mobile.values()) if result else 0,
         problems=result.problems[:SHOW_PROBLEMS] if result else [],
-        max_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
+        upload_limit=upload_limit(),
     )
     return page, (400 if errors else 200)

@@ -308,6 +308,18 @@ def _register_error_pages(app: Flask) -> None:
     def _not_found(exc: HTTPException) -> Any:
         return _error_page(exc, "Page not found", "Check the address, or go back and try again.")
 
+    @app.errorhandler(413)
+    def _too_big(exc: HTTPException) -> Any:
+        from app.web.display import upload_limit
+
+        return _error_page(
+            exc,
+            "This file is too big to upload",
+            f"Files up to {upload_limit()} can be uploaded here. Nothing was changed. For a "
+            "bigger patient list, ask an administrator to load it with the command flask "
+            "patients import, which has no size limit.",
+        )
+
     @app.errorhandler(429)
     def _too_many(exc: HTTPException) -> Any:
         return _error_page(

@@ -158,3 +158,16 @@ def test_uploading_a_list_in_chromium(live_server, tmp_path):
         page.screenshot(path=str(ARTIFACTS / "patients-upload.png"), full_page=True)
         browser.close()
     assert "Patients added\t40" in text and "Rows not loaded\t1" in text
+
+
+def test_a_file_over_the_upload_limit_gets_a_page_that_says_so(app, client, db, practices):
+    mine, _ = practices
+    app.config["MAX_CONTENT_LENGTH"] = 4096
+    sign_in(client, "gp@example.nhs.uk")
+    response = _upload(client, mine, _list(nhs_numbers(100, start=73_000)))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 413
+    assert "This file is too big to upload" in page and "Files up to 4 KB can be" in page
+    assert "flask patients import" in page
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Patient)) == 0

@@ -33,6 +33,7 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
+from app.services.importing import STAGED
 from benchmarks import row, size
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -151,11 +152,7 @@ def pg_schema_floor(pg_url: str, directory: Path) -> float:
     url = make_url(pg_url)
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
     dump = directory / "patients.copy"
-    columns = (
-        "practice_id, nhs_number, given_name, family_name, date_of_birth, sex, "
-        "ethnic_category, ethnic_group, postcode, lsoa, imd_decile, imd_edition, mobile, "
-        "mobile_status, conditions, last_health_check, created_at, updated_at"
-    )
+    columns = ", ".join(("practice_id", *STAGED, "created_at", "updated_at"))
     with psycopg.connect(dsn) as conn:
         dump_sql = f"COPY (SELECT {columns} FROM patient ORDER BY id) TO STDOUT"
         with conn.cursor() as cur, dump.open("wb") as out, cur.copy(dump_sql) as copy:

@@ -29,7 +29,6 @@ from typing import IO, Any, cast
 
 from sqlalchemy import (
     Column,
-    Date,
     Integer,
     MetaData,
     String,
@@ -68,7 +67,6 @@ MASS_REMOVAL_MIN = 50
 
 Progress = Callable[[int], None]
 
-# The staging table: one row per accepted CSV row, already normalised.
 _staging_metadata = MetaData()
 # Every NHS number the file lists, for marking the practice's patients it does not.
 LISTED = Table(
@@ -77,27 +75,19 @@ LISTED = Table(
     Column("nhs_number", String(10), primary_key=True),
     prefixes=["TEMPORARY"],
 )
+# The staging table: one row per accepted CSV row, already normalised, in the order the
+# row checker yields them; names and types are patient's own.
+STAGED = (
+    "nhs_number", "given_name", "family_name", "date_of_birth", "sex", "ethnic_category",
+    "ethnic_group", "postcode", "lsoa", "imd_decile", "imd_edition", "mobile",
+    "mobile_status", "conditions", "last_health_check",
+)  # fmt: skip
 STAGING = Table(
     "patient_import",
     _staging_metadata,
-    Column("nhs_number", String(10)),
-    Column("given_name", String(100)),
-    Column("family_name", String(100)),
-    Column("date_of_birth", Date),
-    Column("sex", String(1)),
-    Column("ethnic_category", String(2)),
-    Column("ethnic_group", String(20)),
-    Column("postcode", String(10)),
-    Column("lsoa", String(12)),
-    Column("imd_decile", Integer),
-    Column("imd_edition", String(10)),
-    Column("mobile", String(20)),
-    Column("mobile_status", String(10)),
-    Column("conditions", String(400)),
-    Column("last_health_check", Date),
+    *(Column(name, Patient.__table__.c[name].type) for name in STAGED),
     prefixes=["TEMPORARY"],
 )
-STAGED = tuple(c.name for c in STAGING.columns)
 # the columns a re-import may change (never opted_out_at: that is the patient's choice)
 UPDATABLE = tuple(name for name in STAGED if name != "nhs_number")
 

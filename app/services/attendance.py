@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from app.clock import LONDON, as_utc
@@ -69,11 +69,31 @@ def london_day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     return start, end
 
 
+def _bookings_between(practice_id: int, start: datetime, end: datetime, *columns: Any) -> Select:
+    """`columns` of the practice's bookings (not cancelled) in [start, end), in time order."""
+    return (
+        select(*columns)
+        .select_from(Booking)
+        .join(Slot, Slot.id == Booking.slot_id)
+        .join(Patient, Patient.id == Booking.patient_id)
+        .where(
+            Slot.practice_id == practice_id,
+            Slot.starts_at >= start,
+            Slot.starts_at < end,
+            Booking.state != "cancelled",
+        )
+        .order_by(Slot.starts_at, Booking.id)
+    )
+
+
 def day_list(session: Session, practice_id: int, day: date) -> list[DayRow]:
     """The practice's live and completed bookings on one London day, in time order."""
     start, end = london_day_bounds(day, day)
     rows = session.execute(
-        select(
+        _bookings_between(
+            practice_id,
+            start,
+            end,
             Booking.id,
             Slot.starts_at,
             Slot.duration_minutes,
@@ -84,15 +104,6 @@ def day_list(session: Session, practice_id: int, day: date) -> list[DayRow]:
             Booking.source,
             Booking.state,
         )
-        .join(Slot, Slot.id == Booking.slot_id)
-        .join(Patient, Patient.id == Booking.patient_id)
-        .where(
-            Slot.practice_id == practice_id,
-            Slot.starts_at >= start,
-            Slot.starts_at < end,
-            Booking.state != "cancelled",
-        )
-        .order_by(Slot.starts_at, Booking.id)
     ).all()
     return [DayRow(r[0], as_utc(r[1]), *r[2:]) for r in rows]
 
@@ -198,16 +209,15 @@ def export_csv(
             .order_by(Offer.created_at, Offer.id)
         ).all()
         appointments = session.execute(
-            select(Patient.nhs_number, Slot.starts_at, Booking.state, Booking.source)
-            .join(Slot, Slot.id == Booking.slot_id)
-            .join(Patient, Patient.id == Booking.patient_id)
-            .where(
-                Slot.practice_id == practice_id,
-                Slot.starts_at >= start,
-                Slot.starts_at < end,
-                Booking.state != "cancelled",
+            _bookings_between(
+                practice_id,
+                start,
+                end,
+                Patient.nhs_number,
+                Slot.starts_at,
+                Booking.state,
+                Booking.source,
             )
-            .order_by(Slot.starts_at, Booking.id)
         ).all()
         count = 0
         for nhs_number, at in invitations:

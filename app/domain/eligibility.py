@@ -19,25 +19,104 @@ MAX_AGE = 74  # inclusive: eligible until the day before the 75th birthday
 RECALL_YEARS = 5
 
 # Exclusion conditions: canonical name -> the names accepted in a Conditions column
-# (case-insensitive). The one place aliases live. Includes the 20% 10-year CVD risk
-# exclusion that some analytics models forget.
+# (case-insensitive, hyphens and full stops read as spaces). The one place aliases live:
+# the programme's own list, the NHS website's words for it ("heart disease", "high blood
+# pressure", "inherited high cholesterol") and the terms GP systems write. Includes the
+# 20% 10-year CVD risk exclusion that some analytics models forget.
+_CKD_REGISTER_STAGES = ("3", "3a", "3b", "4", "5")  # QOF's CKD register is stages 3-5
+_CKD_EARLY_STAGES = ("1", "2")  # explicit stages 1-2 are not on it and do not exclude
+
+
+def _ckd_stage_names(stages: tuple[str, ...]) -> tuple[str, ...]:
+    """The ways GP systems write a CKD stage: `CKD stage 3a`, `CKD G3a`, `stage 3 CKD` ..."""
+    names: list[str] = []
+    for stage in stages:
+        for ckd in ("ckd", "chronic kidney disease"):
+            names += [f"{ckd} stage {stage}", f"{ckd} {stage}", f"{ckd} g{stage}"]
+            names += [f"{ckd} stage g{stage}", f"stage {stage} {ckd}", f"{ckd}{stage}"]
+    return tuple(names)
+
+
 CONDITIONS: dict[str, tuple[str, ...]] = {
-    "chd": ("chd", "coronary heart disease"),
-    "ckd": ("ckd", "chronic kidney disease"),
-    "diabetes": ("diabetes", "dm"),
-    "hypertension": ("hypertension", "htn"),
-    "af": ("af", "atrial fibrillation"),
-    "tia": ("tia", "transient ischaemic attack", "transient ischemic attack"),
-    "stroke": ("stroke",),
-    "fh": ("fh", "familial hypercholesterolaemia", "familial hypercholesterolemia"),
-    "heart_failure": ("heart failure", "hf"),
-    "pad": ("pad", "peripheral arterial disease"),
-    "statins": ("statins", "statin"),
-    "cvd_risk_20": ("cvd risk 20", "qrisk>=20", "qrisk >= 20", "cvd risk >= 20"),
-}
+    "chd": (
+        "chd", "coronary heart disease", "heart disease", "coronary artery disease", "cad",
+        "ihd", "ischaemic heart disease", "ischemic heart disease", "mi",
+        "myocardial infarction", "heart attack", "angina", "stable angina",
+        "angina pectoris", "acute coronary syndrome",
+    ),
+    "ckd": ("ckd", "chronic kidney disease", *_ckd_stage_names(_CKD_REGISTER_STAGES)),
+    "diabetes": (
+        "diabetes", "dm", "diabetes mellitus", "type 1 diabetes", "type 2 diabetes",
+        "type i diabetes", "type ii diabetes", "type 1 diabetes mellitus",
+        "type 2 diabetes mellitus", "diabetes type 1", "diabetes type 2", "t1dm", "t2dm",
+        "t1d", "t2d", "iddm", "niddm",
+    ),
+    "hypertension": (
+        "hypertension", "htn", "high blood pressure", "hbp", "essential hypertension",
+    ),
+    "af": (
+        "af", "atrial fibrillation", "paroxysmal atrial fibrillation", "paroxysmal af",
+        "paf", "persistent atrial fibrillation", "permanent atrial fibrillation",
+    ),
+    "tia": (
+        "tia", "transient ischaemic attack", "transient ischemic attack", "mini stroke",
+    ),
+    "stroke": (
+        "stroke", "cva", "cerebrovascular accident", "ischaemic stroke", "ischemic stroke",
+        "haemorrhagic stroke", "hemorrhagic stroke",
+    ),
+    "fh": (
+        "fh", "familial hypercholesterolaemia", "familial hypercholesterolemia",
+        "inherited high cholesterol", "heterozygous familial hypercholesterolaemia",
+    ),
+    "heart_failure": (
+        "heart failure", "hf", "chf", "congestive heart failure", "cardiac failure",
+        "lvsd", "left ventricular systolic dysfunction",
+    ),
+    "pad": (
+        "pad", "peripheral arterial disease", "peripheral artery disease", "pvd",
+        "peripheral vascular disease",
+    ),
+    "statins": (
+        "statins", "statin", "on statins", "statin therapy", "atorvastatin",
+        "simvastatin", "rosuvastatin", "pravastatin", "fluvastatin",
+    ),
+    "cvd_risk_20": (
+        "cvd risk 20", "qrisk>=20", "qrisk >= 20", "cvd risk >= 20", "qrisk 20",
+        "cvd risk 20%", "qrisk>=20%", "qrisk >= 20%", "cvd risk >= 20%",
+    ),
+}  # fmt: skip
+
+# Conditions that do not exclude anyone from a Health Check: recognised, so they neither
+# warn nor hold a patient for review. Only a term in neither list holds the patient.
+NOT_EXCLUDING: tuple[str, ...] = (
+    *_ckd_stage_names(_CKD_EARLY_STAGES),
+    "asthma", "copd", "chronic obstructive pulmonary disease", "emphysema",
+    "chronic bronchitis", "eczema", "atopic eczema", "dermatitis", "psoriasis", "acne",
+    "rosacea", "gout", "osteoarthritis", "oa", "rheumatoid arthritis", "arthritis",
+    "back pain", "low back pain", "fibromyalgia", "osteoporosis", "depression",
+    "anxiety", "anxiety and depression", "mixed anxiety and depression", "insomnia",
+    "hypothyroidism", "underactive thyroid", "hyperthyroidism", "overactive thyroid",
+    "migraine", "headache", "epilepsy", "hay fever", "allergic rhinitis", "rhinitis",
+    "ibs", "irritable bowel syndrome", "gord", "gerd", "reflux", "acid reflux",
+    "heartburn", "anaemia", "anemia", "obesity", "overweight", "glaucoma", "cataract",
+    "cataracts", "hearing loss", "tinnitus", "sleep apnoea", "sleep apnea",
+    "obstructive sleep apnoea", "varicose veins", "haemorrhoids", "hemorrhoids",
+)  # fmt: skip
+
+# hyphens and full stops are spacing ("mini-stroke", "CKD stage 3.", "T2 DM")
+_SPACING = str.maketrans({"-": " ", ".": " ", "_": " "})
+
+
+def _key(term: str) -> str:
+    return " ".join(term.lower().translate(_SPACING).split())
+
+
 _ALIAS_TO_CANONICAL = {
-    " ".join(alias.split()): name for name, aliases in CONDITIONS.items() for alias in aliases
+    _key(alias): name for name, aliases in CONDITIONS.items() for alias in aliases
 }
+_NOT_EXCLUDING = frozenset(_key(term) for term in NOT_EXCLUDING)
+assert not _NOT_EXCLUDING & set(_ALIAS_TO_CANONICAL), "a term cannot both exclude and not"
 
 # Reasons, in the order they are tested: a patient gets the first that applies.
 AGE = "age"
@@ -48,8 +127,11 @@ REASONS = (AGE, CONDITION, RECENT_CHECK, OPTED_OUT)
 
 ELIGIBLE = "eligible"
 NOT_TEXTABLE = "not_textable"
+# no exclusion applies, but a condition the vocabulary does not know: not invited until
+# staff resolve it (the GP record is coded, or the term is added to the vocabulary)
+NEEDS_REVIEW = "needs_review"
 EXCLUDED = "excluded"
-STATUSES = (ELIGIBLE, NOT_TEXTABLE, EXCLUDED)
+STATUSES = (ELIGIBLE, NOT_TEXTABLE, NEEDS_REVIEW, EXCLUDED)
 
 AGE_BANDS = ("40-44", "45-49", "50-54", "55-59", "60-64", "65-69", "70-74")
 IMD_QUINTILES = (1, 2, 3, 4, 5)
@@ -60,25 +142,41 @@ SEX_LABELS = {"1": "Male", "2": "Female", "9": "Indeterminate", "0": "Not known"
 @dataclass(frozen=True)
 class ParsedConditions:
     canonical: str  # ';'-joined canonical names in CONDITIONS order, '' when none
-    unknown: tuple[str, ...]
+    unknown: tuple[str, ...]  # terms neither excluding nor known not to, as written
 
 
 def parse_conditions(text: str | None) -> ParsedConditions:
-    """Canonical condition names from a ';'-separated list; unknown names come back apart."""
+    """Canonical exclusion names from a ';'-separated list; conditions known not to exclude
+    are dropped; anything else comes back apart as `unknown` (held for review)."""
     if text is None or not text.strip():
         return ParsedConditions("", ())
     found: set[str] = set()
     unknown: list[str] = []
     for part in text.split(";"):
-        key = " ".join(part.lower().split())
-        if not key:
+        key = _key(part)
+        if not key or key in _NOT_EXCLUDING:
             continue
         name = _ALIAS_TO_CANONICAL.get(key)
         if name is None:
-            unknown.append(part.strip())
+            if part.strip() not in unknown:
+                unknown.append(part.strip())
         else:
             found.add(name)
     return ParsedConditions(";".join(n for n in CONDITIONS if n in found), tuple(unknown))
+
+
+UNRECOGNISED_SEPARATOR = "; "
+
+
+def join_unrecognised(terms: Iterable[str], *, limit: int = 400) -> str:
+    """Unrecognised terms as stored on the patient: '; '-joined, cut to `limit` characters
+    (a cut term still holds the patient: it is non-empty)."""
+    return UNRECOGNISED_SEPARATOR.join(terms)[:limit]
+
+
+def split_unrecognised(stored: str | None) -> list[str]:
+    """The terms of a stored `join_unrecognised` value."""
+    return [t.strip() for t in (stored or "").split(";") if t.strip()]
 
 
 def age_on(date_of_birth: date, on: date) -> int:
@@ -174,12 +272,15 @@ def decide(
     number_opted_out: bool = False,
     mobile: str | None,
     number_not_textable: bool = False,
+    unrecognised: str | Iterable[str] = "",
 ) -> Decision:
     """The eligibility rule for one patient on date `on` (the cohort query's SQL twin).
 
     Excluded for the first of: age outside 40-74 in completed years; any exclusion
     condition; an NHS Health Check in the five years before `on`; opted out (the
-    patient, or their mobile number by STOP). Eligible patients without a usable mobile
+    patient, or their mobile number by STOP). Someone not excluded who has a condition
+    the vocabulary does not know (`unrecognised`) "needs_review": never invited on a
+    guess, whether or not they have a mobile. Eligible patients without a usable mobile
     (none, a landline, or a number known not to take texts) are "not_textable": counted,
     because they are the people SMS misses.
     """
@@ -193,6 +294,8 @@ def decide(
         return Decision(EXCLUDED, RECENT_CHECK)
     if opted_out_at is not None or number_opted_out:
         return Decision(EXCLUDED, OPTED_OUT)
+    if unrecognised if isinstance(unrecognised, str) else any(unrecognised):
+        return Decision(NEEDS_REVIEW, None)
     if mobile is None or number_not_textable:
         return Decision(NOT_TEXTABLE, None)
     return Decision(ELIGIBLE, None)

@@ -11,6 +11,7 @@ calls those numbers invalid, so outside production they are accepted as test mob
 from __future__ import annotations
 
 import re
+import string
 from typing import NamedTuple
 
 import phonenumbers
@@ -43,7 +44,13 @@ _GB_MOBILE = re.compile(_GB.mobile.national_number_pattern)
 # alone decides them
 _GB_FIXED = re.compile(_GB.fixed_line.national_number_pattern)
 # 07700 900123, 07700-900-123, (07700) 900123, +44 7700 900123, 447700900123, 0044...
-_SEPARATORS = str.maketrans("", "", " -().")
+_SEPARATORS = str.maketrans("", "", " -()")
+# GOV.UK Notify's rule (notifications-utils `normalise_phone_number`): besides digits only
+# whitespace and ()-+ may appear; anything else ("07723 456789...", "07700.900.123",
+# "ext 12") is refused as "letters or symbols", so it is refused here too
+_NOTIFY_IGNORES = str.maketrans(
+    "", "", string.whitespace + "\u180e\u200b\u200c\u200d\u2060\u00a0\ufeff()-+"
+)
 _COMMON = re.compile(r"(?:\+44|0044|44|0)(7\d{9})")
 _GEOGRAPHIC = re.compile(r"(?:\+44|0044|44|0)([12]\d{8,9})")
 _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
@@ -52,6 +59,11 @@ _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 def is_test_number(e164: str) -> bool:
     """True for the Ofcom drama range +447700900000-+447700900999."""
     return len(e164) == 13 and e164.startswith(TEST_RANGE_PREFIX) and e164[10:].isdigit()
+
+
+def _digits_and_separators_only(raw: str) -> bool:
+    rest = raw.translate(_NOTIFY_IGNORES)
+    return rest.isascii() and rest.isdigit()
 
 
 def normalise_mobile(raw: str | None, *, allow_test_range: bool) -> Mobile:
@@ -66,6 +78,8 @@ def normalise_mobile(raw: str | None, *, allow_test_range: bool) -> Mobile:
     compact = raw.translate(_SEPARATORS)
     if not compact:
         return _MISSING
+    if not _digits_and_separators_only(raw):
+        return _INVALID
     match = _COMMON.fullmatch(compact)
     if match is not None:
         national = match.group(1)
@@ -84,6 +98,8 @@ def normalise_mobile_slow(raw: str | None, *, allow_test_range: bool) -> Mobile:
     """The reference implementation: libphonenumber for every input (see normalise_mobile)."""
     if raw is None or not raw.translate(_SEPARATORS):
         return _MISSING
+    if not _digits_and_separators_only(raw):
+        return _INVALID
     try:
         parsed = phonenumbers.parse(raw, "GB")
     except phonenumbers.NumberParseException:

@@ -86,7 +86,9 @@ def approve(campaign_id: int) -> None:
     arms = ", ".join(f"{k}={v}" for k, v in sorted(result.variants.items()))
     click.echo(
         f"Campaign {campaign_id} approved: {result.members} members"
-        f" ({result.eligible} textable, {result.not_textable} not textable); arms {arms or '-'}"
+        f" ({result.eligible} textable, {result.not_textable} not textable"
+        + (f", {result.needs_review} held for review" if result.needs_review else "")
+        + f"); arms {arms or '-'}"
     )
 
 

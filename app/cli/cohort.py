@@ -61,6 +61,10 @@ def preview_lines(p: cohort.CohortPreview, label: str) -> list[str]:
     }
     for reason in eligibility.REASONS:
         lines.append(f"    {names[reason]:<28} {p.excluded.get(reason, 0):>7,}")
+    lines.append("  not invited until resolved:")
+    lines.append(f"    {'held for review (unrecognised condition)':<42} {p.needs_review:>7,}")
+    for term, n in p.review_terms.items():
+        lines.append(f"      {term[:60]!r:<40} {n:>7,}")
     tables: tuple[tuple[str, dict[str, Split], dict[str, str]], ...] = (
         ("age band", p.by_age_band, {}),
         ("sex", p.by_sex, eligibility.SEX_LABELS),

@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.runtime import get_clock, get_db
-from app.services import importing
+from app.services import condition_review, importing
 from app.services.practices import PracticeError
 
 patients_group = AppGroup("patients", help="Patients: import a practice's list.")
@@ -75,6 +75,12 @@ def summary_lines(result: importing.ImportResult, ods: str) -> list[str]:
         f"  left the list     {result.left_list:>9,}"
         + (" (no longer listed: will not be invited)" if result.left_list else ""),
         f"  warnings          {result.warnings:>9,}",
+        f"  held for review   {result.held_for_review:>9,}"
+        + (
+            " (a condition not recognised: not invited until resolved)"
+            if result.held_for_review
+            else ""
+        ),
         f"  no usable mobile  {no_mobile:>9,}" + (f" ({detail})" if detail else ""),
     ]
     if result.ignored_columns:
@@ -89,6 +95,25 @@ def summary_lines(result: importing.ImportResult, ods: str) -> list[str]:
         if more > 0:
             lines.append(f"  ... and {more:,} more")
     return lines
+
+
+@patients_group.command(
+    "recheck-conditions",
+    help="Read the condition terms patients are held for review on again, after terms were "
+    "added to the vocabulary: recognised ones take effect and those now clear are released.",
+)
+@click.option("--practice", "ods", default=None, help="ODS code (default: every practice)")
+def recheck_conditions(ods: str | None) -> None:
+    try:
+        result = condition_review.recheck(
+            get_db(), now=get_clock().now(), practice_ods=ods, actor="cli"
+        )
+    except PracticeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"{result.changed:,} patients' conditions re-read; "
+        f"{result.still_held:,} still held for review (a term still not recognised)"
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -97,6 +97,9 @@ class Patient(Base):
     mobile_status: Mapped[str] = mapped_column(String(10), default="missing")
     # canonical exclusion condition names, ';'-joined, '' when none (app.domain.eligibility)
     conditions: Mapped[str] = mapped_column(String(400), default="")
+    # condition terms the vocabulary does not know, as written ('; '-joined, '' when
+    # none): the patient is held for review (needs_review) until they are resolved
+    unrecognised_conditions: Mapped[str] = mapped_column(String(400), default="", server_default="")
     last_health_check: Mapped[date | None] = mapped_column(Date)
     opted_out_at: Mapped[datetime | None]
     # set when a later import of the practice's whole list no longer has them (moved
@@ -204,7 +207,7 @@ class CampaignMember(Base):
         UniqueConstraint("campaign_id", "patient_id"),
         CheckConstraint(
             "state IN ('waiting', 'offered', 'booked', 'declined', 'exhausted',"
-            " 'opted_out', 'not_textable', 'removed')",
+            " 'opted_out', 'not_textable', 'needs_review', 'removed')",
             name="state",
         ),
         Index("ix_campaign_member_campaign_state", "campaign_id", "state"),

@@ -35,8 +35,9 @@ class VariantExample:
 
 def cohort_preview(db: Database, practice_ids: Sequence[int], on: date) -> dict[str, Any]:
     """Counts of the would-be cohort as approval would snapshot it today: eligible
-    (textable), eligible but not textable, and the textable people in each reporting
-    group. A view of `app.services.cohort.preview`, the one cohort query."""
+    (textable), eligible but not textable, held for review (with the unrecognised
+    condition terms), and the textable people in each reporting group. A view of
+    `app.services.cohort.preview`, the one cohort query."""
     with db.transaction() as session:
         counts = cohort.preview(session, list(practice_ids), on)
     tables = {
@@ -49,6 +50,8 @@ def cohort_preview(db: Database, practice_ids: Sequence[int], on: date) -> dict[
         "eligible": counts.eligible,
         "not_textable": counts.not_textable,
         "total": counts.eligible_total,
+        "needs_review": counts.needs_review,
+        "review_terms": counts.review_terms,
         "excluded": counts.excluded,
         "by": {
             group: [

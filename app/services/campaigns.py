@@ -158,8 +158,10 @@ def create(db: Database, spec: CampaignSpec, *, now: datetime, actor: str) -> in
 
 
 def cohort_select(practice_ids: Sequence[int], on: date) -> Select[Any]:
-    """The cohort to snapshot: (patient_id, practice_id, cohort_status, age_band, sex,
-    ethnic_group, ethnic_category, imd_quintile), eligible and not-textable patients.
+    """The cohort to snapshot: (patient_id, practice_id, cohort_status, held, age_band,
+    sex, ethnic_group, ethnic_category, imd_quintile): eligible and not-textable patients,
+    and those held for review (`held`), whose cohort_status is what they will be once the
+    unrecognised condition is resolved as not excluding.
 
     The eligibility rule itself lives in `app.services.cohort.cohort_query`, the one
     query the preview, the export and approval share.
@@ -168,13 +170,18 @@ def cohort_select(practice_ids: Sequence[int], on: date) -> Select[Any]:
     return select(
         everyone.c.patient_id,
         everyone.c.practice_id,
-        everyone.c.status.label("cohort_status"),
+        everyone.c.contact_status.label("cohort_status"),
+        (everyone.c.status == eligibility.NEEDS_REVIEW).label("held"),
         everyone.c.age_band,
         everyone.c.sex,
         everyone.c.ethnic_group,
         everyone.c.ethnic_category,
         everyone.c.imd_quintile,
-    ).where(everyone.c.status.in_((eligibility.ELIGIBLE, eligibility.NOT_TEXTABLE)))
+    ).where(
+        everyone.c.status.in_(
+            (eligibility.ELIGIBLE, eligibility.NOT_TEXTABLE, eligibility.NEEDS_REVIEW)
+        )
+    )
 
 
 def _transition(
@@ -205,6 +212,7 @@ class ApprovalResult:
     eligible: int
     not_textable: int
     variants: dict[str, int] = field(default_factory=dict)
+    needs_review: int = 0  # held for review: members, never offered until resolved
 
 
 def approve(db: Database, campaign_id: int, *, now: datetime, actor: str) -> ApprovalResult:
@@ -250,6 +258,7 @@ def approve(db: Database, campaign_id: int, *, now: datetime, actor: str) -> App
                     cohort.c.practice_id,
                     cohort.c.cohort_status,
                     case(
+                        (cohort.c.held, literal("needs_review")),
                         (cohort.c.cohort_status == "eligible", literal("waiting")),
                         else_=literal("not_textable"),
                     ),
@@ -265,7 +274,7 @@ def approve(db: Database, campaign_id: int, *, now: datetime, actor: str) -> App
             )
         )
         members = session.execute(
-            select(CampaignMember.id, CampaignMember.cohort_status).where(
+            select(CampaignMember.id, CampaignMember.cohort_status, CampaignMember.state).where(
                 CampaignMember.campaign_id == campaign_id
             )
         ).all()
@@ -280,8 +289,11 @@ def approve(db: Database, campaign_id: int, *, now: datetime, actor: str) -> App
         counts: dict[str, int] = {}
         for arm in arms.values():
             counts[arm] = counts.get(arm, 0) + 1
-        eligible = sum(1 for m in members if m.cohort_status == "eligible")
-        result = ApprovalResult(len(ids), eligible, len(ids) - eligible, counts)
+        held = sum(1 for m in members if m.state == "needs_review")
+        eligible = sum(
+            1 for m in members if m.state != "needs_review" and m.cohort_status == "eligible"
+        )
+        result = ApprovalResult(len(ids), eligible, len(ids) - eligible - held, counts, held)
         audit.record(
             session,
             now=now,
@@ -366,6 +378,7 @@ def counts(session: Session, campaign_id: int) -> dict[str, Any]:
         "exhausted": members.get("exhausted", 0),
         "opted_out": members.get("opted_out", 0),
         "not_textable": members.get("not_textable", 0),
+        "needs_review": members.get("needs_review", 0),
         "offers": sum(offers.values()),
         "open": offers.get("open", 0),
         "expired": offers.get("expired", 0),

@@ -36,16 +36,21 @@ class _Rules:
     has_condition: ColumnElement[bool]
     recent_check: ColumnElement[bool]
     opted_out: ColumnElement[bool]
+    unrecognised: ColumnElement[bool]
     no_mobile: ColumnElement[bool]
     band_whens: list[tuple[ColumnElement[bool], str]]  # oldest band first
 
-    def outcome(self, excluded: dict[str, Any], not_textable: Any, eligible: Any) -> Any:
-        """A CASE giving the first exclusion reason that applies, else (not) textable."""
+    def outcome(
+        self, excluded: dict[str, Any], needs_review: Any, not_textable: Any, eligible: Any
+    ) -> Any:
+        """A CASE giving the first exclusion reason that applies, else held for review,
+        else (not) textable."""
         return case(
             (~self.in_age, excluded[rules.AGE]),
             (self.has_condition, excluded[rules.CONDITION]),
             (self.recent_check, excluded[rules.RECENT_CHECK]),
             (self.opted_out, excluded[rules.OPTED_OUT]),
+            (self.unrecognised, needs_review),
             (self.no_mobile, not_textable),
             else_=eligible,
         )
@@ -62,6 +67,7 @@ def _rules_on(on: date) -> _Rules:
             p.last_health_check.is_not(None), p.last_health_check > rules.recall_cutoff(on)
         ),
         opted_out=or_(p.opted_out_at.is_not(None), PhoneNumber.opted_out_at.is_not(None)),
+        unrecognised=p.unrecognised_conditions != "",
         no_mobile=or_(p.mobile.is_(None), PhoneNumber.not_textable_at.is_not(None)),
         band_whens=[(p.date_of_birth <= floor, band) for band, floor in rules.age_band_floors(on)],
     )
@@ -92,8 +98,10 @@ def cohort_query(practice_ids: Sequence[int], on: date) -> Select:
     """Every patient of `practice_ids` with their cohort status on `on`, for INSERT ... SELECT.
 
     Columns: patient_id, practice_id, nhs_number, mobile, status (eligible |
-    not_textable | excluded), reason (age | condition | recent_check | opted_out, null
-    unless excluded), age_band (40-44 ... 70-74, null outside 40-74), sex,
+    not_textable | needs_review | excluded), reason (age | condition | recent_check |
+    opted_out, null unless excluded), unrecognised (the condition terms a needs_review
+    patient is held for), contact_status (eligible or not_textable: what a held patient
+    becomes once resolved), age_band (40-44 ... 70-74, null outside 40-74), sex,
     ethnic_group, ethnic_category, imd_quintile (1 = most deprived, null if unknown).
     Patients who have left the practice list are not listed at all.
     Opted out means the patient's own opt-out or their mobile number's (STOP);
@@ -102,9 +110,13 @@ def cohort_query(practice_ids: Sequence[int], on: date) -> Select:
     p = Patient
     r = _rules_on(on)
     status = r.outcome(
-        dict.fromkeys(rules.REASONS, rules.EXCLUDED), rules.NOT_TEXTABLE, rules.ELIGIBLE
+        dict.fromkeys(rules.REASONS, rules.EXCLUDED),
+        rules.NEEDS_REVIEW,
+        rules.NOT_TEXTABLE,
+        rules.ELIGIBLE,
     )
-    reason = r.outcome({x: x for x in rules.REASONS}, null(), null())
+    reason = r.outcome({x: x for x in rules.REASONS}, null(), null(), null())
+    contact = case((r.no_mobile, rules.NOT_TEXTABLE), else_=rules.ELIGIBLE)
     age_band = case((r.in_age, case(*r.band_whens, else_=null())), else_=null())
     return _patients(
         practice_ids,
@@ -114,6 +126,8 @@ def cohort_query(practice_ids: Sequence[int], on: date) -> Select:
         p.mobile.label("mobile"),
         status.label("status"),
         reason.label("reason"),
+        p.unrecognised_conditions.label("unrecognised"),
+        contact.label("contact_status"),
         age_band.label("age_band"),
         p.sex.label("sex"),
         p.ethnic_group.label("ethnic_group"),
@@ -140,6 +154,8 @@ class CohortPreview:
     listed: int = 0
     eligible: int = 0  # eligible and textable
     not_textable: int = 0  # eligible, no usable mobile
+    needs_review: int = 0  # not excluded, but a condition the vocabulary does not know
+    review_terms: dict[str, int] = field(default_factory=dict)  # term -> patients held
     excluded: dict[str, int] = field(default_factory=lambda: dict.fromkeys(rules.REASONS, 0))
     by_age_band: dict[str, Split] = field(
         default_factory=lambda: {b: Split() for b in rules.AGE_BANDS}
@@ -160,7 +176,7 @@ def _quintile_splits() -> dict[str, Split]:
 # The preview's cells: an outcome (eligible, not textable or an exclusion reason) and,
 # for the eligible, age band, sex, ethnic group and IMD quintile, packed into one small
 # integer by `_cells` in SQL and unpacked by `_uncell` here.
-_OUTCOMES = (rules.ELIGIBLE, rules.NOT_TEXTABLE, *rules.REASONS)
+_OUTCOMES = (rules.ELIGIBLE, rules.NOT_TEXTABLE, rules.NEEDS_REVIEW, *rules.REASONS)
 _QUINTILE_KEYS = ("unknown", *(str(q) for q in rules.IMD_QUINTILES))
 
 
@@ -187,6 +203,7 @@ def _cells(practice_ids: Sequence[int], on: date) -> Select:
     dims = band * 1000 + sex * 100 + group * 10 + quintile
     cell = r.outcome(
         {x: _OUTCOMES.index(x) * 10000 for x in rules.REASONS},
+        _OUTCOMES.index(rules.NEEDS_REVIEW) * 10000,
         _OUTCOMES.index(rules.NOT_TEXTABLE) * 10000 + dims,
         _OUTCOMES.index(rules.ELIGIBLE) * 10000 + dims,
     ).label("cell")
@@ -222,6 +239,9 @@ def preview(session: Session, practice_ids: Sequence[int], on: date) -> CohortPr
         if outcome in rules.REASONS:
             result.excluded[outcome] += n
             continue
+        if outcome == rules.NEEDS_REVIEW:
+            result.needs_review += n
+            continue
         textable = outcome == rules.ELIGIBLE
         if textable:
             result.eligible += n
@@ -238,7 +258,24 @@ def preview(session: Session, practice_ids: Sequence[int], on: date) -> CohortPr
                 split.textable += n
             else:
                 split.not_textable += n
+    if result.needs_review:
+        result.review_terms = _review_terms(session, practice_ids, on)
     return result
+
+
+def _review_terms(session: Session, practice_ids: Sequence[int], on: date) -> dict[str, int]:
+    """Each unrecognised term held patients have, with how many have it, most first."""
+    r = _rules_on(on)
+    held = r.outcome(dict.fromkeys(rules.REASONS, 0), 1, 0, 0) == 1
+    stored = Patient.unrecognised_conditions
+    rows = session.execute(
+        _patients(practice_ids, stored, func.count()).where(held).group_by(stored)
+    )
+    terms: dict[str, int] = {}
+    for text, n in rows:
+        for term in rules.split_unrecognised(text):
+            terms[term] = terms.get(term, 0) + n
+    return dict(sorted(terms.items(), key=lambda item: (-item[1], item[0])))
 
 
 def practice_ids_for(session: Session, ods_codes: Sequence[str]) -> list[int]:
@@ -262,13 +299,16 @@ def preview_for(db: Database, ods_codes: Sequence[str], on: date) -> CohortPrevi
 def export_rows(
     session: Session, practice_ids: Sequence[int], on: date, *, batch: int = 5_000
 ) -> Iterator[tuple[str, str, str]]:
-    """(nhs_number, status, reason) for each patient, streamed in NHS number order."""
+    """(nhs_number, status, reason) for each patient, streamed in NHS number order; the
+    reason of a patient held for review is the unrecognised condition terms."""
     cohort = cohort_query(practice_ids, on).subquery()
-    stmt = select(cohort.c.nhs_number, cohort.c.status, cohort.c.reason).order_by(
-        cohort.c.nhs_number
-    )
+    stmt = select(
+        cohort.c.nhs_number, cohort.c.status, cohort.c.reason, cohort.c.unrecognised
+    ).order_by(cohort.c.nhs_number)
     result = session.execute(stmt, execution_options={"yield_per": batch})
-    for nhs, status, reason in result:
+    for nhs, status, reason, unrecognised in result:
+        if status == rules.NEEDS_REVIEW:
+            reason = unrecognised
         yield nhs, status, reason or ""
 
 

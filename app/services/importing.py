@@ -53,6 +53,7 @@ from app.domain import eligibility, ethnicity, nhs_number, phone
 from app.domain.csv_headers import PATIENT_COLUMNS, match_headers
 from app.domain.dates import DateFormatError, parse_date
 from app.services import audit
+from app.services.condition_review import sync_holds
 from app.services.offer_state import close_open_offers
 from app.services.practices import require_by_ods
 
@@ -80,7 +81,7 @@ LISTED = Table(
 STAGED = (
     "nhs_number", "given_name", "family_name", "date_of_birth", "sex", "ethnic_category",
     "ethnic_group", "postcode", "lsoa", "imd_decile", "imd_edition", "mobile",
-    "mobile_status", "conditions", "last_health_check",
+    "mobile_status", "conditions", "unrecognised_conditions", "last_health_check",
 )  # fmt: skip
 STAGING = Table(
     "patient_import",
@@ -107,6 +108,7 @@ class ImportResult:
     rejected: int = 0
     left_list: int = 0  # patients of the practice this list no longer has
     warnings: int = 0
+    held_for_review: int = 0  # rows with a condition the vocabulary does not know
     no_usable_mobile: dict[str, int] = field(default_factory=dict)  # status -> count
     ignored_columns: tuple[str, ...] = ()
     rejected_path: Path | None = None
@@ -119,6 +121,7 @@ class _Tally:
     accepted: int = 0
     rejected: int = 0
     warnings: int = 0
+    held: int = 0
     mobile: dict[str, int] = field(default_factory=dict)
     problems: list[dict[str, Any]] = field(default_factory=list)
     # every valid NHS number the file lists -> the line it was accepted on (0: the
@@ -331,6 +334,7 @@ def _load(
                     "was imported. If it is, import it again allowing removals "
                     "(--allow-removals)."
                 )
+        sync_holds(session, Patient.practice_id == practice.id, now=now)
         added = staged - existing
         updated = changed - added
         batch.rows = tally.rows
@@ -366,6 +370,7 @@ def _load(
         rejected=tally.rejected,
         left_list=left,
         warnings=tally.warnings,
+        held_for_review=tally.held,
         no_usable_mobile={k: v for k, v in tally.mobile.items() if k != phone.OK},
         ignored_columns=match.ignored,
         problems=tally.problems,
@@ -420,7 +425,10 @@ def _mark_left(session: Session, practice_id: int, listed: dict[int, int], now: 
         close_open_offers(session, Offer.patient_id.in_(gone), state="withdrawn", now=now)
         session.execute(
             update(CampaignMember)
-            .where(CampaignMember.patient_id.in_(gone), CampaignMember.state == "waiting")
+            .where(
+                CampaignMember.patient_id.in_(gone),
+                CampaignMember.state.in_(("waiting", "needs_review")),
+            )
             .values(state="removed", updated_at=now)
         )
     return int(left)
@@ -555,7 +563,7 @@ def _checked_rows(
     checks: dict[str, str | None] = {"": None}
     sexes: dict[str, str | None] = {}
     ethnicities: dict[str, tuple[str | None, str, str | None]] = {}
-    conditions: dict[str, tuple[str, str | None]] = {"": ("", None)}
+    conditions: dict[str, tuple[str, str, str | None]] = {"": ("", "", None)}
     imds: dict[str, int | None | _Reason] = {"": None}
     postcodes: dict[str, str | None | _Reason] = {"": None}
     mobile_counts = tally.mobile
@@ -631,8 +639,9 @@ def _checked_rows(
             cond = _check_conditions(raw_cond)
             if len(conditions) < 10_000:
                 conditions[raw_cond] = cond
-        if cond[1] is not None:
-            warnings = [*(warnings or ()), cond[1]]
+        if cond[2] is not None:
+            warnings = [*(warnings or ()), cond[2]]
+            tally.held += 1
 
         raw_check = fields[i_check]
         check = checks.get(raw_check, "")
@@ -690,6 +699,7 @@ def _checked_rows(
             mobile[0],
             status,
             cond[0],
+            cond[1],
             check,
         )
 
@@ -761,13 +771,14 @@ def _check_ethnicity(raw: str) -> tuple[str | None, str, str | None]:
     return code, ethnicity.group_of(code), warning
 
 
-def _check_conditions(raw: str) -> tuple[str, str | None]:
+def _check_conditions(raw: str) -> tuple[str, str, str | None]:
+    """(exclusions, unrecognised terms, warning): an unrecognised term holds the patient."""
     parsed = eligibility.parse_conditions(raw)
     warning = None
     if parsed.unknown:
         names = ", ".join(repr(u) for u in parsed.unknown)
-        warning = f"unknown condition {names} (ignored)"
-    return parsed.canonical, warning
+        warning = f"unknown condition {names} (held for review: not invited until resolved)"
+    return parsed.canonical, eligibility.join_unrecognised(parsed.unknown), warning
 
 
 class _Loader:
@@ -907,13 +918,14 @@ def _copy_text(batch: list[tuple[Any, ...]]) -> bytes:
     append = lines.append
     for row in batch:
         (nhs, given, family, dob, sex, cat, group, post, lsoa, imd, edition, mobile, status,
-         cond, check) = row  # fmt: skip
+         cond, unrecognised, check) = row  # fmt: skip
         line = (
             f"{nhs}\t{n if given is None else given}\t{n if family is None else family}\t"
             f"{dob}\t{sex}\t{n if cat is None else cat}\t{group}\t"
             f"{n if post is None else post}\t{n if lsoa is None else lsoa}\t"
             f"{n if imd is None else imd}\t{n if edition is None else edition}\t"
-            f"{n if mobile is None else mobile}\t{status}\t{cond}\t{n if check is None else check}"
+            f"{n if mobile is None else mobile}\t{status}\t{cond}\t{unrecognised}\t"
+            f"{n if check is None else check}"
         )
         if line.count("\t") != tabs or "\\" in line or "\n" in line or "\r" in line:
             line = "\t".join(_copy_field(v) for v in row)

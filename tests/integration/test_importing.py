@@ -60,7 +60,7 @@ def test_every_bad_row_kind_is_rejected_with_its_line_and_reason_and_the_rest_lo
         f"{N[4]},Future,Dob,2030-01-01,M,A,,,3,,",  # 7: future
         f"{N[5]},Odd,Dob,1970/01/01,M,A,,,3,,",  # 8: not a date
         f"{N[0]},Ann,Again,1975-06-01,F,A,,,3,,",  # 9: duplicate of line 2
-        f"{N[6]},Warn,Ings,03-Dec-1975,X,Martian,,020 7946 0000,11,asthma;diabetes,31/13/2020",
+        f"{N[6]},Warn,Ings,03-Dec-1975,X,Martian,,020 7946 0000,11,odd;diabetes,31/13/2020",
         "",  # a blank line is skipped, not a row
         f"{N[7]},Short,Row,14/01/1980",  # 12: short row: the missing columns are blank
     ]
@@ -80,7 +80,7 @@ def test_every_bad_row_kind_is_rejected_with_its_line_and_reason_and_the_rest_lo
     warnings = [p["reason"] for p in result.problems if p["kind"] == "warning"]
     assert any("unknown sex 'X'" in w for w in warnings)
     assert any("unknown ethnicity 'Martian'" in w for w in warnings)
-    assert any("unknown condition 'asthma'" in w for w in warnings)
+    assert any("unknown condition 'odd'" in w for w in warnings)
     assert any("IMD decile '11'" in w for w in warnings)
     assert any("last health check" in w for w in warnings)
     assert result.rejected_path == tmp_path / "list.csv.rejected.csv"
@@ -98,6 +98,7 @@ def test_every_bad_row_kind_is_rejected_with_its_line_and_reason_and_the_rest_lo
         None,
         None,
     )
+    assert warned.unrecognised_conditions == "odd"
     assert (warned.mobile, warned.mobile_status) == (None, "landline")
     assert warned.date_of_birth == date(1975, 12, 3)
     good = patients[N[0]]

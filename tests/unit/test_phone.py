@@ -95,7 +95,8 @@ def test_the_fast_path_equals_phonenumbers_for_any_input(raw: str, allow: bool) 
 
 
 @pytest.mark.parametrize(
-    "written", ["07723 456789...", "07400 123456.", "07400 123456x", "07400.123.456", "07400 123456 ext"]
+    "written",
+    ["07723 456789...", "07400 123456.", "07400 123456x", "07400.123.456", "07400 123456 ext"],
 )
 def test_a_number_with_letters_or_symbols_is_refused_as_notify_refuses_it(written: str) -> None:
     assert normalise_mobile(written, allow_test_range=True) == (None, INVALID)

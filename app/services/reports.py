@@ -52,7 +52,7 @@ from sqlalchemy.orm import Session, aliased
 from app.data.db import Database
 from app.data.models import Booking, Campaign, CampaignMember, Message, Offer, Practice
 from app.domain import eligibility, ethnicity, stats
-from app.domain.suppression import Line, Rule, disclose_table, shown
+from app.domain.suppression import Line, Rule, disclose, disclose_table, shown
 
 ALL = "__all__"  # the margin key: "every group of this dimension"
 
@@ -173,6 +173,9 @@ class UptakeReport:
     equity: EquityView | None
     generated_at: datetime
     figures_as_of: datetime | None = None  # when the funnel stamps were last refreshed
+    # members not invited because a condition the vocabulary does not know holds them
+    # (state needs_review), as published: None = suppressed
+    held_for_review: int | None = 0
 
     @property
     def disclosure(self) -> str:
@@ -192,6 +195,7 @@ class UptakeReport:
             "total": self.total.as_dict(self.by),
             "groups": [g.as_dict(self.by) for g in self.groups],
             "equity": _equity_dict(self.equity) if self.equity else None,
+            "held_for_review": shown(self.held_for_review),
         }
 
 
@@ -314,6 +318,7 @@ def uptake(
         as_of = ensure_fresh(session, campaign_ids, now=now, max_age=max_age)
         cells = _aggregate(session, campaign_ids, dims, scope)
         labeller = _labeller(session, dims, cells)
+        held = _held_for_review(session, campaign_ids, scope)
     total, groups = _publish(cells, dims, raw=raw, rule=rule, labeller=labeller)
     equity = _equity(groups, total) if dims else None
     return UptakeReport(
@@ -327,7 +332,23 @@ def uptake(
         equity=equity,
         generated_at=now,
         figures_as_of=as_of,
+        held_for_review=held if raw else disclose(held, rule),
     )
+
+
+def _held_for_review(
+    session: Session, campaign_ids: Sequence[int], practice_ids: list[int] | None
+) -> int:
+    """Members held for review: in the cohort, never invited while it lasts."""
+    m = CampaignMember
+    query = (
+        select(func.count())
+        .where(m.campaign_id.in_(list(campaign_ids)), m.state == "needs_review")
+        .group_by(m.state)
+    )
+    if practice_ids is not None:
+        query = query.where(m.practice_id.in_(practice_ids))
+    return int(session.scalar(query) or 0)
 
 
 def trial(

@@ -17,7 +17,7 @@ from app.clock import FixedClock
 from app.data.db import Database
 from app.data.models import CampaignMember, Offer, Patient
 from app.domain.eligibility import NEEDS_REVIEW
-from app.services import campaigns, cohort, condition_review, importing, offers
+from app.services import campaigns, cohort, condition_review, importing, offers, reports
 from app.services.practices import add_practice as add_practice_service
 from tests.builders import (
     add_free_slots,
@@ -126,6 +126,10 @@ def test_a_held_member_is_never_offered_is_counted_and_released_when_resolved(
         offered = set(session.scalars(select(Offer.patient_id)))
     assert held not in offered and len(offered) == 1
     assert campaigns.status(db, campaign_id)["needs_review"] == 1
+    funnel = reports.uptake(db, campaign_ids=[campaign_id], raw=True, rule=reports.Rule(), now=NOW)
+    assert funnel.held_for_review == 1 and funnel.as_dict()["held_for_review"] == 1
+    published = reports.uptake(db, campaign_ids=[campaign_id], rule=reports.Rule(), now=NOW)
+    assert published.held_for_review is None  # 1 is below the disclosure threshold
 
     with db.transaction() as session:
         session.execute(

@@ -31,7 +31,28 @@ def clean(value: str) -> str:
 
 
 def is_valid(value: str) -> bool:
-    """True for ten digits whose last is the modulus 11 check digit of the first nine."""
+    """True for ten digits whose last is the modulus 11 check digit of the first nine.
+
+    `check_digit` unrolled over the ASCII codes (the import checks a million of these,
+    and this is about four times faster); a property test proves it equals
+    `is_valid_plain` for any text.
+    """
+    if len(value) != 10 or not value.isascii() or not value.isdigit():
+        return False
+    b = value.encode("ascii")
+    total = (
+        (b[0] * 10 + b[1] * 9 + b[2] * 8 + b[3] * 7 + b[4] * 6 + b[5] * 5 + b[6] * 4 + b[7] * 3)
+        + b[8] * 2
+        - 48 * 54
+    )  # 54 = the sum of the weights, for the ASCII '0' offsets
+    check = 11 - total % 11
+    if check == 11:
+        check = 0
+    return check != 10 and check == b[9] - 48
+
+
+def is_valid_plain(value: str) -> bool:
+    """The rule as the NHS Data Dictionary states it: the reference `is_valid` must equal."""
     if len(value) != 10 or not value.isascii() or not value.isdigit():
         return False
     return check_digit(value[:9]) == int(value[9])

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.clock import FixedClock
+from app.data import bulk
 from app.data.db import Database
 from app.data.models import ImportBatch, Patient
 from app.services import importing
@@ -239,7 +240,7 @@ def test_progress_is_reported_in_batches_that_add_up_to_the_rows_read(
 def test_merging_in_chunks_counts_the_same_and_a_later_failure_still_undoes_them(
     db: Database, clock: FixedClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importing._PostgresLoader, "MERGE_EVERY", 100)
+    monkeypatch.setattr(bulk._PostgresUpsert, "MERGE_EVERY", 100)
     numbers = nhs_numbers(350, start=40_000)
     first = [HEADER] + [f"{n},A,B,1970-01-01,M,A,,,3,," for n in numbers[:200]]
     result = _import(db, clock, _write(tmp_path, "\n".join(first), name="a.csv"), batch_size=50)

@@ -60,3 +60,14 @@ def test_synthetic_numbers_are_valid_distinct_and_in_the_test_range() -> None:
     numbers = list(itertools.islice(nhs_number.synthetic_numbers(), 5000))
     assert len(set(numbers)) == 5000
     assert all(n.startswith("999") and nhs_number.is_valid(n) for n in numbers)
+
+
+@given(
+    st.one_of(
+        st.text(alphabet="0123456789", min_size=10, max_size=10),
+        st.text(alphabet="0123456789 -X９", min_size=0, max_size=12),
+        st.text(max_size=12),
+    )
+)
+def test_the_fast_check_equals_the_plain_rule_for_any_text(value: str) -> None:
+    assert nhs_number.is_valid(value) == nhs_number.is_valid_plain(value)

@@ -2,7 +2,7 @@
 rendered with example data, its encoding, segment count and cost.
 
 The preview counts the same cohort query approval snapshots
-(`app.services.cohort.cohort_query`), grouped in the database: no patient row is loaded.
+(`app.data.cohort.cohort_query`), grouped in the database: no patient row is loaded.
 The example invitation is rendered by the production renderer
 (`offers.render_invitation`) with deliberately long example values, so the segment
 count shown is the worst case a real patient sees, not a flattering one.

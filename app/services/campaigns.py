@@ -32,7 +32,7 @@ from app.data.models import (
 from app.domain import allocation, eligibility, priority
 from app.domain.send_window import SendWindow
 from app.services import audit
-from app.services.cohort import cohort_query
+from app.data.cohort import cohort_query
 from app.sms.rendering import TEMPLATE_DIR
 
 STATES = ("draft", "active", "paused", "closed")
@@ -163,7 +163,7 @@ def cohort_select(practice_ids: Sequence[int], on: date) -> Select[Any]:
     and those held for review (`held`), whose cohort_status is what they will be once the
     unrecognised condition is resolved as not excluding.
 
-    The eligibility rule itself lives in `app.services.cohort.cohort_query`, the one
+    The eligibility rule itself lives in `app.data.cohort.cohort_query`, the one
     query the preview, the export and approval share.
     """
     everyone = cohort_query(practice_ids, on).subquery()

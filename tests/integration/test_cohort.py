@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import random
 from datetime import UTC, date, datetime, timedelta
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from app.clock import FixedClock
@@ -207,3 +210,97 @@ def test_an_unknown_practice_is_named(db: Database) -> None:
         assert "Y00000" in str(exc)
     else:
         raise AssertionError("expected LookupError")
+
+
+_examples = itertools.count()
+_patient = st.fixed_dictionaries(
+    {
+        "age_days": st.integers(min_value=38 * 365, max_value=77 * 365),
+        "leap_baby": st.sampled_from([None, None, None, 1952, 1984, 1988]),
+        "conditions": st.sampled_from(["", "", "", "chd", "ckd", "statins;af", "cvd_risk_20"]),
+        "unrecognised": st.sampled_from(["", "", "heart trouble", "funny turns; odd"]),
+        "age_edge": st.sampled_from(
+            [None, None, (40, -1), (40, 0), (40, 1), (75, -1), (75, 0), (75, 1)]
+        ),
+        "check_days": st.one_of(st.none(), st.integers(min_value=0, max_value=3000)),
+        "check_edge": st.sampled_from([None, None, -1, 0, 1]),
+        "opted_out": st.booleans(),
+        "phone": st.sampled_from([None, 0, 1, 2]),
+    }
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    on=st.dates(date(2024, 1, 1), date(2032, 12, 31)),
+    people=st.lists(_patient, min_size=1, max_size=12),
+    number_states=st.tuples(*[st.sampled_from(["", "", "opted_out", "not_textable"])] * 3),
+)
+def test_the_sql_cohort_equals_decide_on_every_rule_for_generated_patients(
+    db: Database, on: date, people: list[dict[str, object]], number_states: tuple[str, ...]
+) -> None:
+    """Age bounds, 29 February, each exclusion, the five-year recall, opted-out patients
+    and numbers, held-for-review terms, no mobile and bounced numbers: the SQL rule the
+    preview, export and approval run gives every patient what `decide` gives."""
+    example = next(_examples)
+    numbers = [f"+447700900{example % 300 * 3 + i:03d}" for i in range(3)]
+    expected: dict[str, rules.Decision] = {}
+    with db.transaction() as session:
+        practice = add_practice(session, ods=f"Y{example:05d}")
+        for number, state in zip(numbers, number_states, strict=True):
+            if session.get(PhoneNumber, number) is None:
+                session.add(
+                    PhoneNumber(
+                        number=number,
+                        opted_out_at=OPTED if state == "opted_out" else None,
+                        not_textable_at=OPTED if state == "not_textable" else None,
+                    )
+                )
+            else:
+                states = {"opted_out_at": None, "not_textable_at": None}
+                if state:
+                    states[f"{state}_at"] = OPTED  # type: ignore[assignment]
+                for key, value in states.items():
+                    setattr(session.get(PhoneNumber, number), key, value)
+        for person in people:
+            dob = on - timedelta(days=int(person["age_days"]))  # type: ignore[call-overload]
+            if person["leap_baby"]:
+                dob = date(int(person["leap_baby"]), 2, 29)  # type: ignore[call-overload]
+            if person["age_edge"]:
+                age, shift = person["age_edge"]  # type: ignore[misc]
+                dob = rules.born_on_or_before_for_age(on, age) + timedelta(days=shift)
+            days = person["check_days"]
+            check = None if days is None else on - timedelta(days=int(days))  # type: ignore[call-overload]
+            if person["check_edge"] is not None:
+                check = rules.recall_cutoff(on) + timedelta(days=int(person["check_edge"]))  # type: ignore[call-overload]
+            phone = person["phone"]
+            mobile = None if phone is None else numbers[int(phone)]  # type: ignore[call-overload]
+            patient = add_patient(
+                session,
+                practice,
+                dob=dob,
+                conditions=str(person["conditions"]),
+                unrecognised_conditions=str(person["unrecognised"]),
+                last_health_check=check,
+                opted_out_at=OPTED if person["opted_out"] else None,
+                mobile=mobile,
+            )
+            state = "" if phone is None else number_states[int(phone)]  # type: ignore[call-overload]
+            expected[patient.nhs_number] = rules.decide(
+                date_of_birth=dob,
+                on=on,
+                conditions=str(person["conditions"]),
+                last_health_check=check,
+                opted_out_at=OPTED if person["opted_out"] else None,
+                number_opted_out=state == "opted_out",
+                mobile=mobile,
+                number_not_textable=state == "not_textable",
+                unrecognised=str(person["unrecognised"]),
+            )
+        practice_id = practice.id
+    got = _statuses(db, practice_id, on)
+    assert {n: rules.Decision(*v) for n, v in got.items()} == expected

@@ -19,6 +19,7 @@ from sqlalchemy import Select, case, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from app.clock import LONDON
+from app.data.cohort import cohort_query
 from app.data.db import Database
 from app.data.models import (
     Campaign,
@@ -27,12 +28,10 @@ from app.data.models import (
     Message,
     Offer,
     Practice,
-    Slot,
 )
 from app.domain import allocation, eligibility, priority
 from app.domain.send_window import SendWindow
 from app.services import audit
-from app.data.cohort import cohort_query
 from app.sms.rendering import TEMPLATE_DIR
 
 STATES = ("draft", "active", "paused", "closed")
@@ -417,75 +416,3 @@ def status(db: Database, campaign_id: int) -> dict[str, Any]:
         }
         record.update(counts(session, campaign_id))
         return record
-
-
-DEMO_CAMPAIGN_NAME = "Demo: NHS Health Check invitations (synthetic)"
-DEMO_WEEKS = 4
-
-
-def demo_campaign(ctx: Any) -> None:
-    """Demo step: four weeks of weekday clinics for the demo practice, and an approved
-    two-arm campaign (control vs deadline) over its patients. Idempotent."""
-    from datetime import time, timedelta
-
-    from app.services import slots
-
-    practice_id = ctx.made["practice_id"]
-    ods = ctx.made.get("practice_ods", "F84003")
-    with ctx.db.transaction() as session:
-        slot_count = session.scalar(
-            select(func.count()).select_from(Slot).where(Slot.practice_id == practice_id)
-        )
-        existing = session.scalar(select(Campaign.id).where(Campaign.name == DEMO_CAMPAIGN_NAME))
-    if slot_count:
-        ctx.log.append(f"Slots: {slot_count} already loaded")
-    else:
-        first = ctx.now.astimezone(LONDON).date() + timedelta(days=1)
-        rows = []
-        for start, end, room in (
-            (time(9), time(12), "Nurse room 1"),
-            (time(14), time(17), "Nurse room 2"),
-        ):
-            rows += slots.generate_pattern(
-                first_day=first,
-                last_day=first + timedelta(weeks=DEMO_WEEKS),
-                weekdays={0, 1, 2, 3, 4},
-                day_start=start,
-                day_end=end,
-                duration_minutes=20,
-                location=room,
-            )
-        rows = [
-            slots.SlotRow(n, r.day, r.start, r.duration_minutes, r.location)
-            for n, r in enumerate(rows, start=1)
-        ]
-        report = slots.save_pattern(
-            ctx.db,
-            rows,
-            practice_id=practice_id,
-            now=ctx.now,
-            actor="demo",
-            description="demo weekday clinics",
-        )
-        ctx.log.append(f"Slots: {report.added} added ({DEMO_WEEKS} weeks of weekday clinics)")
-    if existing is not None:
-        ctx.log.append(f"Campaign {existing}: already there")
-        ctx.made["campaign_id"] = existing
-        return
-    spec = CampaignSpec(
-        name=DEMO_CAMPAIGN_NAME,
-        practices=[ods],
-        lawful_basis=(
-            "Direct care by the GP practice: UK GDPR Art. 6(1)(e) public task and"
-            " Art. 9(2)(h) health care (synthetic demo data)"
-        ),
-        variants=(("control", 1), ("deadline", 1)),
-        seed=2026,
-    )
-    campaign_id = create(ctx.db, spec, now=ctx.now, actor="demo")
-    result = approve(ctx.db, campaign_id, now=ctx.now, actor="demo")
-    ctx.made["campaign_id"] = campaign_id
-    ctx.log.append(
-        f"Campaign {campaign_id}: approved with {result.members} members"
-        f" ({result.eligible} textable); the scheduler plans its first wave"
-    )

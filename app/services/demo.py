@@ -11,15 +11,15 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from app.clock import LONDON
 from app.data.db import Database
-from app.data.models import Patient
-from app.services import campaigns, importing, practices, users
+from app.data.models import Campaign, Patient, Slot
+from app.services import campaigns, importing, practices, slots, users
 from app.services.synthetic import write_gp_list
 
 DEMO_PRACTICE_ODS = "F84003"
@@ -93,11 +93,79 @@ def demo_patients(ctx: DemoContext) -> None:
     )
 
 
+DEMO_CAMPAIGN_NAME = "Demo: NHS Health Check invitations (synthetic)"
+DEMO_WEEKS = 4
+
+
+def demo_campaign(ctx: DemoContext) -> None:
+    """Demo step: four weeks of weekday clinics for the demo practice, and an approved
+    two-arm campaign (control vs deadline) over its patients. Idempotent."""
+    practice_id = ctx.made["practice_id"]
+    ods = ctx.made.get("practice_ods", "F84003")
+    with ctx.db.transaction() as session:
+        slot_count = session.scalar(
+            select(func.count()).select_from(Slot).where(Slot.practice_id == practice_id)
+        )
+        existing = session.scalar(select(Campaign.id).where(Campaign.name == DEMO_CAMPAIGN_NAME))
+    if slot_count:
+        ctx.log.append(f"Slots: {slot_count} already loaded")
+    else:
+        first = ctx.now.astimezone(LONDON).date() + timedelta(days=1)
+        rows = []
+        for start, end, room in (
+            (time(9), time(12), "Nurse room 1"),
+            (time(14), time(17), "Nurse room 2"),
+        ):
+            rows += slots.generate_pattern(
+                first_day=first,
+                last_day=first + timedelta(weeks=DEMO_WEEKS),
+                weekdays={0, 1, 2, 3, 4},
+                day_start=start,
+                day_end=end,
+                duration_minutes=20,
+                location=room,
+            )
+        rows = [
+            slots.SlotRow(n, r.day, r.start, r.duration_minutes, r.location)
+            for n, r in enumerate(rows, start=1)
+        ]
+        report = slots.save_pattern(
+            ctx.db,
+            rows,
+            practice_id=practice_id,
+            now=ctx.now,
+            actor="demo",
+            description="demo weekday clinics",
+        )
+        ctx.log.append(f"Slots: {report.added} added ({DEMO_WEEKS} weeks of weekday clinics)")
+    if existing is not None:
+        ctx.log.append(f"Campaign {existing}: already there")
+        ctx.made["campaign_id"] = existing
+        return
+    spec = campaigns.CampaignSpec(
+        name=DEMO_CAMPAIGN_NAME,
+        practices=[ods],
+        lawful_basis=(
+            "Direct care by the GP practice: UK GDPR Art. 6(1)(e) public task and"
+            " Art. 9(2)(h) health care (synthetic demo data)"
+        ),
+        variants=(("control", 1), ("deadline", 1)),
+        seed=2026,
+    )
+    campaign_id = campaigns.create(ctx.db, spec, now=ctx.now, actor="demo")
+    result = campaigns.approve(ctx.db, campaign_id, now=ctx.now, actor="demo")
+    ctx.made["campaign_id"] = campaign_id
+    ctx.log.append(
+        f"Campaign {campaign_id}: approved with {result.members} members"
+        f" ({result.eligible} textable); the scheduler plans its first wave"
+    )
+
+
 STEPS: list[DemoStep] = [
     demo_practice,
     demo_patients,
     users.demo_users,
-    campaigns.demo_campaign,  # lane B: weekday clinics and an approved campaign
+    demo_campaign,
 ]
 
 

@@ -72,7 +72,7 @@ _IMD = (10, 28, 27, 16, 9, 5, 3, 1, 1, 0)
 _CONDITIONS = (
     ("Hypertension", 14), ("Diabetes", 9), ("CHD", 3), ("CKD", 2), ("AF", 2),
     ("statins", 6), ("Stroke", 1), ("Heart Failure", 1), ("PAD", 1), ("TIA", 1),
-    ("FH", 0.5), ("QRISK>=20", 2), ("Asthma", 0.5),  # asthma: not an exclusion (a warning)
+    ("FH", 0.5), ("QRISK>=20", 2), ("Asthma", 0.5),  # asthma: recognised, not an exclusion
 )  # fmt: skip
 _FORENAMES = (
     "Oliver", "Amelia", "Mohammed", "Aisha", "Adebayo", "Chloe", "Ravi", "Fatima", "Jack",

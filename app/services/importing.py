@@ -1,14 +1,14 @@
 """Patient list import: a GP system's CSV export into the practice's patients, in one transaction.
 
-The file is streamed (never held in memory): each row is checked in Python (NHS number
-modulus 11, date of birth, duplicates within the file, mobile, conditions) in a parser
-thread, and good rows are merged into `patient` by set-based `INSERT ... SELECT ... ON
-CONFLICT (practice_id, nhs_number) DO UPDATE ... WHERE <something changed>` statements
-(PostgreSQL: from a temporary table filled by COPY, a merge every 100,000 rows; SQLite:
-from a batch bound as one JSON array), so a re-import updates patients by NHS number
-and never duplicates them. Rejected rows, with their line numbers and
-reasons, go to `FILE.rejected.csv` beside the input. If anything fails half way, the
-transaction rolls back and the database is as it was.
+The file is streamed (never held in memory): each row is checked by the pure rules of
+`app.domain.import_rows` (NHS number modulus 11, date of birth, duplicates within the
+file, mobile, conditions) in a parser thread (`app.services.batches`), and good rows are
+merged into `patient` by (practice, NHS number) with `app.data.bulk`'s upsert, so a
+re-import updates patients by NHS number and never duplicates them. Patients the list no
+longer has are marked as having left it (`app.services.left_list`); members held for
+review follow their conditions (`app.services.condition_review`). Rejected rows, with
+their line numbers and reasons, go to `FILE.rejected.csv` beside the input. If anything
+fails half way, the transaction rolls back and the database is as it was.
 """
 
 from __future__ import annotations

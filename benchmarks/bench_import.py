@@ -1,6 +1,6 @@
 """GP list import and cohort preview on a 1,000,000-row synthetic list, beside the bulk-load floor.
 
-Targets (issue 2, on a 2-core machine): import within 5x of the database's own bulk
+Targets (on a 2-core machine): import within 5x of the database's own bulk
 load of the same file, peak memory under 500 MB, cohort preview under 2 s.
 - The list: `synth gp-list --rows 1000000 --unique-mobiles` (app.services.synthetic).
   Only ~909,091 valid 999-range NHS numbers exist, so a million-row list repeats about

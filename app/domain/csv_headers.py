@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-# field -> accepted header names (issue 2's list; add aliases here, nowhere else)
+# field -> accepted header names (the README's CSV format; add aliases here, nowhere else)
 PATIENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "nhs_number": ("NHS Number", "NHSNumber", "NHS No", "NHS Num"),
     "given_name": ("Forename", "First Name", "Given Name", "Forenames"),

@@ -1,6 +1,6 @@
 """Campaigns: create a draft, approve its cohort, pause, resume, close, and count progress.
 
-Rules (issue 3, "Campaigns"): a campaign names its practices, cohort reference date,
+Rules (README, "Campaigns"): a campaign names its practices, cohort reference date,
 variants and weights (the first is the control), hold time, send window, invitation
 limit, reminder delay, information link and lawful basis (required: the ICO expects it
 documented). A draft never sends. Approval snapshots the cohort into `campaign_member`
@@ -45,7 +45,7 @@ class CampaignError(ValueError):
 
 @dataclass
 class CampaignSpec:
-    """Everything `campaigns create` accepts, with the issue's defaults."""
+    """Everything `campaigns create` accepts, with its documented defaults."""
 
     name: str
     practices: Sequence[str]  # ODS codes

@@ -163,3 +163,17 @@ def test_a_recheck_moves_a_recognised_term_to_its_rule(
             "",
         )
         assert member.state == state
+
+
+def test_the_recheck_command_reads_stored_terms_again_and_says_what_is_still_held(
+    runner, db: Database
+) -> None:
+    with db.transaction() as session:
+        practice = add_practice(session)
+        add_patient(session, practice, unrecognised_conditions="gout")
+        add_patient(session, practice, unrecognised_conditions="funny turns")
+    result = runner.invoke(args=["patients", "recheck-conditions", "--practice", "F84003"])
+    assert result.exit_code == 0, result.output
+    assert "1 patients' conditions re-read; 1 still held for review" in result.output
+    missing = runner.invoke(args=["patients", "recheck-conditions", "--practice", "Z99999"])
+    assert missing.exit_code != 0 and "Traceback" not in missing.output

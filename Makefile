@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast lint format bench demo migrate migration clean frontend charts
+.PHONY: help run test test-fast lint format bench demo migrate migration clean frontend charts lock install-locked production
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -49,6 +49,20 @@ bench: install ## Run every benchmark and print one table of figures beside thei
 	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk (the HTTP load generator bench_replies drives)"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null || echo "could not install wrk: bench_replies will say so"; }
 	$(BIN)/python -m benchmarks
+
+LOCK := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --custom-compile-command "make lock" --quiet
+lock: install ## Re-pin every dependency with hashes: requirements.lock (the image), requirements-dev.lock (CI)
+	$(LOCK) -o requirements.lock
+	$(LOCK) --extra test -o requirements-dev.lock
+
+install-locked: | $(BIN)/python ## Install exactly the pinned, hash-checked versions in requirements-dev.lock
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	@touch $(VENV)/.installed
+
+production: ## Start the production shape on this host: migrate, then gunicorn and the scheduler (deploy/)
+	PATH=$(CURDIR)/$(BIN):$$PATH deploy/bin/nudge release
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho start -f deploy/Procfile.production
 
 migration: install ## Autogenerate a migration from the models: make migration m="what changed"
 	rm -f /tmp/nudge-migration.sqlite3

@@ -58,6 +58,9 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(reports.bp)
     app.register_blueprint(api.bp)
+    from app.web import health
+
+    health.init_app(app)
 
 
 def register_commands(app: Flask) -> None:
@@ -90,3 +93,6 @@ def register_commands(app: Flask) -> None:
     from app.cli import messages as messages_cli
 
     messages_cli.init_app(app)
+    from app.cli import status as status_cli
+
+    status_cli.init_app(app)

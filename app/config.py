@@ -43,6 +43,12 @@ DEFAULTS: dict[str, Any] = {
     # few hundred bytes, so anything over 64 KB there is refused with 413 before parsing
     "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
     "WEBHOOK_MAX_CONTENT_LENGTH": 64 * 1024,
+    # /readyz fails when no scheduler process has beaten for this long (they beat every 10 s)
+    "READY_HEARTBEAT_MAX_AGE_SECONDS": 60,
+    # /metrics answers a bearer token equal to this, or these comma-separated networks
+    # (CIDR); with neither, it is closed
+    "METRICS_TOKEN": "",
+    "METRICS_ALLOWED_NETWORKS": "",
 }
 
 

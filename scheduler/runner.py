@@ -17,6 +17,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from app.domain.send_rate import TokenBucket
+from app.services import status
 from app.services.dispatch import default_worker_id
 from app.sms import provider_from_config
 from scheduler.jobs import JOBS, Job, JobContext
@@ -46,6 +47,12 @@ def _run(app: Flask, job: Job, ctx: JobContext) -> None:
     log.log(logging.DEBUG if idle else logging.INFO, "%s: %s", job.name, result)
 
 
+def _heartbeat(app: Flask, ctx: JobContext, worker_id: str, started_at: datetime) -> None:
+    # a beat goes through the same executor as the jobs: a scheduler whose jobs cannot
+    # run stops beating, and `/readyz` turns unready
+    status.beat(ctx.db, worker_id=worker_id, started_at=started_at, now=ctx.clock.now())
+
+
 def build_scheduler(app: Flask, ctx: JobContext | None = None) -> BlockingScheduler:
     context = ctx or context_for(app)
     scheduler = BlockingScheduler(
@@ -59,6 +66,18 @@ def build_scheduler(app: Flask, ctx: JobContext | None = None) -> BlockingSchedu
     # every job also runs once at start, a second apart in dependency order, so a
     # restarted scheduler (or `make run`) does what is due now, not after a whole interval
     start = datetime.now(UTC)
+    scheduler.add_job(
+        _heartbeat,
+        "interval",
+        args=(app, context, context.worker_id or default_worker_id(), start),
+        id="heartbeat",
+        name="tell /readyz this scheduler is alive",
+        seconds=status.HEARTBEAT_SECONDS,
+        next_run_time=start,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=MISFIRE_GRACE_SECONDS,
+    )
     for position, job in enumerate(JOBS):
         trigger_args: dict[str, Any] = dict(job.trigger_args)
         trigger_args.setdefault("next_run_time", start + timedelta(seconds=position))

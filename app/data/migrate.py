@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 
 from app import PROJECT_ROOT
@@ -22,3 +25,18 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def display_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
+
+
+@functools.cache
+def head_revisions() -> frozenset[str]:
+    """The revisions the code expects (one, while the chain stays linear)."""
+    from alembic.script import ScriptDirectory
+
+    return frozenset(ScriptDirectory.from_config(alembic_config("")).get_heads())
+
+
+def current_revisions(connection: Connection) -> set[str]:
+    """The revisions the database is at (empty when it was never migrated)."""
+    from alembic.migration import MigrationContext
+
+    return set(MigrationContext.configure(connection).get_current_heads())

@@ -469,3 +469,15 @@ class CampaignSnapshot(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
     taken_at: Mapped[datetime]
     counts: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class SchedulerHeartbeat(Base):
+    """The last sign of life of each scheduler process, for readiness checks and `status`."""
+
+    __tablename__ = "scheduler_heartbeat"
+
+    worker_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(64))
+    pid: Mapped[int]
+    started_at: Mapped[datetime]
+    beat_at: Mapped[datetime] = mapped_column(index=True)

@@ -54,7 +54,11 @@ logconfig_dict: dict[str, Any] = {
         else {"()": "app.logs.TextFormatter"}
     },
     "handlers": {
-        "stderr": {"class": "logging.StreamHandler", "formatter": "nudge", "stream": "ext://sys.stderr"}
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "nudge",
+            "stream": "ext://sys.stderr",
+        }
     },
     "root": {"level": "INFO", "handlers": ["stderr"]},
     "loggers": {

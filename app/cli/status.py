@@ -6,6 +6,7 @@ import json
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from app.runtime import get_clock, get_db
 from app.services import status
@@ -23,6 +24,7 @@ def _age(seconds: float | None) -> str:
 
 @click.command("status", help="Readiness, queue depths, replies backlog and scheduler heartbeats.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
+@with_appcontext
 def status_command(as_json: bool) -> None:
     snap = status.snapshot(
         get_db(),

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import CursorResult, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.data.models import AuditEvent, Message, SchedulerHeartbeat
@@ -26,10 +27,13 @@ def record_heartbeat(
     now: datetime,
 ) -> None:
     """Upsert this scheduler's row (only its own process ever writes it, so no race)."""
-    updated = session.execute(
-        update(SchedulerHeartbeat)
-        .where(SchedulerHeartbeat.worker_id == worker_id)
-        .values(beat_at=now, started_at=started_at, hostname=hostname, pid=pid)
+    updated = cast(
+        CursorResult[Any],
+        session.execute(
+            update(SchedulerHeartbeat)
+            .where(SchedulerHeartbeat.worker_id == worker_id)
+            .values(beat_at=now, started_at=started_at, hostname=hostname, pid=pid)
+        ),
     ).rowcount
     if not updated:
         session.add(
@@ -41,8 +45,9 @@ def record_heartbeat(
 
 def prune_heartbeats(session: Session, *, before: datetime) -> int:
     """Forget schedulers silent since `before` (restarted processes get a new worker id)."""
-    return session.execute(
-        delete(SchedulerHeartbeat).where(SchedulerHeartbeat.beat_at < before)
+    return cast(
+        CursorResult[Any],
+        session.execute(delete(SchedulerHeartbeat).where(SchedulerHeartbeat.beat_at < before)),
     ).rowcount
 
 

@@ -124,7 +124,7 @@ def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
 def exposition(db: Database, clock: Clock, config: Mapping[str, Any]) -> bytes:
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(WEBHOOK_SECONDS)
     registry.register(StateCollector(db, clock, config))

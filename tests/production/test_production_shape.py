@@ -43,6 +43,7 @@ FROM_NUMBER = "+447700900000"
 PEOPLE = 24
 STAFF_EMAIL = "lockout@example.nhs.uk"
 STAFF_PASSWORD = "correct horse battery staple"
+METRICS_TOKEN = "production-shape-metrics-token"
 
 
 def _redis(*command: str) -> bytes:
@@ -201,6 +202,7 @@ def shape(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             SIGN_IN_LIMIT_PER_ADDRESS="3 per 15 minutes",
             SIGN_IN_LIMIT_PER_ACCOUNT="100 per 15 minutes",
             READY_HEARTBEAT_MAX_AGE_SECONDS="30",
+            METRICS_TOKEN=METRICS_TOKEN,
         )
         stack.release()
         residents = _seed(db)
@@ -328,6 +330,21 @@ def test_through_the_proxy_residents_book_stop_and_nothing_is_lost_when_a_node_d
             select(PhoneNumber.opted_out_at).where(PhoneNumber.number == stopper.mobile)
         )
     assert opted_out is not None
+
+    # a node's /metrics (scraped directly, with the token) merges its workers' samples
+    scrape = requests.get(
+        f"http://127.0.0.1:{_node_port(shape, 'web2')}/metrics",
+        headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
+        timeout=10,
+    )
+    assert scrape.status_code == 200
+    samples = dict(
+        line.rsplit(" ", 1) for line in scrape.text.splitlines() if not line.startswith("#")
+    )
+    assert float(samples['nudge_webhook_seconds_count{endpoint="webhooks.inbound_sms"}']) >= 1
+    assert float(samples["nudge_scheduler_alive"]) == 2
+    assert float(samples["nudge_replies_backlog"]) == 0
+    assert float(samples["nudge_messages_sent_total"]) == len(shape.fake.created)
 
     # nothing personal in any process's log: numbers, NHS numbers, names, message bodies
     logs = stack.logs()

@@ -168,5 +168,5 @@ def _observe(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     _networks(app.config.get("METRICS_ALLOWED_NETWORKS"))  # a bad network fails at start
-    app.before_request(_start_timer)
+    app.before_request_funcs.setdefault(None, []).insert(0, _start_timer)
     app.after_request(_observe)

@@ -60,6 +60,8 @@ def _forget(_exc: BaseException | None) -> None:
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(_start)
+    # first of all before_request hooks, so a request another hook refuses (CSRF, sign-in)
+    # still has its id and is timed from the start
+    app.before_request_funcs.setdefault(None, []).insert(0, _start)
     app.after_request(_finish)
     app.teardown_request(_forget)

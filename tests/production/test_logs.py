@@ -102,3 +102,14 @@ def test_the_access_line_names_the_route_not_the_path_or_query(
     text = captured.getvalue()
     assert "Alice" not in text and "9434765919" not in text
     assert "secret-calendar-token" not in text
+
+
+def test_a_request_refused_by_an_earlier_hook_still_has_its_id(
+    app: Flask, captured: io.StringIO
+) -> None:
+    app.config["WTF_CSRF_ENABLED"] = True
+    response = app.test_client().post("/sign-in", data={"email": "x@example.nhs.uk"})
+    assert response.status_code == 400  # no CSRF token
+    access = [e for e in entries(captured) if e["logger"] == "nudge.access"]
+    assert access[-1]["request_id"] == response.headers["X-Request-ID"]
+    assert access[-1]["status"] == 400

@@ -375,9 +375,9 @@ def test_sign_in_lock_out_is_per_client_address_across_both_nodes(shape: Shape) 
 
     def attempt(client: str, password: str) -> int:
         session = requests.Session()
-        session.verify = shape.stack.certificate
+        tls = {"verify": str(shape.stack.certificate), "timeout": 20}
         headers = {"X-Forwarded-For": client, "Referer": shape.stack.base_url + "/sign-in"}
-        page = session.get(shape.stack.base_url + "/sign-in", headers=headers, timeout=20)
+        page = session.get(shape.stack.base_url + "/sign-in", headers=headers, **tls)
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text)
         assert token, page.text[:500]
         answer = session.post(
@@ -385,7 +385,7 @@ def test_sign_in_lock_out_is_per_client_address_across_both_nodes(shape: Shape) 
             data={"csrf_token": token.group(1), "email": STAFF_EMAIL, "password": password},
             headers=headers,
             allow_redirects=False,
-            timeout=20,
+            **tls,
         )
         return answer.status_code
 

@@ -97,13 +97,20 @@ def test_the_scheduler_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     scheduler = subprocess.Popen(
         [str(NUDGE), "scheduler"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
-    time.sleep(3)
+    # signal only once it says it runs: a slow start under load must not race the handler
+    assert scheduler.stdout is not None
+    seen = []
+    for raw in scheduler.stdout:
+        seen.append(raw.decode())
+        if json.loads(raw)["message"] == "scheduler running":
+            break
     scheduler.send_signal(signal.SIGTERM)
     out, _ = scheduler.communicate(timeout=20)
-    assert scheduler.returncode == 0, out.decode()[-2000:]
-    messages = [json.loads(line)["message"] for line in out.decode().splitlines() if line]
+    assert scheduler.returncode == 0, ("".join(seen) + out.decode())[-2000:]
+    lines = "".join(seen).splitlines() + out.decode().splitlines()
+    messages = [json.loads(line)["message"] for line in lines if line]
     assert "stopping on signal SIGTERM" in messages
-    assert messages[-1] == "scheduler stopped"
+    assert messages[-1] == "scheduler stopped", lines
 
 
 def test_the_entry_point_refuses_an_unknown_command() -> None:

@@ -3,8 +3,8 @@
 Each scheduler process writes a row every few seconds; `/readyz` and `flask status` read
 them to tell a live scheduler from a dead one.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-30 18:50:00
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import app.data.base
 
-revision: str = "0003"
-down_revision: str | None = "0002"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -12,7 +12,7 @@ DEFAULTS: dict[str, Any] = {
     "ENV": "development",
     "SECRET_KEY": DEV_SECRET_KEY,
     "DATABASE_URL": None,  # default: sqlite:///<instance>/nudge.sqlite3
-    "SMS_PROVIDER": "outbox",  # outbox | twilio
+    "SMS_PROVIDER": "outbox",  # outbox | twilio | notify
     "TWILIO_ACCOUNT_SID": "",
     "TWILIO_AUTH_TOKEN": "",
     "TWILIO_MESSAGING_SERVICE_SID": "",
@@ -30,6 +30,17 @@ DEFAULTS: dict[str, Any] = {
     "DISPATCH_BATCH": 50,
     # seconds to wait for Twilio's answer; after that the message is `uncertain`, not resent
     "TWILIO_TIMEOUT_SECONDS": 10.0,
+    # GOV.UK Notify: an API key, the id of a text template whose whole body is ((body)),
+    # the inbound number's sms_sender_id (needed for replies), and the bearer token
+    # Notify sends with its callbacks (set on Notify's "Callbacks" page too)
+    "NOTIFY_API_KEY": "",
+    "NOTIFY_TEMPLATE_ID": "",
+    "NOTIFY_SMS_SENDER_ID": "",
+    "NOTIFY_BASE_URL": "https://api.notifications.service.gov.uk",
+    "NOTIFY_CALLBACK_TOKEN": "",
+    "NOTIFY_TIMEOUT_SECONDS": 10.0,
+    # poll Notify's received-texts endpoint, for services that cannot receive callbacks
+    "NOTIFY_POLL_RECEIVED_TEXTS": False,
     "RETENTION_DAYS": 90,
     # disclosure control (NHS Digital rule for sub-national figures)
     "SUPPRESS_BELOW": 8,
@@ -73,8 +84,8 @@ def check(config: dict[str, Any]) -> None:
     """Refuse settings that would be unsafe in production."""
     if config["ENV"] not in {"development", "demo", "production", "testing"}:
         raise ConfigError(f"NUDGE_ENV must be development, demo or production: {config['ENV']!r}")
-    if config["SMS_PROVIDER"] not in {"outbox", "twilio"}:
-        raise ConfigError("NUDGE_SMS_PROVIDER must be 'outbox' or 'twilio'")
+    if config["SMS_PROVIDER"] not in {"outbox", "twilio", "notify"}:
+        raise ConfigError("NUDGE_SMS_PROVIDER must be 'outbox', 'twilio' or 'notify'")
     if config["ENV"] == "production":
         if config["SECRET_KEY"] in {DEV_SECRET_KEY, "", None}:
             raise ConfigError("refusing to start in production with the development secret key")

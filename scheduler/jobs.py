@@ -25,12 +25,9 @@ from typing import Any
 from app.clock import Clock
 from app.data.db import Database
 from app.domain.send_rate import TokenBucket
-from app.services.dispatch import (
-    DispatchReport,
-    dispatch_due,
-    reconcile_early_callbacks,
-    recover_stale_claims,
-)
+from app.services.dispatch import DispatchReport, dispatch_due
+from app.services.received_texts import poll as poll_received_texts
+from app.services.reconciliation import reconcile_early_callbacks, recover_and_reconcile
 from app.sms.provider import SmsProvider
 
 log = logging.getLogger(__name__)
@@ -154,8 +151,22 @@ def act_on_replies(ctx: JobContext) -> str:
 
 
 def recover_claims(ctx: JobContext) -> str:
-    count = recover_stale_claims(ctx.db, now=ctx.clock.now(), older_than=STALE_CLAIM_AFTER)
-    return f"{count} stale claims marked uncertain"
+    """Claims of dead dispatchers, and timeouts, settled against the provider's record."""
+    count, report = recover_and_reconcile(
+        ctx.db, ctx.provider, now=ctx.clock.now(), older_than=STALE_CLAIM_AFTER
+    )
+    return f"{count} stale claims marked uncertain; " + report.summary()
+
+
+def received_texts(ctx: JobContext) -> str:
+    """Poll GOV.UK Notify for received texts, for services that cannot take callbacks."""
+    source = ctx.provider
+    if not ctx.config.get("NOTIFY_POLL_RECEIVED_TEXTS") or not hasattr(source, "received_texts"):
+        return "off"
+    report = poll_received_texts(
+        ctx.db, source, now=ctx.clock.now(), inbound_number=ctx.config["SMS_FROM_NUMBER"]
+    )
+    return report.summary()
 
 
 def refresh_report_stamps(ctx: JobContext) -> str:
@@ -188,6 +199,7 @@ JOBS: tuple[Job, ...] = (
         "dispatch", dispatch, "interval", {"seconds": DISPATCH_TICK_SECONDS}, 50, "send what is due"
     ),
     Job("recover_claims", recover_claims, "interval", {"minutes": 5}, 60, "dead dispatchers"),
+    Job("received_texts", received_texts, "interval", {"seconds": 30}, 62, "poll Notify"),
     Job(
         "refresh_report_stamps",
         refresh_report_stamps,

@@ -1,7 +1,8 @@
 """Delivery status callbacks: recorded once each, in any order, acting on permanent failures.
 
-Twilio's status callbacks repeat and arrive out of order (Twilio docs; there is no
-callback for the initial `queued`). So:
+Twilio's status callbacks and Notify's delivery receipts repeat and arrive out of order
+(there is no callback for Twilio's initial `queued`). Notify's statuses are first put in
+Twilio's terms (`NOTIFY_RECEIPTS`), so one precedence and one set of actions serve both:
 - each callback is stored once in `status_event` (unique sid, status, error code); a
   repeat changes nothing;
 - a message's status only moves up this precedence, whatever order callbacks arrive in:
@@ -11,7 +12,8 @@ callback for the initial `queued`). So:
   so the failure's consequences (below) happen whichever order the two arrive in and
   the end state is the same for every permutation;
 - a permanent failure acts on the number at once: 30003 unreachable, 30005 unknown,
-  30006 landline, 21211 invalid and 21614 not a mobile mark it not textable; 21610
+  30006 landline, 21211 invalid and 21614 not a mobile, and Notify's permanent-failure
+  (the number does not exist or cannot take texts) mark it not textable; 21610
   (recipient unsubscribed at the carrier) is an opt-out, exactly like STOP. Both close
   the number's open offers so their held slots go to someone who can get them.
 """
@@ -50,6 +52,21 @@ NOT_TEXTABLE_ERRORS = {
     "30006": "landline or unreachable carrier (30006)",
     "21211": "invalid number (21211)",
     "21614": "not a mobile number (21614)",
+    "permanent": "Notify permanent-failure",
+}
+# Notify's delivery receipt statuses as (status, error code) in the precedence above
+NOTIFY_RECEIPTS: dict[str, tuple[str, str | None]] = {
+    "created": ("sent", None),
+    "sending": ("sent", None),
+    "pending": ("sent", None),
+    "sent": ("sent", None),
+    "delivered": ("delivered", None),
+    # the number does not exist or cannot take texts
+    "permanent-failure": ("undelivered", "permanent"),
+    # the phone was off or its inbox full for Notify's 72 hours of trying
+    "temporary-failure": ("undelivered", "temporary"),
+    # Notify's own fault: the text never left Notify
+    "technical-failure": ("failed", "technical"),
 }
 UNSUBSCRIBED_ERROR = "21610"
 
@@ -92,6 +109,14 @@ def record_status(
         except IntegrityError:
             return StatusResult("duplicate")
         return apply_status(session, message_sid, status, code or None, now=now)
+
+
+def record_notify_receipt(
+    db: Database, *, notification_id: str, status: str, now: datetime
+) -> StatusResult:
+    """Record one Notify delivery receipt; `KeyError` for a status Notify does not send."""
+    ours, code = NOTIFY_RECEIPTS[status.strip().lower()]
+    return record_status(db, message_sid=notification_id, status=ours, error_code=code, now=now)
 
 
 def apply_status(

@@ -9,7 +9,8 @@ from app.sms.provider import SmsProvider
 
 
 def provider_from_config(config: Mapping[str, Any]) -> SmsProvider:
-    """The provider `SMS_PROVIDER` names: `outbox` (default; sends nothing) or `twilio`."""
+    """The provider `SMS_PROVIDER` names: `outbox` (default; sends nothing), `twilio` or
+    `notify` (GOV.UK Notify)."""
     name = config.get("SMS_PROVIDER", "outbox")
     if name == "outbox":
         from app.sms.outbox_provider import OutboxProvider
@@ -27,4 +28,14 @@ def provider_from_config(config: Mapping[str, Any]) -> SmsProvider:
             api_base_url=config.get("TWILIO_API_BASE_URL", ""),
             timeout=float(config.get("TWILIO_TIMEOUT_SECONDS", 10.0)),
         )
-    raise ValueError(f"unknown SMS_PROVIDER {name!r} (outbox or twilio)")
+    if name == "notify":
+        from app.sms.notify_provider import NotifyProvider
+
+        return NotifyProvider(
+            api_key=config.get("NOTIFY_API_KEY", ""),
+            template_id=config.get("NOTIFY_TEMPLATE_ID", ""),
+            sms_sender_id=config.get("NOTIFY_SMS_SENDER_ID", ""),
+            base_url=config.get("NOTIFY_BASE_URL", ""),
+            timeout=float(config.get("NOTIFY_TIMEOUT_SECONDS", 10.0)),
+        )
+    raise ValueError(f"unknown SMS_PROVIDER {name!r} (outbox, twilio or notify)")

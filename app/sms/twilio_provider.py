@@ -7,15 +7,17 @@ Error mapping (Twilio error codes, https://www.twilio.com/docs/api/errors):
 - 429 and 5xx, and failures to connect -> TemporaryFailure: nothing reached Twilio, so
   retrying with backoff cannot send twice.
 - A read timeout, or the connection dropping after the request went out ->
-  UncertainFailure: Twilio may have queued the message, and at most once beats at
-  least once, so the dispatcher never resends it.
+  UncertainFailure: Twilio may have queued the message, so it is not resent until
+  `find` has asked Twilio's own record (the Messages list resource, to that number,
+  sent since the claim, matched on body) and found nothing there.
 The SDK's own retries stay off for the same reason.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -24,17 +26,27 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from app.sms.provider import (
+    NOT_TEXTABLE,
+    OPTED_OUT,
+    Doubt,
     OutgoingSms,
     PermanentFailure,
     SendResult,
     TemporaryFailure,
     UncertainFailure,
+    Unreachable,
 )
+from app.sms.transport import request_went_out
 
 TWILIO_API = "https://api.twilio.com"
 STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
-OPTED_OUT = "21610"
-NOT_TEXTABLE = frozenset({"21211", "21614"})
+UNSUBSCRIBED = "21610"
+NOT_TEXTABLE_CODES = frozenset({"21211", "21614"})
+# Twilio's Messages list filters on DateSent, which it sets when the message leaves its
+# queue: at Nudge's send rates that is seconds, so after this a message it took is listed
+SETTLE_AFTER = timedelta(minutes=15)
+# our clock and Twilio's may disagree by a little: look a little earlier than the claim
+CLOCK_SLACK = timedelta(minutes=2)
 # Twilio accepts a ValidityPeriod of 1..36000 seconds (10 hours, also its default)
 MAX_VALIDITY_SECONDS = 36000
 
@@ -67,6 +79,7 @@ def validity_seconds(expires_at: datetime | None, now: datetime) -> int | None:
 
 class TwilioProvider:
     name = "twilio"
+    settle_after = SETTLE_AFTER
 
     def __init__(
         self,
@@ -108,45 +121,45 @@ class TwilioProvider:
             message = self.client.messages.create(**options)
         except TwilioRestException as exc:
             raise _map_rest_error(exc) from exc
-        except (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError) as exc:
-            raise TemporaryFailure(f"could not connect to Twilio: {exc}") from exc
         except requests.exceptions.ReadTimeout as exc:
             raise UncertainFailure(f"Twilio did not answer in time: {exc}", "timeout") from exc
-        except requests.exceptions.ConnectionError as exc:
-            if _request_went_out(exc):
+        except requests.exceptions.RequestException as exc:
+            if request_went_out(exc):
                 raise UncertainFailure(f"Twilio dropped the connection: {exc}", "dropped") from exc
             raise TemporaryFailure(f"could not connect to Twilio: {exc}") from exc
         return SendResult(provider_sid=str(message.sid), status=str(message.status or "queued"))
+
+    def find(self, doubt: Doubt, exclude: Sequence[str] = ()) -> str | None:
+        """The SID of the message Twilio sent to this number since the claim with this
+        body (the oldest such, not one of `exclude`), through the Messages list resource
+        (`To`, `DateSent>`, paged by the SDK)."""
+        skip = set(exclude)
+        found: str | None = None
+        try:
+            for message in self.client.messages.stream(
+                to=doubt.to, date_sent_after=doubt.claimed_at - CLOCK_SLACK, page_size=100
+            ):
+                outbound = str(message.direction or "").startswith("outbound")
+                if outbound and message.body == doubt.body and message.sid not in skip:
+                    found = str(message.sid)  # newest first: the last match is the oldest
+        except TwilioRestException as exc:
+            raise Unreachable(f"Twilio answered {exc.status}: {exc.msg}", str(exc.status)) from exc
+        except requests.exceptions.RequestException as exc:
+            raise Unreachable(f"could not ask Twilio: {exc}", "unreachable") from exc
+        return found
+
+    def number_fault(self, error_code: str | None) -> str | None:
+        if error_code == UNSUBSCRIBED:
+            return OPTED_OUT
+        if error_code in NOT_TEXTABLE_CODES:
+            return NOT_TEXTABLE
+        return None
 
 
 def _map_rest_error(exc: TwilioRestException) -> Exception:
     code = str(exc.code) if exc.code else None
     if exc.status == 429 or exc.status >= 500:
         return TemporaryFailure(f"Twilio answered {exc.status}: {exc.msg}", code or str(exc.status))
-    if code == OPTED_OUT or code in NOT_TEXTABLE:
+    if code == UNSUBSCRIBED or code in NOT_TEXTABLE_CODES:
         return PermanentFailure(f"Twilio refused: {exc.msg}", code)
     return PermanentFailure(f"Twilio answered {exc.status}: {exc.msg}", code or str(exc.status))
-
-
-def _request_went_out(exc: requests.exceptions.ConnectionError) -> bool:
-    """A refused or unresolvable connection never carried the request; anything else
-    (reset, remote closed mid-answer) may have, after Twilio acted on it."""
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        text = type(cause).__name__
-        if text in {"NewConnectionError", "NameResolutionError", "ConnectionRefusedError"}:
-            return False
-        cause = cause.__cause__ or cause.__context__ or _first_arg_exception(cause)
-    return True
-
-
-def _first_arg_exception(exc: BaseException) -> BaseException | None:
-    for arg in getattr(exc, "args", ()):
-        if isinstance(arg, BaseException):
-            return arg
-        reason = getattr(arg, "reason", None)
-        if isinstance(reason, BaseException):
-            return reason
-    return None

@@ -1,16 +1,19 @@
 """`/dev/phone`: a demo patient's conversation as a phone screen, with a reply box.
 
 Development, demo and testing only (404 in production). A reply typed here is sent to
-the real webhook signed exactly as Twilio signs it (RequestValidator.compute_signature
-over PUBLIC_BASE_URL + path and the form), so the dev phone exercises the same code path
-as a resident's text: signature check, idempotent store; then it acts on the stored text
-at once (`process_inbound`, as the replies job would a second later).
+the real webhook exactly as the configured provider would send it: for Twilio signed as
+Twilio signs (RequestValidator.compute_signature over PUBLIC_BASE_URL + path and the
+form), for GOV.UK Notify as Notify's received-text callback (JSON with the callback
+bearer token). So the dev phone exercises the same code path as a resident's text:
+authentication, idempotent store; then it acts on the stored text at once
+(`process_inbound`, as the replies job would a second later).
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -19,11 +22,12 @@ from werkzeug.wrappers import Response
 
 from app.runtime import get_clock, get_db
 from app.services import replies
-from app.web.webhooks import NON_PRODUCTION, public_url, signing_token
+from app.web.webhooks import NON_PRODUCTION, callback_token, public_url, signing_token
 
 bp = Blueprint("devphone", __name__, url_prefix="/dev/phone")
 
 WEBHOOK_PATH = "/webhooks/twilio/sms"
+NOTIFY_INBOUND_PATH = "/webhooks/notify/inbound"
 _URL = re.compile(r"(https?://\S+)")
 DRAMA_NUMBER = re.compile(r"^\+447700900\d{3}$")
 
@@ -69,6 +73,38 @@ def send() -> Response:
     if not DRAMA_NUMBER.match(number):
         abort(400)  # the dev phone only ever speaks for Ofcom drama-range numbers
     config = current_app.config
+    if config.get("SMS_PROVIDER") == "notify":
+        answer = _as_notify(number, body)
+    else:
+        answer = _as_twilio(number, body)
+    if answer.status_code not in (200, 204):
+        flash(f"The webhook answered {answer.status_code}", "error")
+    else:
+        # act now rather than on the replies job's next tick, so the demo answer is
+        # on screen at once; the webhook itself stayed exactly the provider's path
+        replies.process_inbound(get_db(), now=get_clock().now(), config=config)
+    return redirect(url_for("devphone.phone", number=number, _anchor="latest"))
+
+
+def _as_notify(number: str, body: str) -> Any:
+    """Notify's received-text callback: its JSON, numbers as Notify writes them."""
+    config = current_app.config
+    payload = {
+        "id": str(uuid.uuid4()),
+        "source_number": number.lstrip("+"),
+        "destination_number": str(config["SMS_FROM_NUMBER"]).lstrip("+"),
+        "message": body,
+        "date_received": get_clock().now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    }
+    return current_app.test_client().post(
+        NOTIFY_INBOUND_PATH,
+        json=payload,
+        headers={"Authorization": f"Bearer {callback_token(config)}"},
+    )
+
+
+def _as_twilio(number: str, body: str) -> Any:
+    config = current_app.config
     params = {
         "MessageSid": "SM" + uuid.uuid4().hex,
         "AccountSid": config.get("TWILIO_ACCOUNT_SID") or "AC" + "0" * 32,
@@ -80,13 +116,6 @@ def send() -> Response:
     signature = RequestValidator(signing_token(config)).compute_signature(
         public_url(config, WEBHOOK_PATH), params
     )
-    answer = current_app.test_client().post(
+    return current_app.test_client().post(
         WEBHOOK_PATH, data=params, headers={"X-Twilio-Signature": signature}
     )
-    if answer.status_code != 200:
-        flash(f"The webhook answered {answer.status_code}", "error")
-    else:
-        # act now rather than on the replies job's next tick, so the demo answer is
-        # on screen at once; the webhook itself stayed exactly Twilio's path
-        replies.process_inbound(get_db(), now=get_clock().now(), config=config)
-    return redirect(url_for("devphone.phone", number=number, _anchor="latest"))

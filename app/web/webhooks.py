@@ -1,4 +1,10 @@
-"""Twilio's webhooks: verify the signature, hand the work to a service, answer empty TwiML.
+"""Provider webhooks: verify the caller, hand the work to a service, answer at once.
+
+Twilio's (`/webhooks/twilio/...`) are form posts signed with `X-Twilio-Signature` and
+answered with empty TwiML; GOV.UK Notify's (`/webhooks/notify/...`) are JSON posts
+carrying the bearer token set on Notify's callbacks page (NOTIFY_CALLBACK_TOKEN),
+compared in constant time; a missing or wrong token gets 401, logged without patient
+data, and changes nothing.
 
 Verify, persist, answer (the GOV.UK Notify shape): an inbound text is stored in one
 statement and acted on by the replies job (app.services.replies.process_inbound, every
@@ -13,6 +19,7 @@ the outbox, never the TwiML answer, so they are tracked and retried like every o
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -21,11 +28,11 @@ from flask import Blueprint, Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
 
 from app.runtime import get_clock, get_db
-from app.services import delivery, replies
+from app.services import delivery, received_texts, replies
 
 log = logging.getLogger(__name__)
 
-bp = Blueprint("webhooks", __name__, url_prefix="/webhooks/twilio")
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 SIGNATURE_HEADER = "X-Twilio-Signature"
@@ -43,6 +50,15 @@ def signing_token(config: Mapping[str, Any]) -> str:
     if token or config.get("ENV") not in NON_PRODUCTION:
         return token
     return "dev-" + hashlib.sha256(str(config["SECRET_KEY"]).encode()).hexdigest()[:32]
+
+
+def callback_token(config: Mapping[str, Any]) -> str:
+    """The bearer token Notify sends with its callbacks: NOTIFY_CALLBACK_TOKEN, or outside
+    production one derived from SECRET_KEY so the dev phone can authenticate."""
+    token = str(config.get("NOTIFY_CALLBACK_TOKEN") or "")
+    if token or config.get("ENV") not in NON_PRODUCTION:
+        return token
+    return "dev-notify-" + hashlib.sha256(str(config["SECRET_KEY"]).encode()).hexdigest()[:32]
 
 
 def public_url(config: Mapping[str, Any], full_path: str) -> str:
@@ -73,7 +89,7 @@ def _twiml() -> Response:
     return Response(EMPTY_TWIML, mimetype="text/xml")
 
 
-@bp.post("/sms")
+@bp.post("/twilio/sms")
 def inbound_sms() -> Response:
     _verify()
     form = request.form
@@ -92,7 +108,7 @@ def inbound_sms() -> Response:
     return _twiml()
 
 
-@bp.post("/status")
+@bp.post("/twilio/status")
 def status_callback() -> Response:
     _verify()
     form = request.form
@@ -106,3 +122,68 @@ def status_callback() -> Response:
         now=get_clock().now(),
     )
     return _twiml()
+
+
+def _verify_bearer() -> None:
+    token = callback_token(current_app.config)
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if (
+        not token
+        or scheme.lower() != "bearer"
+        or not hmac.compare_digest(given.strip().encode(), token.encode())
+    ):
+        # the path only: the body holds phone numbers and message text
+        log.warning(
+            "rejected Notify callback %s: %s bearer token",
+            request.path,
+            "missing" if not given else "wrong",
+        )
+        abort(401)
+
+
+def _json_fields(required: tuple[str, ...], widths: Mapping[str, int]) -> dict[str, str]:
+    """The callback's string fields; 400 for a missing one, a NUL byte, or a value wider
+    than the column it lands in (none of which Notify sends)."""
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        abort(400)
+    fields: dict[str, str] = {}
+    for name, value in payload.items():
+        if isinstance(value, str):
+            if "\x00" in value or len(value) > widths.get(name, len(value)):
+                abort(400)
+            fields[name] = value
+    if any(not fields.get(name) for name in required):
+        abort(400)
+    return fields
+
+
+@bp.post("/notify/status")
+def notify_status() -> tuple[str, int]:
+    _verify_bearer()
+    fields = _json_fields(("id", "status"), {"id": 64, "status": 40, "reference": 64})
+    if fields["status"].strip().lower() not in delivery.NOTIFY_RECEIPTS:
+        abort(400)
+    delivery.record_notify_receipt(
+        get_db(), notification_id=fields["id"], status=fields["status"], now=get_clock().now()
+    )
+    return "", 204
+
+
+@bp.post("/notify/inbound")
+def notify_inbound() -> tuple[str, int]:
+    _verify_bearer()
+    fields = _json_fields(
+        ("id", "source_number"), {"id": 64, "source_number": 19, "destination_number": 19}
+    )
+    # persist and hand on: the replies job acts on it, as on Twilio's inbound texts
+    received_texts.store(
+        get_db(),
+        text_id=fields["id"],
+        source_number=fields["source_number"],
+        destination_number=fields.get("destination_number"),
+        message=fields.get("message", ""),
+        now=get_clock().now(),
+        inbound_number=current_app.config["SMS_FROM_NUMBER"],
+    )
+    return "", 204

@@ -23,7 +23,8 @@ from app.clock import FixedClock
 from app.data.db import Database
 from app.data.models import Booking, Message, Offer
 from app.services import replies
-from app.services.dispatch import DispatchReport, recover_stale_claims
+from app.services.dispatch import DispatchReport
+from app.services.reconciliation import recover_stale_claims
 from tests.builders import add_open_offer
 from tests.conftest import DEFAULT_NOW, make_test_config
 from tests.fakes.twilio_server import FakeTwilio

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from app.data.db import Database
-from app.services.dispatch import recover_stale_claims
+from app.services.reconciliation import recover_stale_claims
 from tests.conftest import DEFAULT_NOW
 from tests.fakes.twilio_server import FakeTwilio
 from tests.faults import dispatch_worker

@@ -17,7 +17,8 @@ from sqlalchemy import func, insert, select
 from app.data.db import Database
 from app.data.models import Message, StatusEvent
 from app.services import numbers
-from app.services.dispatch import dispatch_due, recover_stale_claims
+from app.services.dispatch import dispatch_due
+from app.services.reconciliation import recover_stale_claims
 from app.sms.outbox_provider import OutboxProvider
 from app.sms.provider import OutgoingSms, SendResult, TemporaryFailure
 from tests.builders import add_sending_campaign, queue_outbound
@@ -449,7 +450,7 @@ def test_a_status_callback_that_beats_the_recorded_sid_is_applied(db: Database) 
 
 
 def test_a_callback_that_raced_the_sid_is_applied_by_the_next_reconciliation(db: Database) -> None:
-    from app.services.dispatch import reconcile_early_callbacks
+    from app.services.reconciliation import reconcile_early_callbacks
 
     with db.transaction() as session:
         message_id = queue_outbound(session).id

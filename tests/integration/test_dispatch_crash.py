@@ -21,7 +21,7 @@ from sqlalchemy import insert, select
 
 from app.data.db import Database
 from app.data.models import Message
-from app.services.dispatch import recover_stale_claims
+from app.services.reconciliation import recover_stale_claims
 
 NOW = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from app.data.db import Database
 from app.data.models import Message, PhoneNumber
-from app.services.dispatch import dispatch_due, reconcile_early_callbacks
+from app.services.dispatch import dispatch_due
+from app.services.reconciliation import reconcile_early_callbacks
 from app.sms import provider_from_config
 from tests.builders import queue_outbound
 from tests.conftest import DEFAULT_NOW

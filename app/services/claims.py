@@ -174,7 +174,9 @@ def _lock_numbers(session: Session, to_numbers: Sequence[str]) -> None:
     (PostgreSQL; SQLite's writers are serialised already)."""
     if to_numbers and session.get_bind().dialect.name == "postgresql":
         session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(n)) FROM unnest(CAST(:numbers AS text[])) AS n"),
+            text(
+                "SELECT pg_advisory_xact_lock(hashtext(n)) FROM unnest(CAST(:numbers AS text[])) AS n"
+            ),
             {"numbers": list(to_numbers)},
         )
 

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import requests
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
@@ -142,8 +142,8 @@ class TwilioProvider:
                 outbound = str(message.direction or "").startswith("outbound")
                 if outbound and message.body == doubt.body and message.sid not in skip:
                     found = str(message.sid)  # newest first: the last match is the oldest
-        except TwilioRestException as exc:
-            raise Unreachable(f"Twilio answered {exc.status}: {exc.msg}", str(exc.status)) from exc
+        except TwilioException as exc:  # a refused page is a TwilioException, not a Rest one
+            raise Unreachable(f"Twilio could not list messages: {exc}", "list") from exc
         except requests.exceptions.RequestException as exc:
             raise Unreachable(f"could not ask Twilio: {exc}", "unreachable") from exc
         return found

@@ -188,6 +188,7 @@ class FakeNotify:
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._faults: list[tuple[str, float]] = []
+        self._refused: set[str] = set()
         self._minute: list[float] = []
         self._pending: list[_Pending] = []
         self._seq = itertools.count()
@@ -247,6 +248,12 @@ class FakeNotify:
         """Close the connection without answering, having created the message or not."""
         with self._lock:
             self._faults.extend([("drop", 1.0 if after_create else 0.0)] * count)
+
+    def refuse(self, number: str) -> None:
+        """Answer every send to `number` as Notify answers a number that is not a UK
+        mobile (400 ValidationError)."""
+        with self._lock:
+            self._refused.add(international(number) or number)
 
     # -- what happened -----------------------------------------------------------------
     def create_count(self, *, to: str | None = None, body: str | None = None) -> int:
@@ -323,7 +330,9 @@ class FakeNotify:
         if not number:
             return _error(400, "ValidationError", "phone_number is a required property")
         formatted = international(number)
-        if not formatted:
+        with self._lock:
+            refused = formatted in self._refused
+        if not formatted or refused:
             return _error(400, "ValidationError", "phone_number Not a UK mobile number")
         if template_id != self.template_id:
             return _error(400, "BadRequestError", "Template not found")
@@ -589,6 +598,12 @@ def _handler_for(fake: FakeNotify) -> type[BaseHTTPRequestHandler]:
             kind, error = fake._authenticate(self.headers.get("Authorization"))
             if kind is None:
                 self._answer(*error)
+                return
+            with fake._lock:
+                down = bool(fake._faults) and fake._faults[0][0] == "status"
+                fault = fake._faults.pop(0) if down else None
+            if fault is not None:
+                self._answer(*_error(int(fault[1]), "Exception", "Internal server error"))
                 return
             if parts.path == "/v2/notifications":
                 self._answer(*fake._list(kind, query))

@@ -2,6 +2,9 @@
 
 It answers `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` as Twilio does (201 and a
 Message resource with an `SM...` sid and status `queued`; Twilio's error JSON otherwise),
+and `GET` on the same list resource with Twilio's filters (`To`, `From`, `DateSent`,
+`DateSent<`, `DateSent>`) and paging (`PageSize`, `Page`, `PageToken`, newest first,
+`next_page_uri`), which reconciliation uses to ask whether a message was sent;
 then calls each message's StatusCallback URL signed exactly as Twilio signs
 (`X-Twilio-Signature`, computed by `twilio.request_validator.RequestValidator`), with a
 seeded mix of outcomes (delivered; undelivered 30003/30005/30006; failed 21610), delays,
@@ -41,10 +44,11 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 from twilio.request_validator import RequestValidator
@@ -277,6 +281,47 @@ class FakeTwilio:
         self._schedule_callbacks(message)
         return 201, _resource(message)
 
+    def _list(self, account: str, query: dict[str, str]) -> dict[str, Any]:
+        """The Messages list resource: filtered, newest first, paged as Twilio pages."""
+        to, sender = query.get("To"), query.get("From")
+        on, before, after = (
+            _day_or_instant(query.get(k)) for k in ("DateSent", "DateSent<", "DateSent>")
+        )
+        with self._lock:
+            items = [
+                m
+                for m in reversed(self.created)
+                if m.account_sid == account
+                and (to is None or m.to == to)
+                and (sender is None or m.from_ == sender)
+                and (on is None or _utc(m.at).date() == on.date())
+                and (before is None or _utc(m.at) <= before)
+                and (after is None or _utc(m.at) >= after)
+            ]
+        size = max(1, min(1000, int(query.get("PageSize") or 50)))
+        page = int(query.get("Page") or 0)
+        start = page * size
+        chunk = items[start : start + size]
+        base = f"/2010-04-01/Accounts/{account}/Messages.json"
+        filters = {k: v for k, v in query.items() if k not in {"Page", "PageToken", "PageSize"}}
+
+        def uri(number: int) -> str:
+            token = {"PageToken": f"PA{number}"} if number else {}
+            return f"{base}?{urlencode({**filters, 'PageSize': size, 'Page': number, **token})}"
+
+        more = start + size < len(items)
+        return {
+            "messages": [_resource(m, listed=True) for m in chunk],
+            "end": start + len(chunk) - 1,
+            "first_page_uri": uri(0),
+            "next_page_uri": uri(page + 1) if more else None,
+            "page": page,
+            "page_size": size,
+            "previous_page_uri": uri(page - 1) if page else None,
+            "start": start,
+            "uri": uri(page),
+        }
+
     def _record(self, params: dict[str, str], outcome: str) -> None:
         with self._lock:
             self.requests.append(RequestRecord(params, outcome, time.time()))
@@ -366,7 +411,20 @@ def _error(code: int, message: str, status: int) -> dict[str, Any]:
     }
 
 
-def _resource(message: CreatedMessage) -> dict[str, Any]:
+def _utc(at: float) -> datetime:
+    return datetime.fromtimestamp(at, UTC)
+
+
+def _day_or_instant(text: str | None) -> datetime | None:
+    """Twilio's date filters take `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ` (GMT)."""
+    if not text:
+        return None
+    if len(text) == 10:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _resource(message: CreatedMessage, *, listed: bool = False) -> dict[str, Any]:
     stamp = formatdate(message.at, usegmt=True)
     uri = f"/2010-04-01/Accounts/{message.account_sid}/Messages/{message.sid}.json"
     return {
@@ -374,7 +432,8 @@ def _resource(message: CreatedMessage) -> dict[str, Any]:
         "api_version": "2010-04-01",
         "body": message.body,
         "date_created": stamp,
-        "date_sent": None,
+        # the create answer comes before Twilio sends; a listed message has been sent
+        "date_sent": stamp if listed else None,
         "date_updated": stamp,
         "direction": "outbound-api",
         "error_code": None,
@@ -386,7 +445,9 @@ def _resource(message: CreatedMessage) -> dict[str, Any]:
         "price": None,
         "price_unit": "USD",
         "sid": message.sid,
-        "status": "accepted" if message.messaging_service_sid else "queued",
+        "status": (message.outcome or "sent").partition(":")[0]
+        if listed
+        else ("accepted" if message.messaging_service_sid else "queued"),
         "subresource_uris": {"media": uri.replace(".json", "/Media.json")},
         "to": message.to,
         "uri": uri,
@@ -410,6 +471,25 @@ def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            parts = urlsplit(self.path)
+            match = MESSAGES_PATH.match(parts.path)
+            if not match:
+                self._answer(404, _error(20404, "The requested resource was not found", 404))
+                return
+            if not fake._authorised(self.headers.get("Authorization"), match["account"]):
+                self._answer(401, _error(20003, "Authenticate", 401))
+                return
+            with fake._lock:
+                down = bool(fake._faults) and fake._faults[0][0] == "status"
+                fault = fake._faults.pop(0) if down else None
+            if fault is not None:
+                status = int(fault[1])
+                code = 20429 if status == 429 else 20500
+                self._answer(status, _error(code, ERROR_TEXT[code], status))
+                return
+            self._answer(200, fake._list(match["account"], dict(parse_qsl(parts.query))))
 
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
             with fake._lock:

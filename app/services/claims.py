@@ -175,7 +175,8 @@ def _lock_numbers(session: Session, to_numbers: Sequence[str]) -> None:
     if to_numbers and session.get_bind().dialect.name == "postgresql":
         session.execute(
             text(
-                "SELECT pg_advisory_xact_lock(hashtext(n)) FROM unnest(CAST(:numbers AS text[])) AS n"
+                "SELECT pg_advisory_xact_lock(hashtext(n))"
+                " FROM unnest(CAST(:numbers AS text[])) AS n"
             ),
             {"numbers": list(to_numbers)},
         )

@@ -1,16 +1,18 @@
 """A dispatcher process for the fault tests: the production dispatch loop, killable.
 
-    python -m tests.faults.dispatch_worker --db URL --twilio URL --now ISO [--batch N]
+    python -m tests.faults.dispatch_worker --db URL --settings JSON --now ISO [--batch N]
 
-It runs `app.services.dispatch.dispatch_due` through the production Twilio provider
-(the official SDK, pointed at a fake Twilio) until nothing is due, exactly as the
-scheduler's dispatch job would, so SIGKILLing it at a random moment is a dispatcher
-dying mid-wave. Database errors (a restarting server) are retried like the next tick.
+It runs `app.services.dispatch.dispatch_due` through the production provider that the
+settings name (Twilio's SDK or Notify's client, pointed at their fakes) until nothing is
+due, exactly as the scheduler's dispatch job would, so SIGKILLing it at a random moment
+is a dispatcher dying mid-wave. Database errors (a restarting server) are retried like
+the next tick.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from datetime import datetime, timedelta
@@ -19,6 +21,8 @@ from sqlalchemy.exc import DBAPIError
 
 from app.data.db import Database
 from app.services.dispatch import DispatchReport, dispatch_due
+from app.sms import provider_from_config
+from app.sms.provider import SmsProvider
 from app.sms.twilio_provider import TwilioProvider
 
 ACCOUNT_SID = "AC" + "0" * 32
@@ -40,7 +44,7 @@ def provider_for(twilio_base_url: str, *, timeout: float = 5.0) -> TwilioProvide
 
 def run_until_empty(
     db: Database,
-    provider: TwilioProvider,
+    provider: SmsProvider,
     *,
     now: datetime,
     batch: int,
@@ -69,16 +73,15 @@ def run_until_empty(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", required=True)
-    parser.add_argument("--twilio", required=True)
+    parser.add_argument("--settings", required=True, help="provider settings, as JSON")
     parser.add_argument("--now", required=True, type=datetime.fromisoformat)
     parser.add_argument("--batch", type=int, default=20)
     parser.add_argument("--worker", default=None)
     args = parser.parse_args(argv)
     db = Database.from_url(args.db)
+    provider = provider_from_config(json.loads(args.settings))
     print("ready", flush=True)
-    report = run_until_empty(
-        db, provider_for(args.twilio), now=args.now, batch=args.batch, worker_id=args.worker
-    )
+    report = run_until_empty(db, provider, now=args.now, batch=args.batch, worker_id=args.worker)
     print(report.summary(), flush=True)
     db.dispose()
     return 0

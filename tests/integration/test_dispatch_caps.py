@@ -50,11 +50,14 @@ def queue_many(db: Database, number: str, count: int, *, identical: bool) -> Non
 
 def handed_over(db: Database, number: str) -> int:
     with db.transaction() as session:
-        return session.scalar(
-            select(func.count())
-            .select_from(Message)
-            .where(Message.to_number == number, Message.status == "sending")
-        ) or 0
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(Message)
+                .where(Message.to_number == number, Message.status == "sending")
+            )
+            or 0
+        )
 
 
 @pytest.mark.parametrize("round_", range(5))

@@ -1,5 +1,6 @@
 """Fault 3: the provider answers 500 and 429 for a while, hangs and drops connections, then
-recovers: sends back off, retry and finish, and a message it accepted is never resent."""
+recovers: sends back off, retry and finish, and a message it accepted is never resent.
+Each test runs for every provider, through its real client and its fake."""
 
 from __future__ import annotations
 
@@ -12,13 +13,13 @@ from app.clock import FixedClock
 from app.data.db import Database
 from app.data.models import Message
 from app.services.dispatch import DispatchReport, dispatch_due
+from app.sms import provider_from_config
 from tests.conftest import DEFAULT_NOW
-from tests.fakes.twilio_server import FakeTwilio
-from tests.faults import dispatch_worker
+from tests.fakes.providers import PROVIDERS, fake_provider
 from tests.faults.invariants import check_all
-from tests.faults.wave import creates_of, queue_wave
+from tests.faults.wave import queue_wave
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.parametrize("provider_name", PROVIDERS)]
 
 WAVE = 200
 ROUND = 50
@@ -38,17 +39,15 @@ def dispatch_rounds(
 
 
 def test_500s_and_429s_back_off_and_retry_until_every_message_is_sent_once(
-    pg_url: str, pg_db: Database
+    pg_url: str, pg_db: Database, provider_name: str
 ) -> None:
     db = pg_db
     clock = FixedClock(DEFAULT_NOW)
     ids = queue_wave(db, WAVE, now=clock.now())
-    with FakeTwilio(
-        account_sid=dispatch_worker.ACCOUNT_SID,
-        auth_token=dispatch_worker.AUTH_TOKEN,
-        callbacks=False,
-    ) as fake:
-        provider = dispatch_worker.provider_for(fake.base_url, timeout=2.0)
+    with fake_provider(provider_name, callbacks=False) as fake:
+        provider = provider_from_config(
+            {**fake.settings(), "TWILIO_TIMEOUT_SECONDS": 2.0, "NOTIFY_TIMEOUT_SECONDS": 2.0}
+        )
         fake.fail_next(40, status=500)
         fake.fail_next(40, status=429)
         first = dispatch_due(db, provider, now=clock.now(), limit=ROUND, max_attempts=MAX_ATTEMPTS)
@@ -68,8 +67,8 @@ def test_500s_and_429s_back_off_and_retry_until_every_message_is_sent_once(
             ).all()
         assert backed_off and all(nb > DEFAULT_NOW for nb in backed_off)
         rest = dispatch_rounds(db, provider, clock, rounds=20, minutes=10)
-        creates = creates_of(fake)
-        outcomes = [r.outcome for r in fake.requests]
+        creates = fake.creates()
+        outcomes = fake.request_outcomes()
 
     statuses = check_all(db.engine, creates, expected_ids=ids)
     assert statuses["sent"] == WAVE, statuses
@@ -85,26 +84,25 @@ def test_500s_and_429s_back_off_and_retry_until_every_message_is_sent_once(
 
 
 def test_a_message_the_provider_may_have_accepted_is_never_resent(
-    pg_url: str, pg_db: Database
+    pg_url: str, pg_db: Database, provider_name: str
 ) -> None:
-    """Dropped connections (after Twilio created it) and answers slower than our timeout:
-    the message is `uncertain` and stays so, however many dispatch rounds follow."""
+    """Dropped connections (after the provider created it) and answers slower than our
+    timeout: the message is `uncertain` and stays so, however many dispatch rounds follow,
+    until reconciliation asks the provider (tests/providers/test_faults.py)."""
     db = pg_db
     clock = FixedClock(DEFAULT_NOW)
     ids = queue_wave(db, 30, now=clock.now())
-    with FakeTwilio(
-        account_sid=dispatch_worker.ACCOUNT_SID,
-        auth_token=dispatch_worker.AUTH_TOKEN,
-        callbacks=False,
-    ) as fake:
-        provider = dispatch_worker.provider_for(fake.base_url, timeout=0.5)
+    with fake_provider(provider_name, callbacks=False) as fake:
+        provider = provider_from_config(
+            {**fake.settings(), "TWILIO_TIMEOUT_SECONDS": 0.5, "NOTIFY_TIMEOUT_SECONDS": 0.5}
+        )
         fake.drop_next(2, after_create=True)
         fake.hang_next(2, seconds=1.0)
         fake.fail_next(3, status=503)
         dispatch_rounds(db, provider, clock, rounds=12, minutes=10)
         time.sleep(1.5)  # the hung requests create their messages after the hang
-        creates = creates_of(fake)
-        outcomes = [r.outcome for r in fake.requests]
+        creates = fake.creates()
+        outcomes = fake.request_outcomes()
 
     statuses = check_all(db.engine, creates, expected_ids=ids)
     assert outcomes.count("dropped") == 2 and outcomes.count("hung") == 2

@@ -72,26 +72,32 @@ def reconcile_uncertain(
     report = ReconcileReport()
     settled = now - provider.settle_after
     with db.transaction() as session:
-        doubts = [
-            Doubt(row.id, row.to_number, row.body, _aware(row.claimed_at or now))
-            for row in session.execute(
-                select(Message.id, Message.to_number, Message.body, Message.claimed_at)
-                .where(
-                    Message.direction == "out",
-                    Message.status == "uncertain",
-                    Message.provider_sid.is_(None),
-                    Message.claimed_at <= settled,
-                )
-                .order_by(Message.id)
-                .limit(limit)
+        rows = session.execute(
+            select(
+                Message.id,
+                Message.to_number,
+                Message.body,
+                Message.claimed_at,
+                Message.attempts,
             )
-        ]
-    for doubt in doubts:
+            .where(
+                Message.direction == "out",
+                Message.status == "uncertain",
+                Message.provider_sid.is_(None),
+                Message.claimed_at <= settled,
+            )
+            .order_by(Message.id)
+            .limit(limit)
+        ).all()
+    for row in rows:
+        doubt = Doubt(row.id, row.to_number, row.body, _aware(row.claimed_at or now))
         try:
             with db.transaction() as session:
                 known = session.scalars(
                     select(Message.provider_sid).where(
-                        Message.to_number == doubt.to, Message.provider_sid.is_not(None)
+                        Message.to_number == doubt.to,
+                        Message.direction == "out",
+                        Message.provider_sid.is_not(None),
                     )
                 ).all()
             sid = provider.find(doubt, exclude=[s for s in known if s])
@@ -104,13 +110,16 @@ def reconcile_uncertain(
             report.unreachable += 1
             continue
         with db.transaction() as session:
+            # still the doubt we asked about: not settled meanwhile by another recovery
+            # job, nor sent again and in doubt again (each claim counts an attempt)
             ours = (
                 Message.id == doubt.message_id,
                 Message.status == "uncertain",
                 Message.provider_sid.is_(None),
+                Message.attempts == row.attempts,
             )
             if sid is not None:
-                session.execute(
+                settled_sent = session.execute(
                     update(Message)
                     .where(*ours)
                     .values(
@@ -122,10 +131,11 @@ def reconcile_uncertain(
                     )
                     .execution_options(synchronize_session=False)
                 )
-                delivery.replay_stored_events(session, sid, now=now)
-                report.sent += 1
+                if settled_sent.rowcount:  # type: ignore[attr-defined]
+                    delivery.replay_stored_events(session, sid, now=now)
+                    report.sent += 1
             else:
-                session.execute(
+                requeued = session.execute(
                     update(Message)
                     .where(*ours)
                     .values(
@@ -137,7 +147,7 @@ def reconcile_uncertain(
                     )
                     .execution_options(synchronize_session=False)
                 )
-                report.requeued += 1
+                report.requeued += int(requeued.rowcount or 0)  # type: ignore[attr-defined]
     return report
 
 

@@ -142,8 +142,8 @@ def _verify_bearer() -> None:
 
 
 def _json_fields(required: tuple[str, ...], widths: Mapping[str, int]) -> dict[str, str]:
-    """The callback's string fields; 400 for a missing one, a NUL byte, or a value wider
-    than the column it lands in (none of which Notify sends)."""
+    """The callback's string fields; 400 for a missing one, a NUL byte, a lone surrogate,
+    or a value wider than the column it lands in (none of which Notify sends)."""
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         abort(400)
@@ -151,6 +151,10 @@ def _json_fields(required: tuple[str, ...], widths: Mapping[str, int]) -> dict[s
     for name, value in payload.items():
         if isinstance(value, str):
             if "\x00" in value or len(value) > widths.get(name, len(value)):
+                abort(400)
+            try:
+                value.encode("utf-8")  # JSON may carry a lone surrogate; no database takes it
+            except UnicodeEncodeError:
                 abort(400)
             fields[name] = value
     if any(not fields.get(name) for name in required):

@@ -7,6 +7,8 @@ import re
 import uuid
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app import create_app
@@ -174,8 +176,9 @@ def test_a_temporary_failure_does_not_blame_the_number(client, db, clock):
         {"id": "n-5", "status": "exploded"},
         {"id": "n\x005", "status": "delivered"},
         {"id": "n" * 65, "status": "delivered"},
+        {"id": "n-\ud800", "status": "delivered"},
     ],
-    ids=["text", "no-status", "unknown-status", "nul", "too-long"],
+    ids=["text", "no-status", "unknown-status", "nul", "too-long", "lone-surrogate"],
 )
 def test_a_malformed_receipt_is_400_and_changes_nothing(client, db, clock, payload):
     sent_invitation(db, clock, "n-5")
@@ -207,3 +210,35 @@ def test_the_dev_phone_speaks_notify_when_notify_is_the_provider(app, client, db
     with db.sessions() as session:
         inbound = session.scalars(select(Message).where(Message.direction == "in")).one()
     uuid.UUID(inbound.provider_sid)  # a Notify received-text id, not a Twilio SID
+
+
+FIELDS = st.sampled_from(
+    ["id", "reference", "to", "status", "source_number", "destination_number", "message"]
+)
+VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.text(max_size=80),
+    st.text(st.characters(codec=None, categories=["Cs", "Cc", "Lo"]), max_size=8),
+    st.sampled_from(["delivered", "permanent-failure", "temporary-failure", "447700900001"]),
+    st.lists(st.text(max_size=5), max_size=2),
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    path=st.sampled_from(["/webhooks/notify/status", "/webhooks/notify/inbound"]),
+    payload=st.one_of(
+        st.dictionaries(FIELDS, VALUES, max_size=7),
+        st.lists(st.integers(), max_size=3),
+        st.text(max_size=20),
+    ),
+)
+def test_fuzzed_callbacks_with_the_token_never_answer_5xx(client, path, payload):
+    answer = client.post(path, json=payload, headers=bearer())
+    assert answer.status_code in (204, 400), (payload, answer.status_code)

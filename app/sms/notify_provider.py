@@ -18,6 +18,7 @@ Notify does not act on STOP for texts: Nudge's own opt-out handling is the only 
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -41,6 +42,9 @@ from app.sms.transport import request_went_out
 
 NOTIFY_API = "https://api.notifications.service.gov.uk"
 PLACEHOLDER = "body"
+# an API key as Notify shows it: its name, then the service id and the secret (two UUIDs)
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+API_KEY = re.compile(rf"^.*-{_UUID}-{_UUID}$", re.IGNORECASE)
 NOT_MOBILE = "not_mobile"
 # Notify stores a notification before it answers the POST: once a request from a dead
 # dispatcher has had time to finish, its reference is either listed or never will be
@@ -62,6 +66,13 @@ class NotifyProvider:
     ) -> None:
         if not api_key or not template_id:
             raise ValueError("Notify needs NUDGE_NOTIFY_API_KEY and NUDGE_NOTIFY_TEMPLATE_ID")
+        if not API_KEY.match(api_key):
+            # the client would slice a service id and secret out of anything, and every
+            # send would then fail for good with 403
+            raise ValueError(
+                "NUDGE_NOTIFY_API_KEY is not a Notify API key (name-serviceid-secret, "
+                "as Notify's API integration page shows it)"
+            )
         self.api_key = api_key
         self.template_id = template_id
         self.sms_sender_id = sms_sender_id or None

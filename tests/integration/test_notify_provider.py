@@ -230,3 +230,9 @@ def test_polling_stores_each_received_text_once_oldest_first(
         ("+447700900005", "STOP", "+447700900000"),
         ("+447700900006", "HELP", "+447700900000"),
     ]
+
+
+@pytest.mark.parametrize("key", ["", "not-a-key", "live-" + "1" * 36])
+def test_a_malformed_api_key_is_refused_when_the_provider_is_built(key: str) -> None:
+    with pytest.raises(ValueError, match="NUDGE_NOTIFY"):
+        NotifyProvider(api_key=key, template_id="t")

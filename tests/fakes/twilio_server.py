@@ -146,6 +146,7 @@ class FakeTwilio:
         self.created: list[CreatedMessage] = []
         self.requests: list[RequestRecord] = []
         self.callbacks: list[CallbackRecord] = []
+        self.list_requests: list[dict[str, str]] = []  # each list page asked for (its query)
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._faults: list[tuple[str, float]] = []  # (kind, argument) for the next requests
@@ -283,6 +284,8 @@ class FakeTwilio:
 
     def _list(self, account: str, query: dict[str, str]) -> dict[str, Any]:
         """The Messages list resource: filtered, newest first, paged as Twilio pages."""
+        with self._lock:
+            self.list_requests.append(dict(query))
         to, sender = query.get("To"), query.get("From")
         on, before, after = (
             _day_or_instant(query.get(k)) for k in ("DateSent", "DateSent<", "DateSent>")

@@ -16,10 +16,12 @@ from app.services.dispatch import dispatch_due
 from app.sms import provider_from_config
 from app.sms.outbox_provider import OutboxProvider
 from app.sms.provider import (
+    Doubt,
     OutgoingSms,
     PermanentFailure,
     TemporaryFailure,
     UncertainFailure,
+    Unreachable,
 )
 from app.sms.twilio_provider import TwilioProvider, validity_seconds
 from tests.builders import queue_outbound
@@ -248,3 +250,30 @@ def test_a_timeout_leaves_the_message_uncertain_and_it_is_never_resent(
     assert fake.create_count() == 1  # the slow request did create it; nothing more
     with db.transaction() as session:
         assert session.get_one(Message, message_id).status == "uncertain"
+
+
+def test_find_pages_through_the_messages_list_filtered_by_number_and_date_sent(
+    fake: FakeTwilio,
+) -> None:
+    """Twilio lists newest first, 100 to a page here: the oldest match is on the last."""
+    provider = twilio(fake)
+    now = datetime.now(UTC)
+    for i in range(230):
+        provider.send(OutgoingSms(i, "+447700900001", f"Wave text {i % 115}"), now)
+    provider.send(OutgoingSms(999, "+447700900002", "Wave text 5"), now)
+    first = fake.created[5].sid
+    again = fake.created[120].sid  # the same words, later
+    doubt = Doubt(5, "+447700900001", "Wave text 5", now - timedelta(minutes=1))
+    assert provider.find(doubt) == first
+    assert provider.find(doubt, exclude=[first]) == again
+    assert provider.find(doubt, exclude=[first, again]) is None
+    # DateSent> the claim: nothing sent before it counts
+    assert provider.find(Doubt(5, "+447700900001", "Wave text 5", now + timedelta(hours=1))) is None
+    lists = [r for r in fake.list_requests if "PageToken" in r]
+    assert len(lists) >= 2  # it followed next_page_uri
+
+
+def test_find_is_unreachable_when_twilio_cannot_list(fake: FakeTwilio) -> None:
+    fake.fail_next(1, status=503)
+    with pytest.raises(Unreachable):
+        twilio(fake).find(Doubt(1, "+447700900001", "x", NOW))

@@ -171,7 +171,7 @@ def notify_status() -> tuple[str, int]:
     delivery.record_notify_receipt(
         get_db(), notification_id=fields["id"], status=fields["status"], now=get_clock().now()
     )
-    return "", 204
+    return "", 200
 
 
 @bp.post("/notify/inbound")
@@ -190,4 +190,4 @@ def notify_inbound() -> tuple[str, int]:
         now=get_clock().now(),
         inbound_number=current_app.config["SMS_FROM_NUMBER"],
     )
-    return "", 204
+    return "", 200

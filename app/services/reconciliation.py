@@ -89,7 +89,7 @@ def reconcile_uncertain(
             .order_by(Message.id)
             .limit(limit)
         ).all()
-    for row in rows:
+    for index, row in enumerate(rows):
         doubt = Doubt(row.id, row.to_number, row.body, _aware(row.claimed_at or now))
         try:
             with db.transaction() as session:
@@ -103,12 +103,13 @@ def reconcile_uncertain(
             sid = provider.find(doubt, exclude=[s for s in known if s])
         except Unreachable as exc:
             log.warning(
-                "message %s: provider could not be asked, stays uncertain: %s",
+                "message %s and later: provider could not be asked, they stay uncertain: %s",
                 doubt.message_id,
                 exc,
             )
-            report.unreachable += 1
-            continue
+            # the provider is down: every other look-up would wait out its timeout too
+            report.unreachable += len(rows) - index
+            break
         with db.transaction() as session:
             # still the doubt we asked about: not settled meanwhile by another recovery
             # job, nor sent again and in doubt again (each claim counts an attempt)

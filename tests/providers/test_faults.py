@@ -121,21 +121,21 @@ def test_a_connection_dropped_before_the_provider_took_it_is_queued_again_and_se
     check_all(db.engine, fake.creates(), expected_ids=ids)
 
 
-def test_a_doubt_stays_uncertain_while_the_provider_cannot_be_asked(
+def test_doubts_stay_uncertain_while_the_provider_cannot_be_asked(
     app: Flask, db: Database, clock: FixedClock, fake: FakeProvider
 ) -> None:
-    queue(db, clock, 1)
-    fake.drop_next(1, after_create=True)
+    queue(db, clock, 3)
+    fake.drop_next(3, after_create=True)
     sender = provider(app)
-    assert dispatch_due(db, sender, now=clock.now()).uncertain == 1
+    assert dispatch_due(db, sender, now=clock.now()).uncertain == 3
     clock.advance(minutes=30)
-    fake.fail_next(1, status=503)  # the look-up itself fails
+    fake.fail_next(1, status=503)  # the first look-up fails: the rest wait for next run
     down = reconcile_uncertain(db, sender, now=clock.now())
-    assert (down.sent, down.requeued, down.unreachable) == (0, 0, 1)
+    assert (down.sent, down.requeued, down.unreachable) == (0, 0, 3)
     assert set(statuses(db).values()) == {"uncertain"}
     back = reconcile_uncertain(db, sender, now=clock.now())
-    assert back.sent == 1 and set(statuses(db).values()) <= HANDED
-    assert len(fake.creates()) == 1
+    assert back.sent == 3 and set(statuses(db).values()) <= HANDED
+    assert len(fake.creates()) == 3
 
 
 def test_a_dispatcher_that_died_mid_batch_is_reconciled_with_none_lost_or_doubled(

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -52,9 +53,7 @@ from sqlalchemy.orm import Session, aliased
 from app.data.db import Database
 from app.data.models import Booking, Campaign, CampaignMember, Message, Offer, Practice
 from app.domain import eligibility, ethnicity, stats
-from app.domain.suppression import Line, Rule, disclose, disclose_table, shown
-
-ALL = "__all__"  # the margin key: "every group of this dimension"
+from app.domain.suppression import ALL, Rule, disclose, disclose_cube, shown
 
 DIMENSIONS: dict[str, str] = {
     "age_band": "Age band",
@@ -794,11 +793,11 @@ def _publish(
 ) -> tuple[GroupRow, list[GroupRow]]:
     """Margins, disclosure and rates: the group rows as the caller may see them."""
     table = _with_margins(cells, len(dims))
-    flat = {(k, s): n for k, counts in table.items() for s, n in counts.items()}
+    published: dict[tuple[Any, str], int | None]
     if raw:
-        published: dict[tuple[Any, str], int | None] = dict(flat)
+        published = {(k, s): n for k, counts in table.items() for s, n in counts.items()}
     else:
-        published = disclose_table(flat, _lines(table, len(dims)), rule)
+        published = _disclose(table, dims, rule)
     rows: list[GroupRow] = []
     total_key = (ALL,) * len(dims)
     total_row: GroupRow | None = None
@@ -826,8 +825,17 @@ def _publish(
 
 
 def _with_margins(cells: Cells, width: int) -> dict[tuple[Any, ...], dict[str, int]]:
-    """The cells plus every margin (ALL in one or more positions), summed from the cells."""
+    """The cells plus every margin (ALL in one or more positions), summed from the cells.
+
+    A two-way table gets every combination of the values present, empty ones as zeros:
+    an absent row would publish its zero beyond the reach of suppression (which hides a
+    zero where that protects a small count beside it).
+    """
     table: dict[tuple[Any, ...], dict[str, int]] = {k: dict(v) for k, v in cells.items()}
+    if width > 1:
+        axes = [dict.fromkeys(k[i] for k in cells) for i in range(width)]
+        for key in itertools.product(*axes):
+            table.setdefault(key, dict.fromkeys(STAGES, 0))
     for key, counts in cells.items():
         for mask in range(1, 2**width):
             margin = tuple(ALL if mask >> i & 1 else v for i, v in enumerate(key))
@@ -839,22 +847,42 @@ def _with_margins(cells: Cells, width: int) -> dict[tuple[Any, ...], dict[str, i
     return table
 
 
-def _lines(table: Mapping[tuple[Any, ...], Any], width: int) -> list[Line[tuple[Any, str]]]:
-    """Every published sum a hidden cell could be backed out of: groups to their margin,
-    per stage and along each dimension; textable + not textable to eligible, per group."""
-    lines: list[Line[tuple[Any, str]]] = []
-    parents: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
-    for key in table:
-        for i, v in enumerate(key):
-            if v != ALL:
-                parent = key[:i] + (ALL,) + key[i + 1 :]
-                parents.setdefault(parent, []).append(key)
+SPLIT = ("textable", "not_textable")  # add up to eligible: one table with that margin
+
+
+def _disclose(
+    table: Mapping[tuple[Any, ...], Mapping[str, int]], dims: tuple[str, ...], rule: Rule
+) -> dict[tuple[Any, str], int | None]:
+    """The published form of every (group, stage) count of a table with its margins.
+
+    Each stage is a table of its own, but for textable, not textable and eligible, which
+    form one (eligible its margin). Dimensions go to the suppression in a fixed order so
+    that ethnic group x sex and sex x ethnic group publish the same cells.
+    """
+    order = sorted(range(len(dims)), key=lambda i: list(DIMENSIONS).index(dims[i]))
+
+    def canonical(key: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(key[i] for i in order)
+
+    out: dict[tuple[Any, str], int | None] = {}
+    split = {
+        canonical(k) + (part,): counts["eligible" if part == ALL else part]
+        for k, counts in table.items()
+        for part in (*SPLIT, ALL)
+    }
+    shown_split = disclose_cube(split, rule, dims=len(dims))
+    for k in table:
+        for part in (*SPLIT, ALL):
+            out[(k, "eligible" if part == ALL else part)] = shown_split[canonical(k) + (part,)]
     for stage in STAGES:
-        for parent, children in parents.items():
-            lines.append(Line(tuple((c, stage) for c in children), (parent, stage)))
-    for key in table:
-        lines.append(Line(((key, "textable"), (key, "not_textable")), (key, "eligible")))
-    return lines
+        if stage in (*SPLIT, "eligible"):
+            continue
+        one = disclose_cube(
+            {canonical(k): c[stage] for k, c in table.items()}, rule, dims=len(dims)
+        )
+        for k in table:
+            out[(k, stage)] = one[canonical(k)]
+    return out
 
 
 def _rates(counts: Mapping[str, int | None]) -> dict[str, Rate]:

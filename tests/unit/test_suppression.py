@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.domain.suppression import (
+    ALL,
     SUPPRESSED,
-    Line,
     Rule,
     disclose,
-    disclose_table,
+    disclose_cube,
     round_count,
-    secondary,
     shown,
 )
+from tests import disclosure_audit
+from tests.disclosure_audit import table_relations
 
 RULE = Rule(suppress_below=8, round_to=5)
 
@@ -68,106 +71,181 @@ def test_suppressed_cells_show_as_a_star() -> None:
     assert shown(15) == 15
 
 
+def one_way(**cells: int) -> dict[tuple[str], int]:
+    """A one-way table with its total (ALL)."""
+    table = {(k,): v for k, v in cells.items()}
+    table[(ALL,)] = sum(cells.values())
+    return table
+
+
+def published(table: dict, rule: Rule = RULE) -> dict:  # type: ignore[type-arg]
+    out = disclose_cube(table, rule, dims=len(next(iter(table))))
+    return {k[0] if len(k) == 1 else k: v for k, v in out.items()}
+
+
 def test_one_hidden_cell_in_a_column_hides_the_next_smallest_too() -> None:
-    counts = {"a": 5, "b": 40, "c": 12, "d": 0, "total": 57}
-    line = Line(cells=("a", "b", "c", "d"), total="total")
-    out = disclose_table(counts, [line], RULE)
-    assert out == {"a": None, "b": 40, "c": None, "d": 0, "total": 55}
+    out = published(one_way(a=5, b=40, c=12, d=0))
+    assert out == {"a": None, "b": 40, "c": None, "d": 0, ALL: 55}
 
 
 def test_two_hidden_cells_need_no_secondary_suppression() -> None:
-    counts = {"a": 5, "b": 3, "c": 40, "total": 48}
-    out = disclose_table(counts, [Line(cells=("a", "b", "c"), total="total")], RULE)
-    assert out == {"a": None, "b": None, "c": 40, "total": 50}
+    out = published(one_way(a=5, b=3, c=40))
+    assert out == {"a": None, "b": None, "c": 40, ALL: 50}
 
 
 def test_a_line_with_only_zeros_beside_the_hidden_cell_hides_nothing_more() -> None:
     # the total equals the hidden cell, so it is primary-suppressed already
-    counts = {"a": 5, "b": 0, "total": 5}
-    out = disclose_table(counts, [Line(cells=("a", "b"), total="total")], RULE)
-    assert out == {"a": None, "b": 0, "total": None}
+    assert published(one_way(a=5, b=0)) == {"a": None, "b": 0, ALL: None}
 
 
-def test_when_no_other_cell_can_be_hidden_the_total_is_hidden() -> None:
-    # a total that counts more than its listed cells (e.g. unlisted groups)
-    assert secondary({"a": 5, "b": 0, "t": 30}, {"a"}, [Line(("a", "b"), "t")]) == {"a", "t"}
+def test_a_partner_must_be_large_enough_to_let_the_hidden_cell_reach_the_threshold() -> None:
+    # 5 hidden beside 2 would publish "these two add up to 7": hide 12 instead
+    assert published(one_way(a=5, b=2, c=12, d=40)) == {
+        "a": None,
+        "b": None,
+        "c": None,
+        "d": 40,
+        ALL: 60,
+    }
+
+
+def test_when_no_partner_can_protect_a_cell_the_whole_table_below_its_total_is_hidden() -> None:
+    assert published(one_way(a=5, b=1, c=1, d=1)) == {
+        "a": None,
+        "b": None,
+        "c": None,
+        "d": None,
+        ALL: 10,
+    }
 
 
 def test_secondary_suppression_cascades_across_rows_and_columns() -> None:
-    # 2x2 table with margins: hiding (r1,c1) hides (r1,c2) by row, which exposes column c2
+    # 2x2 table with margins: hiding (r1,c1) needs a row partner, a column partner and the
+    # cell that closes the rectangle
     counts = {
         ("r1", "c1"): 3,
         ("r1", "c2"): 20,
         ("r2", "c1"): 30,
         ("r2", "c2"): 50,
-        ("r1", "*"): 23,
-        ("r2", "*"): 80,
-        ("*", "c1"): 33,
-        ("*", "c2"): 70,
+        ("r1", ALL): 23,
+        ("r2", ALL): 80,
+        (ALL, "c1"): 33,
+        (ALL, "c2"): 70,
+        (ALL, ALL): 103,
     }
-    lines = [
-        Line((("r1", "c1"), ("r1", "c2")), ("r1", "*")),
-        Line((("r2", "c1"), ("r2", "c2")), ("r2", "*")),
-        Line((("r1", "c1"), ("r2", "c1")), ("*", "c1")),
-        Line((("r1", "c2"), ("r2", "c2")), ("*", "c2")),
-    ]
-    out = disclose_table(counts, lines, RULE)
+    out = disclose_cube(counts, RULE, dims=2)
     hidden = {k for k, v in out.items() if v is None}
     assert hidden == {("r1", "c1"), ("r1", "c2"), ("r2", "c1"), ("r2", "c2")}
-    assert_no_line_has_a_single_hidden_cell(counts, out, lines)
+    assert_every_line_has_no_hidden_cell_or_at_least_two(out)
 
 
-def assert_no_line_has_a_single_hidden_cell(counts, out, lines) -> None:  # type: ignore[no-untyped-def]
-    for line in lines:
-        hidden = [c for c in line.cells if out[c] is None and counts[c] != 0]
-        total_hidden = line.total is not None and out[line.total] is None
-        assert len(hidden) != 1 or total_hidden, line
+def test_the_margins_of_a_two_way_table_are_the_one_way_tables_as_published_alone() -> None:
+    # the repro: men 5 (hidden), women 10, total 15 by sex; the Asian row 5 (hidden)
+    cells = {("white", "m"): 3, ("white", "f"): 7, ("asian", "m"): 2, ("asian", "f"): 3}
+    two = disclose_cube(with_margins(cells, 2), Rule(8, 1), dims=2)
+    by_sex = disclose_cube(
+        with_margins({(s,): sum(v for k, v in cells.items() if k[1] == s) for s in "mf"}, 1),
+        Rule(8, 1),
+        dims=1,
+    )
+    assert {(ALL,) + k: v for k, v in by_sex.items()} == {
+        k: v for k, v in two.items() if k[0] == ALL
+    }
+    men, women, everyone = two[(ALL, "m")], two[(ALL, "f")], two[(ALL, ALL)]
+    assert men is None and (women is None or everyone is None)
+
+
+def with_margins(cells: dict, width: int) -> dict:  # type: ignore[type-arg]
+    table = dict(cells)
+    for key, n in cells.items():
+        for mask in range(1, 2**width):
+            margin = tuple(ALL if mask >> i & 1 else v for i, v in enumerate(key))
+            table[margin] = table.get(margin, 0) + n
+    return table
+
+
+def assert_every_line_has_no_hidden_cell_or_at_least_two(out: dict) -> None:  # type: ignore[type-arg]
+    for cells, total in table_relations(out):
+        hidden = [c for c in [*cells, total] if out[c] is None]
+        assert len(hidden) != 1, (cells, total, hidden)
 
 
 @st.composite
-def two_way_tables(draw: st.DrawFn) -> tuple[dict, list[Line]]:  # type: ignore[type-arg]
-    rows = draw(st.integers(1, 5))
-    cols = draw(st.integers(1, 5))
-    small = st.one_of(st.integers(0, 9), st.integers(0, 200))
-    counts: dict = {}  # type: ignore[type-arg]
-    for r in range(rows):
-        for c in range(cols):
-            counts[(r, c)] = draw(small)
-    for r in range(rows):
-        counts[(r, "*")] = sum(counts[(r, c)] for c in range(cols))
-    for c in range(cols):
-        counts[("*", c)] = sum(counts[(r, c)] for r in range(rows))
-    counts[("*", "*")] = sum(counts[(r, "*")] for r in range(rows))
-    lines = [Line(tuple((r, c) for c in range(cols)), (r, "*")) for r in range(rows)]
-    lines += [Line(tuple((r, c) for r in range(rows)), ("*", c)) for c in range(cols)]
-    lines.append(Line(tuple((r, "*") for r in range(rows)), ("*", "*")))
-    lines.append(Line(tuple(("*", c) for c in range(cols)), ("*", "*")))
-    return counts, lines
+def tables(draw: st.DrawFn) -> tuple[dict, int]:  # type: ignore[type-arg]
+    """A table of 0-2 dimensions, maybe split in an inner axis whose margin is a third
+    count (as textable + not textable = eligible)."""
+    dims = draw(st.integers(0, 2))
+    inner = draw(st.booleans())
+    sizes = [draw(st.integers(1, 4)) for _ in range(dims)]
+    small = st.one_of(st.integers(0, 9), st.integers(0, 60))
+    cells: dict = {}  # type: ignore[type-arg]
+    for key in itertools.product(*(range(n) for n in sizes)):
+        for part in ("t", "n") if inner else ("",):
+            cells[key + ((part,) if inner else ())] = draw(small)
+    return with_margins(cells, dims + inner), dims
 
 
-@given(table=two_way_tables(), below=st.integers(2, 12), to=st.integers(1, 10))
+@given(table=tables(), below=st.integers(2, 12), to=st.integers(1, 10))
 @settings(max_examples=300, deadline=None)
 def test_no_published_cell_ever_lies_between_1_and_the_threshold(
-    table: tuple[dict, list[Line]],  # type: ignore[type-arg]
+    table: tuple[dict, int],  # type: ignore[type-arg]
     below: int,
     to: int,
 ) -> None:
-    counts, lines = table
+    counts, dims = table
     rule = Rule(suppress_below=below, round_to=to)
-    out = disclose_table(counts, lines, rule)
+    out = disclose_cube(counts, rule, dims=dims)
     for value in out.values():
         assert value is None or value == 0 or value >= below or value % to == 0
     if (below, to) == (8, 5):
         assert all(v is None or not 1 <= v <= 7 for v in out.values())
-    assert_no_line_has_a_single_hidden_cell(counts, out, lines)
+    assert_every_line_has_no_hidden_cell_or_at_least_two(out)
 
 
-@given(table=two_way_tables())
+@given(table=tables())
 @settings(max_examples=300, deadline=None)
 def test_with_the_default_rule_no_exported_cell_is_1_to_7(
-    table: tuple[dict, list[Line]],  # type: ignore[type-arg]
+    table: tuple[dict, int],  # type: ignore[type-arg]
 ) -> None:
-    counts, lines = table
-    out = disclose_table(counts, lines, Rule())
+    counts, dims = table
+    out = disclose_cube(counts, Rule(), dims=dims)
     assert not any(isinstance(v, int) and 1 <= v <= 7 for v in out.values())
     assert all(shown(v) == SUPPRESSED or shown(v) == 0 or shown(v) >= 10 for v in out.values())
+
+
+@given(table=tables(), rule=st.sampled_from([Rule(), Rule(8, 1), Rule(10, 10), Rule(3, 1)]))
+@settings(max_examples=150, deadline=None)
+def test_the_audit_finds_no_hidden_count_pinned_in_any_small_table(
+    table: tuple[dict, int],  # type: ignore[type-arg]
+    rule: Rule,
+) -> None:
+    """Integer programming over the published cells, the margins and the rounding rule
+    bounds every hidden cell: none is pinned (see tests/disclosure_audit.py)."""
+    counts, dims = table
+    out = disclose_cube(counts, rule, dims=dims)
+    relations = table_relations(out)
+    assert disclosure_audit.pinned(out, counts, relations, rule) == {}
+
+
+@given(table=tables())
+@settings(max_examples=200, deadline=None)
+def test_each_margin_is_published_as_its_smaller_table_publishes_it_alone(
+    table: tuple[dict, int],  # type: ignore[type-arg]
+) -> None:
+    counts, dims = table
+    if dims == 0:
+        return
+    full = disclose_cube(counts, Rule(8, 1), dims=dims)
+    width = len(next(iter(counts)))
+    for keep in range(dims):  # the one-way table by dimension `keep`, asked for alone
+        drop = [i for i in range(dims) if i != keep]
+        alone = {
+            tuple(v for i, v in enumerate(k) if i not in drop): n
+            for k, n in counts.items()
+            if all(k[i] == ALL for i in drop)
+        }
+        mine = disclose_cube(alone, Rule(8, 1), dims=dims - len(drop))
+        for k, v in full.items():
+            if all(k[i] == ALL for i in drop):
+                assert mine[tuple(x for i, x in enumerate(k) if i not in drop)] == v
+    assert width >= dims

@@ -6,11 +6,15 @@ import csv
 import io
 import json
 import re
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from app.data.models import AuditEvent, User
+from app.domain.suppression import ALL, Rule
+from app.services import reports
+from tests import disclosure_audit
 from tests.builders import (
     add_campaign_booking,
     add_invitation,
@@ -236,3 +240,58 @@ def test_a_date_range_reports_every_campaign_running_in_it(client, db, scene):
     assert list(csv.DictReader(io.StringIO(body)))[-1]["Eligible"] == "43"
     assert client.get("/reports?from=2025-01-01&to=2025-01-31").status_code == 404
     assert client.get("/reports?from=nonsense&to=2026-01-31").status_code == 400
+
+
+FRAME = ("practice", "sex")  # every table of the selection is part of this two-way one
+
+
+def _api_cells(client: Any, campaign: int, by: list[str], raw: bool = False) -> dict:  # type: ignore[type-arg]
+    """The API's counts as (key in FRAME, ALL where a table has no such dimension, stage)."""
+    query = f"/api/reports/uptake?campaign={campaign}&by={','.join(by)}"
+    body = client.get(query + ("&raw=1" if raw else "")).get_json()
+    out: dict[tuple[Any, str], Any] = {}
+    for group in [body["total"], *body["groups"]]:
+        labels = group["group"]
+        key = tuple(ALL if labels.get(d, "All") == "All" else labels[d] for d in FRAME)
+        for stage, value in group["counts"].items():
+            out[(key, stage)] = None if value == "*" else value
+    return out
+
+
+def _csv_cells(text: str, width: int) -> dict[tuple[tuple[str, ...], str], Any]:
+    rows = list(csv.reader(io.StringIO(text)))
+    header = rows[0]
+    out = {}
+    for row in rows[1:]:
+        key = tuple(ALL if v == "All" else v for v in row[:width])
+        for stage, label in reports.STAGES.items():
+            value = row[header.index(label)]
+            out[(key, stage)] = None if value == "*" else int(value)
+    return out
+
+
+@pytest.mark.parametrize("round_to", [5, 1])
+def test_the_api_and_the_csvs_of_one_selection_agree_and_pin_no_hidden_count(
+    app, client, scene, round_to
+):
+    app.config["ROUND_TO"] = round_to
+    rule = Rule(int(app.config["SUPPRESS_BELOW"]), round_to)
+    campaign = scene["campaign"]
+    sign_in(client, "admin@example.nhs.uk")
+    true = _api_cells(client, campaign, ["practice", "sex"], raw=True)
+    published = _api_cells(client, campaign, ["practice", "sex"])
+    for by in (["practice"], ["sex"], []):
+        for cell, value in _api_cells(client, campaign, by).items():
+            assert published[cell] == value, (by, cell)
+    two_way = client.get(f"/reports/uptake.csv?campaign={campaign}&by1=practice&by2=sex")
+    csv_cells = _csv_cells(two_way.get_data(as_text=True), 2)
+    assert csv_cells == published
+    funnel = _csv_cells(
+        client.get(f"/reports/funnel.csv?campaign={campaign}").get_data(as_text=True), 0
+    )
+    assert {stage: v for (_k, stage), v in funnel.items()} == {
+        stage: published[((ALL, ALL), stage)] for stage in reports.STAGES
+    }
+    relations = disclosure_audit.report_relations({k for k, _s in published}, reports.STAGES)
+    assert any(v is None for v in published.values())
+    assert disclosure_audit.pinned(published, true, relations, rule) == {}

@@ -19,8 +19,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select, text
 
+from app.data import report_queries, report_stamps
 from app.data.db import Database
 from app.data.models import CampaignMember
+from app.domain.funnel import DIMENSIONS
 from app.domain.suppression import Rule
 from app.services import reports
 from benchmarks import row, size
@@ -212,20 +214,20 @@ def run(pg_url: str | None, sqlite_dir: str) -> list[dict[str, object]]:
 
     def warm_refresh() -> None:
         with db.transaction() as session:
-            reports.refresh_progress(session, ids)
+            report_stamps.refresh_progress(session, ids)
 
     warm_refresh_s = _timed(warm_refresh, repeat=1)
 
     def breakdown(by: tuple[str, ...]):  # type: ignore[no-untyped-def]
         def go() -> None:
             with db.transaction() as session:
-                cells = reports._aggregate(session, ids, by, None)
+                cells = report_queries.aggregate(session, ids, by, None)
             assert cells
 
         return go
 
     worst_pair, worst = ("", ""), 0.0
-    for pair in itertools.combinations(reports.DIMENSIONS, 2):
+    for pair in itertools.combinations(DIMENSIONS, 2):
         t = _timed(breakdown(pair))
         _say(f"{' x '.join(pair)}: {t * 1000:.0f} ms")
         if t > worst:

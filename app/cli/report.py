@@ -9,9 +9,10 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from app.domain.funnel import DIMENSIONS, ReportError
 from app.domain.suppression import Rule
 from app.runtime import get_clock, get_db
-from app.services import audit, reports
+from app.services import audit, report_csv, reports
 
 report_group = AppGroup("report", help="Uptake reports (NHS Digital suppression unless --raw).")
 
@@ -55,7 +56,7 @@ def _audit(kind: str, campaign_ids: list[int], by: str, raw: bool) -> None:
 @click.option("--campaign", "campaigns", type=int, multiple=True, help="campaign id (repeat)")
 @click.option("--from", "start", help="instead of --campaign: campaigns running from (date)")
 @click.option("--to", "end", help="... to (date)")
-@click.option("--by", default="", help=f"comma-separated: {', '.join(reports.DIMENSIONS)}")
+@click.option("--by", default="", help=f"comma-separated: {', '.join(DIMENSIONS)}")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
 @click.option("--raw", is_flag=True, help="unsuppressed figures (admins only: do not publish)")
 @click.option("--fresh", is_flag=True, help="refresh the funnel stamps first, however new")
@@ -79,13 +80,13 @@ def uptake(
             now=get_clock().now(),
             max_age=_max_age(fresh),
         )
-    except reports.ReportError as exc:
+    except ReportError as exc:
         raise click.ClickException(str(exc)) from exc
     _audit("uptake", ids, by, raw)
     if fmt == "json":
         click.echo(json.dumps(result.as_dict(), indent=2))
     else:
-        click.echo(reports.uptake_csv(result), nl=False)
+        click.echo(report_csv.uptake_csv(result), nl=False)
 
 
 @report_group.command("trial", help="Variant against control, and the balance table.")
@@ -107,10 +108,10 @@ def trial(
             now=get_clock().now(),
             max_age=_max_age(fresh),
         )
-    except reports.ReportError as exc:
+    except ReportError as exc:
         raise click.ClickException(str(exc)) from exc
     _audit(f"trial:{table}", list(campaigns), within or "", raw)
-    out = reports.trial_csv(result) if table == "comparison" else reports.balance_csv(result)
+    out = report_csv.trial_csv(result) if table == "comparison" else report_csv.balance_csv(result)
     click.echo(out, nl=False)
 
 

@@ -231,7 +231,7 @@ class CampaignMember(Base):
     practice_id: Mapped[int | None] = mapped_column(ForeignKey("practice.id"))
     declined_at: Mapped[datetime | None]
     updated_at: Mapped[datetime | None]
-    # funnel stamps (lane F): filled set-based by app.services.reports.refresh_progress from
+    # funnel stamps (lane F): filled set-based by app.data.report_stamps.refresh_progress from
     # offers, messages and bookings, so the funnel survives the retention purge of those rows
     invited_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]

@@ -56,7 +56,7 @@ def _purge(db: Database, campaign_id: int, *, now: datetime, days: int) -> None:
         if claimed != 1:
             return  # another scheduler got here first
         # lane F: stamp the funnel from offers, messages and bookings before they are blanked
-        from app.services.reports import refresh_progress
+        from app.data.report_stamps import refresh_progress
 
         refresh_progress(session, [campaign_id], include_purged=True)
         snapshot = counts(session, campaign_id)

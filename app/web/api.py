@@ -12,8 +12,9 @@ from flask import Blueprint, Response, abort, jsonify, request
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
+from app.domain.funnel import ReportError
 from app.runtime import get_clock, get_db
-from app.services import api_token, reports
+from app.services import api_token, report_csv, reports
 from app.web.reports import (
     Viewer,
     allowed_campaigns,
@@ -82,13 +83,13 @@ def uptake() -> Response:
             now=get_clock().now(),
             max_age=max_age(),
         )
-    except reports.ReportError as exc:
+    except ReportError as exc:
         abort(400, str(exc))
     audit_export(viewer, "uptake", [campaign_id], by=by, raw=raw, via="api", format=fmt)
     if fmt == "csv":
         name = f"nudge-uptake-{campaign_id}-{'raw' if raw else 'suppressed'}.csv"
         return Response(
-            reports.uptake_csv(result),
+            report_csv.uptake_csv(result),
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )

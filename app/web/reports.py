@@ -16,9 +16,18 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from app.clock import LONDON
+from app.domain.funnel import (
+    DIMENSIONS,
+    FUNNEL,
+    RATES,
+    STAGES,
+    GroupRow,
+    ReportError,
+    UptakeReport,
+)
 from app.domain.suppression import Rule
 from app.runtime import get_clock, get_db
-from app.services import audit, reports
+from app.services import audit, report_csv, reports
 from app.web.display import london
 from app.web.security import current_user, roles_required
 
@@ -111,10 +120,10 @@ def _choice(viewer: Viewer, campaigns: list[reports.CampaignChoice]) -> Choice:
         wanted = [campaigns[0].id]
     by = [d for d in (request.args.get("by1", ""), request.args.get("by2", "")) if d]
     by = list(dict.fromkeys(by))
-    if any(d not in reports.DIMENSIONS for d in by):
+    if any(d not in DIMENSIONS for d in by):
         abort(400)
     within = request.args.get("within") or None
-    if within is not None and (within not in reports.DIMENSIONS or within == "variant"):
+    if within is not None and (within not in DIMENSIONS or within == "variant"):
         abort(400)
     raw = request.args.get("raw") == "1"
     if raw and not viewer.may_see_raw:
@@ -163,7 +172,7 @@ def index() -> str:
                 now=now,
                 max_age=max_age(),
             )
-        except reports.ReportError as exc:
+        except ReportError as exc:
             error = str(exc)
     return render_template(
         "reports/index.html",
@@ -175,10 +184,10 @@ def index() -> str:
         trial=trial,
         error=error,
         chart_data=_chart_data(funnel, uptake),
-        dimensions=reports.DIMENSIONS,
-        stages=reports.STAGES,
-        funnel_stages=reports.FUNNEL,
-        rates=reports.RATES,
+        dimensions=DIMENSIONS,
+        stages=STAGES,
+        funnel_stages=FUNNEL,
+        rates=RATES,
         rule=rule(),
         london_time=london,
     )
@@ -206,12 +215,18 @@ def download(table: str) -> Response:
     try:
         if table in {"trial", "balance"}:
             result = reports.trial(db, within=choice.within, **common)
-            body = reports.trial_csv(result) if table == "trial" else reports.balance_csv(result)
+            body = (
+                report_csv.trial_csv(result) if table == "trial" else report_csv.balance_csv(result)
+            )
         else:
             by = [] if table == "funnel" else choice.by
             report = reports.uptake(db, by=by, **common)
-            body = reports.equity_csv(report) if table == "equity" else reports.uptake_csv(report)
-    except reports.ReportError as exc:
+            body = (
+                report_csv.equity_csv(report)
+                if table == "equity"
+                else report_csv.uptake_csv(report)
+            )
+    except ReportError as exc:
         abort(400, str(exc))
     audit_export(viewer, table, choice.campaign_ids, by=choice.by, raw=choice.raw, via="web")
     name = f"nudge-{table}-{'-'.join(map(str, choice.campaign_ids))}"
@@ -223,9 +238,7 @@ def download(table: str) -> Response:
     )
 
 
-def _chart_data(
-    funnel: reports.UptakeReport | None, uptake: reports.UptakeReport | None
-) -> dict[str, Any]:
+def _chart_data(funnel: UptakeReport | None, uptake: UptakeReport | None) -> dict[str, Any]:
     """What the charts draw, for a JSON <script> block (no inline script under the CSP).
 
     Suppressed figures are null: a chart must not draw what the table hides.
@@ -233,8 +246,8 @@ def _chart_data(
     data: dict[str, Any] = {"funnel": None, "takeUp": None}
     if funnel is not None:
         data["funnel"] = {
-            "labels": [reports.STAGES[s] for s in reports.FUNNEL],
-            "values": [funnel.total.counts[s] for s in reports.FUNNEL],
+            "labels": [STAGES[s] for s in FUNNEL],
+            "values": [funnel.total.counts[s] for s in FUNNEL],
             "suppressed": funnel.suppressed,
         }
     if uptake is not None:
@@ -257,12 +270,12 @@ def _chart_data(
             "labels": first,
             "series": series,
             "overall": None if overall.value is None else overall.value * 100,
-            "axis": reports.DIMENSIONS[uptake.by[0]],
+            "axis": DIMENSIONS[uptake.by[0]],
         }
     return data
 
 
-def _point(group: reports.GroupRow | None) -> dict[str, float] | None:
+def _point(group: GroupRow | None) -> dict[str, float] | None:
     if group is None:
         return None
     rate = group.rates["take_up"]

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from app.data.db import Database
+from app.domain.funnel import STAGES, UptakeReport
 from app.domain.suppression import ALL, Rule
 from app.services import reports
 from tests import disclosure_audit
@@ -43,7 +44,7 @@ def _attenders(db: Database, people: list[tuple[str, str, bool]]) -> int:
         return campaign.id
 
 
-def _cells(report: reports.UptakeReport, width: int) -> dict[tuple[Any, str], int | None]:
+def _cells(report: UptakeReport, width: int) -> dict[tuple[Any, str], int | None]:
     """Every published count of a report, keyed (group key padded with ALL, stage)."""
     out: dict[tuple[Any, str], int | None] = {}
     for row in [report.total, *report.groups]:
@@ -97,7 +98,7 @@ def test_a_hidden_margin_of_a_two_way_table_cannot_be_recovered_by_subtraction(
     assert true[((ALL, "1"), "attended")] == 5
     assert men is None
     assert not (women is not None and everyone is not None), "men = everyone - women"
-    relations = disclosure_audit.report_relations({k for k, _s in published}, reports.STAGES)
+    relations = disclosure_audit.report_relations({k for k, _s in published}, STAGES)
     assert disclosure_audit.pinned(published, true, relations, EXACT) == {}
 
 
@@ -111,5 +112,5 @@ def test_every_two_way_report_of_a_seeded_campaign_passes_the_audit(
     campaign = _attenders(db, people)
     for by in [("ethnic_group", "sex"), ("sex", "ethnic_category"), ("ethnic_group", "variant")]:
         published, true = _selection(db, campaign, by, rule)
-        relations = disclosure_audit.report_relations({k for k, _s in published}, reports.STAGES)
+        relations = disclosure_audit.report_relations({k for k, _s in published}, STAGES)
         assert disclosure_audit.pinned(published, true, relations, rule) == {}, by

@@ -9,10 +9,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.data import report_queries
 from app.data.db import Database
 from app.data.models import Campaign, CampaignMember, Message
+from app.domain.funnel import BASELINE_DIMENSIONS, ReportError
 from app.domain.suppression import Rule
-from app.services import reports
+from app.services import report_csv, reports
 from tests.builders import (
     BUILDER_NOW,
     add_campaign_booking,
@@ -203,13 +205,13 @@ def test_practice_scope_limits_figures_to_that_practice(db: Database) -> None:
 
 
 def test_unknown_dimensions_and_campaigns_are_refused(db: Database, small: int) -> None:
-    with pytest.raises(reports.ReportError, match="unknown dimension"):
+    with pytest.raises(ReportError, match="unknown dimension"):
         reports.uptake(db, campaign_ids=[small], by=["bame"], rule=RULE, now=NOW)
-    with pytest.raises(reports.ReportError, match="at most two"):
+    with pytest.raises(ReportError, match="at most two"):
         reports.uptake(
             db, campaign_ids=[small], by=["sex", "age_band", "variant"], rule=RULE, now=NOW
         )
-    with pytest.raises(reports.ReportError, match="no such campaign"):
+    with pytest.raises(ReportError, match="no such campaign"):
         reports.uptake(db, campaign_ids=[small + 99], rule=RULE, now=NOW)
 
 
@@ -286,7 +288,7 @@ def test_suppressed_trial_withholds_comparisons_that_need_a_hidden_count(db: Dat
 
 def test_csv_export_is_suppressed_as_shown_and_says_so(db: Database, small: int) -> None:
     r = reports.uptake(db, campaign_ids=[small], by=["sex"], rule=RULE, now=NOW)
-    rows = list(csv.reader(io.StringIO(reports.uptake_csv(r))))
+    rows = list(csv.reader(io.StringIO(report_csv.uptake_csv(r))))
     header, body = rows[0], rows[1:]
     assert header[0] == "Sex" and header[-1] == "Figures"
     assert {row[-1] for row in body} == {"suppressed"}
@@ -352,7 +354,7 @@ def test_a_group_label_cannot_smuggle_a_spreadsheet_formula_into_the_csv(db: Dat
             add_member(s, campaign, patient, variant="=SUM(A1)")
         cid = campaign.id
     r = reports.uptake(db, campaign_ids=[cid], by=["variant"], rule=RULE, now=NOW)
-    rows = list(csv.reader(io.StringIO(reports.uptake_csv(r))))
+    rows = list(csv.reader(io.StringIO(report_csv.uptake_csv(r))))
     assert rows[1][0] == "'=SUM(A1)"
 
 
@@ -406,10 +408,9 @@ def test_the_balance_counts_are_the_same_by_grouping_sets_as_one_query_per_dimen
             )
         cid = campaign.id
     with db.transaction() as s:
-        together = reports._aggregate_by_variant(s, [cid], reports.BASELINE_DIMENSIONS, None)
+        together = report_queries.aggregate_by_variant(s, [cid], BASELINE_DIMENSIONS, None)
         apart = {
-            d: reports._aggregate(s, [cid], ("variant", d), None)
-            for d in reports.BASELINE_DIMENSIONS
+            d: report_queries.aggregate(s, [cid], ("variant", d), None) for d in BASELINE_DIMENSIONS
         }
     assert together == apart
     assert (None, None) in together["imd_quintile"]

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from app.data.models import AuditEvent, User
+from app.domain.funnel import STAGES
 from app.domain.suppression import ALL, Rule
-from app.services import reports
 from tests import disclosure_audit
 from tests.builders import (
     add_campaign_booking,
@@ -264,7 +264,7 @@ def _csv_cells(text: str, width: int) -> dict[tuple[tuple[str, ...], str], Any]:
     out = {}
     for row in rows[1:]:
         key = tuple(ALL if v == "All" else v for v in row[:width])
-        for stage, label in reports.STAGES.items():
+        for stage, label in STAGES.items():
             value = row[header.index(label)]
             out[(key, stage)] = None if value == "*" else int(value)
     return out
@@ -290,8 +290,8 @@ def test_the_api_and_the_csvs_of_one_selection_agree_and_pin_no_hidden_count(
         client.get(f"/reports/funnel.csv?campaign={campaign}").get_data(as_text=True), 0
     )
     assert {stage: v for (_k, stage), v in funnel.items()} == {
-        stage: published[((ALL, ALL), stage)] for stage in reports.STAGES
+        stage: published[((ALL, ALL), stage)] for stage in STAGES
     }
-    relations = disclosure_audit.report_relations({k for k, _s in published}, reports.STAGES)
+    relations = disclosure_audit.report_relations({k for k, _s in published}, STAGES)
     assert any(v is None for v in published.values())
     assert disclosure_audit.pinned(published, true, relations, rule) == {}

@@ -96,15 +96,20 @@ def pinned(
     return bad
 
 
-def table_relations(keys: Iterable[tuple[Any, ...]], *, inner: int = 0) -> list[Relation]:
+def table_relations(
+    keys: Iterable[tuple[Any, ...]], parents: Mapping[int, Mapping[Any, Any]] | None = None
+) -> list[Relation]:
     """Every sum in a table with all margins: along each axis, the cells of a line add up
-    to the cell with ALL in that position (the trailing `inner` axes included)."""
+    to the cell with that axis's margin in their place: ALL, or in a hierarchy (`parents`:
+    an ethnic category to its group) the value's parent."""
     keys = list(keys)
+    parents = parents or {}
     lines: dict[tuple[int, tuple[Any, ...]], list[tuple[Any, ...]]] = {}
     for key in keys:
         for i, v in enumerate(key):
             if v != ALL:
-                parent = key[:i] + (ALL,) + key[i + 1 :]
+                margin = parents.get(i, {}).get(v, ALL)
+                parent = key[:i] + (margin,) + key[i + 1 :]
                 lines.setdefault((i, parent), []).append(key)
     present = set(keys)
     return [(cells, parent) for (_i, parent), cells in lines.items() if parent in present]

@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Mapping
 from typing import Any
 
-from app.domain import stats
+from app.domain import ethnicity, stats
 from app.domain.funnel import (
     DIMENSIONS,
     NOT_KNOWN,
@@ -40,7 +40,7 @@ def publish(
     labeller: Mapping[str, Mapping[Any, str]],
 ) -> tuple[GroupRow, list[GroupRow]]:
     """Margins, disclosure and rates: the group rows as the caller may see them."""
-    table = with_margins(cells, len(dims))
+    table = with_margins(cells, dims)
     published: dict[tuple[Any, str], int | None]
     if raw:
         published = {(k, s): n for k, counts in table.items() for s, n in counts.items()}
@@ -72,15 +72,17 @@ def publish(
     return total_row, rows
 
 
-def with_margins(cells: Cells, width: int) -> dict[tuple[Any, ...], dict[str, int]]:
+def with_margins(cells: Cells, dims: tuple[str, ...]) -> dict[tuple[Any, ...], dict[str, int]]:
     """The cells plus every margin (ALL in one or more positions), summed from the cells.
 
     A two-way table gets every combination of the values present, empty ones as zeros:
     an absent row would publish its zero beyond the reach of suppression (which hides a
-    zero where that protects a small count beside it).
+    zero where that protects a small count beside it). Ethnic group by ethnic category
+    does not: a category lies in one group, and everyone knows the rest are empty.
     """
+    width = len(dims)
     table: dict[tuple[Any, ...], dict[str, int]] = {k: dict(v) for k, v in cells.items()}
-    if width > 1:
+    if width > 1 and set(dims) != {"ethnic_group", "ethnic_category"}:
         axes = [dict.fromkeys(k[i] for k in cells) for i in range(width)]
         for key in itertools.product(*axes):
             table.setdefault(key, dict.fromkeys(STAGES, 0))
@@ -105,20 +107,36 @@ def _disclose(
 
     Each stage is a table of its own, but for textable, not textable and eligible, which
     form one (eligible its margin). Dimensions go to the suppression in a fixed order so
-    that ethnic group x sex and sex x ethnic group publish the same cells.
+    that ethnic group x sex and sex x ethnic group publish the same cells. Ethnic
+    categories are protected within their groups (as the table by ethnic group publishes
+    them), so the two tables together give no category away.
     """
     order = sorted(range(len(dims)), key=lambda i: list(DIMENSIONS).index(dims[i]))
 
     def canonical(key: tuple[Any, ...]) -> tuple[Any, ...]:
         return tuple(key[i] for i in order)
 
-    out: dict[tuple[Any, str], int | None] = {}
+    cube = {canonical(k): dict(counts) for k, counts in table.items()}
+    parents: dict[int, dict[Any, Any]] = {}
+    ordered = [dims[i] for i in order]
+    if "ethnic_category" in ordered and "ethnic_group" not in ordered:
+        at = ordered.index("ethnic_category")
+        parents[at] = {}
+        for key, counts in list(cube.items()):
+            if key[at] == ALL:
+                continue
+            group = ("group", ethnicity.group_of(key[at]))
+            parents[at][key[at]] = group
+            into = cube.setdefault(key[:at] + (group,) + key[at + 1 :], dict.fromkeys(STAGES, 0))
+            for stage, n in counts.items():
+                into[stage] += n
     split = {
-        canonical(k) + (part,): counts["eligible" if part == ALL else part]
-        for k, counts in table.items()
+        key + (part,): counts["eligible" if part == ALL else part]
+        for key, counts in cube.items()
         for part in (*SPLIT, ALL)
     }
-    shown_split = disclose_cube(split, rule, dims=len(dims))
+    shown_split = disclose_cube(split, rule, dims=len(dims), parents=parents)
+    out: dict[tuple[Any, str], int | None] = {}
     for k in table:
         for part in (*SPLIT, ALL):
             out[(k, "eligible" if part == ALL else part)] = shown_split[canonical(k) + (part,)]
@@ -126,7 +144,7 @@ def _disclose(
         if stage in (*SPLIT, "eligible"):
             continue
         one = disclose_cube(
-            {canonical(k): c[stage] for k, c in table.items()}, rule, dims=len(dims)
+            {key: c[stage] for key, c in cube.items()}, rule, dims=len(dims), parents=parents
         )
         for k in table:
             out[(k, stage)] = one[canonical(k)]

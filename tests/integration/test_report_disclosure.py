@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from app.data.db import Database
+from app.domain import ethnicity
 from app.domain.funnel import STAGES, UptakeReport
 from app.domain.suppression import ALL, Rule
 from app.services import reports
@@ -114,3 +115,77 @@ def test_every_two_way_report_of_a_seeded_campaign_passes_the_audit(
         published, true = _selection(db, campaign, by, rule)
         relations = disclosure_audit.report_relations({k for k, _s in published}, STAGES)
         assert disclosure_audit.pinned(published, true, relations, rule) == {}, by
+
+
+def _ethnic_selection(
+    db: Database, campaign: int, rule: Rule
+) -> tuple[dict[tuple[Any, str], int | None], dict[tuple[Any, str], int], dict[int, dict]]:  # type: ignore[type-arg]
+    """Ethnic group and ethnic category, each alone and by sex, as one table whose first
+    axis holds categories, their groups ("group", g) and ALL; cells published twice are
+    checked to be published alike."""
+    common: dict[str, Any] = {"campaign_ids": [campaign], "rule": rule, "now": reports_now()}
+    published: dict[tuple[Any, str], int | None] = {}
+    true: dict[tuple[Any, str], int] = {}
+    parents: dict[Any, Any] = {}
+    for by in (
+        ["ethnic_group"],
+        ["ethnic_category"],
+        ["ethnic_group", "sex"],
+        ["ethnic_category", "sex"],
+    ):
+        shown = _cells(reports.uptake(db, by=by, **common), 2)
+        raw = _cells(reports.uptake(db, by=by, raw=True, **common), 2)
+        for (key, stage), value in shown.items():
+            eth = key[0]
+            if by[0] == "ethnic_group" and eth != ALL:
+                eth = ("group", eth)
+            elif eth != ALL:
+                parents[eth] = ("group", ethnicity.group_of(eth))
+            cell = ((eth, key[1]), stage)
+            if cell in published:
+                assert published[cell] == value, (by, cell)
+            published[cell] = value
+            true[cell] = raw[(key, stage)]
+    return published, true, {0: parents}
+
+
+def _ethnic_relations(
+    published: dict[tuple[Any, str], int | None],
+    parents: dict[int, dict],  # type: ignore[type-arg]
+) -> list[disclosure_audit.Relation]:
+    rows = {k for k, _s in published}
+    relations: list[disclosure_audit.Relation] = []
+    for stage in STAGES:
+        for cells, total in disclosure_audit.table_relations(rows, parents):
+            relations.append(([(c, stage) for c in cells], (total, stage)))
+    for key in rows:
+        relations.append((((key, "textable"), (key, "not_textable")), (key, "eligible")))
+    return relations
+
+
+def test_an_ethnic_category_cannot_be_recovered_from_its_group(db: Database) -> None:
+    # Asian 15 = Indian 10 + Pakistani 5; White 34 = British 30 + Irish 4
+    people = (
+        [("1", "H", True)] * 10
+        + [("1", "J", True)] * 5
+        + [("1", "A", True)] * 30
+        + [("1", "B", True)] * 4
+    )
+    campaign = _attenders(db, people)
+    published, true, parents = _ethnic_selection(db, campaign, EXACT)
+    relations = _ethnic_relations(published, parents)
+    assert published[(("J", ALL), "attended")] is None
+    assert disclosure_audit.pinned(published, true, relations, EXACT) == {}
+
+
+@pytest.mark.parametrize("rule", [Rule(), EXACT], ids=["round-to-5", "round-to-1"])
+def test_ethnic_groups_and_categories_of_a_seeded_campaign_pass_the_audit_together(
+    db: Database, rule: Rule
+) -> None:
+    rng = random.Random(7)
+    categories = ["A", "B", "C", "D", "H", "J", "K", "M", "N", "R", "Z"]
+    people = [(rng.choice("12"), rng.choice(categories), rng.random() < 0.3) for _ in range(140)]
+    campaign = _attenders(db, people)
+    published, true, parents = _ethnic_selection(db, campaign, rule)
+    relations = _ethnic_relations(published, parents)
+    assert disclosure_audit.pinned(published, true, relations, rule) == {}

@@ -155,60 +155,75 @@ def test_the_margins_of_a_two_way_table_are_the_one_way_tables_as_published_alon
     assert men is None and (women is None or everyone is None)
 
 
-def with_margins(cells: dict, width: int) -> dict:  # type: ignore[type-arg]
-    table = dict(cells)
+def with_margins(cells: dict, width: int, parents: dict | None = None) -> dict:  # type: ignore[type-arg]
+    """The cells plus every margin: along each axis ALL, and a hierarchy's parents."""
+    parents = parents or {}
+    table: dict = {}  # type: ignore[type-arg]
     for key, n in cells.items():
-        for mask in range(1, 2**width):
-            margin = tuple(ALL if mask >> i & 1 else v for i, v in enumerate(key))
+        chains = []
+        for i, v in enumerate(key):
+            chain = [v]
+            while chain[-1] != ALL:
+                chain.append(parents.get(i, {}).get(chain[-1], ALL))
+            chains.append(chain)
+        for margin in itertools.product(*chains):
             table[margin] = table.get(margin, 0) + n
+    assert len(table) >= len(cells) and width == len(next(iter(cells)))
     return table
 
 
-def assert_every_line_has_no_hidden_cell_or_at_least_two(out: dict) -> None:  # type: ignore[type-arg]
-    for cells, total in table_relations(out):
+def assert_every_line_has_no_hidden_cell_or_at_least_two(
+    out: dict,  # type: ignore[type-arg]
+    parents: dict | None = None,  # type: ignore[type-arg]
+) -> None:
+    for cells, total in table_relations(out, parents):
         hidden = [c for c in [*cells, total] if out[c] is None]
         assert len(hidden) != 1, (cells, total, hidden)
 
 
 @st.composite
-def tables(draw: st.DrawFn) -> tuple[dict, int]:  # type: ignore[type-arg]
+def tables(draw: st.DrawFn) -> tuple[dict, int, dict]:  # type: ignore[type-arg]
     """A table of 0-2 dimensions, maybe split in an inner axis whose margin is a third
-    count (as textable + not textable = eligible)."""
+    count (as textable + not textable = eligible); the first dimension may be a hierarchy
+    (categories within groups, as ethnic category within ethnic group)."""
     dims = draw(st.integers(0, 2))
     inner = draw(st.booleans())
     sizes = [draw(st.integers(1, 4)) for _ in range(dims)]
+    parents: dict = {}  # type: ignore[type-arg]
+    if dims and draw(st.booleans()):
+        parents[0] = {v: ("group", draw(st.integers(0, 1))) for v in range(sizes[0])}
     small = st.one_of(st.integers(0, 9), st.integers(0, 60))
     cells: dict = {}  # type: ignore[type-arg]
     for key in itertools.product(*(range(n) for n in sizes)):
         for part in ("t", "n") if inner else ("",):
             cells[key + ((part,) if inner else ())] = draw(small)
-    return with_margins(cells, dims + inner), dims
+    return with_margins(cells, dims + inner, parents), dims, parents
 
 
 @given(table=tables(), below=st.integers(2, 12), to=st.integers(1, 10))
 @settings(max_examples=300, deadline=None)
 def test_no_published_cell_ever_lies_between_1_and_the_threshold(
-    table: tuple[dict, int],  # type: ignore[type-arg]
+    table: tuple[dict, int, dict],  # type: ignore[type-arg]
     below: int,
     to: int,
 ) -> None:
-    counts, dims = table
+    counts, dims, parents = table
     rule = Rule(suppress_below=below, round_to=to)
-    out = disclose_cube(counts, rule, dims=dims)
+    out = disclose_cube(counts, rule, dims=dims, parents=parents)
     for value in out.values():
         assert value is None or value == 0 or value >= below or value % to == 0
     if (below, to) == (8, 5):
         assert all(v is None or not 1 <= v <= 7 for v in out.values())
-    assert_every_line_has_no_hidden_cell_or_at_least_two(out)
+    assert_every_line_has_no_hidden_cell_or_at_least_two(out, parents)
 
 
 @given(table=tables())
 @settings(max_examples=300, deadline=None)
 def test_with_the_default_rule_no_exported_cell_is_1_to_7(
-    table: tuple[dict, int],  # type: ignore[type-arg]
+    table: tuple[dict, int, dict],  # type: ignore[type-arg]
 ) -> None:
-    counts, dims = table
-    out = disclose_cube(counts, Rule(), dims=dims)
+    counts, dims, parents = table
+    out = disclose_cube(counts, Rule(), dims=dims, parents=parents)
     assert not any(isinstance(v, int) and 1 <= v <= 7 for v in out.values())
     assert all(shown(v) == SUPPRESSED or shown(v) == 0 or shown(v) >= 10 for v in out.values())
 
@@ -216,36 +231,36 @@ def test_with_the_default_rule_no_exported_cell_is_1_to_7(
 @given(table=tables(), rule=st.sampled_from([Rule(), Rule(8, 1), Rule(10, 10), Rule(3, 1)]))
 @settings(max_examples=150, deadline=None)
 def test_the_audit_finds_no_hidden_count_pinned_in_any_small_table(
-    table: tuple[dict, int],  # type: ignore[type-arg]
+    table: tuple[dict, int, dict],  # type: ignore[type-arg]
     rule: Rule,
 ) -> None:
     """Integer programming over the published cells, the margins and the rounding rule
     bounds every hidden cell: none is pinned (see tests/disclosure_audit.py)."""
-    counts, dims = table
-    out = disclose_cube(counts, rule, dims=dims)
-    relations = table_relations(out)
+    counts, dims, parents = table
+    out = disclose_cube(counts, rule, dims=dims, parents=parents)
+    relations = table_relations(out, parents)
     assert disclosure_audit.pinned(out, counts, relations, rule) == {}
 
 
 @given(table=tables())
 @settings(max_examples=200, deadline=None)
 def test_each_margin_is_published_as_its_smaller_table_publishes_it_alone(
-    table: tuple[dict, int],  # type: ignore[type-arg]
+    table: tuple[dict, int, dict],  # type: ignore[type-arg]
 ) -> None:
-    counts, dims = table
-    if dims == 0:
-        return
-    full = disclose_cube(counts, Rule(8, 1), dims=dims)
-    width = len(next(iter(counts)))
+    counts, dims, parents = table
+    full = disclose_cube(counts, Rule(8, 1), dims=dims, parents=parents)
     for keep in range(dims):  # the one-way table by dimension `keep`, asked for alone
         drop = [i for i in range(dims) if i != keep]
-        alone = {
-            tuple(v for i, v in enumerate(k) if i not in drop): n
-            for k, n in counts.items()
-            if all(k[i] == ALL for i in drop)
-        }
-        mine = disclose_cube(alone, Rule(8, 1), dims=dims - len(drop))
+
+        def narrow(k: tuple, drop: list[int] = drop) -> tuple:  # type: ignore[type-arg]
+            return tuple(v for i, v in enumerate(k) if i not in drop)
+
+        alone = {narrow(k): n for k, n in counts.items() if all(k[i] == ALL for i in drop)}
+        mine = disclose_cube(alone, Rule(8, 1), dims=1, parents={0: parents.get(keep, {})})
         for k, v in full.items():
             if all(k[i] == ALL for i in drop):
-                assert mine[tuple(x for i, x in enumerate(k) if i not in drop)] == v
-    assert width >= dims
+                assert mine[narrow(k)] == v
+    if 0 in parents:  # the table of groups alone: the categories' parents as published
+        groups = {k: n for k, n in counts.items() if k[0] not in parents[0]}
+        mine = disclose_cube(groups, Rule(8, 1), dims=dims)
+        assert mine == {k: full[k] for k in groups}

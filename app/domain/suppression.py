@@ -8,11 +8,11 @@ suppressed too. The thresholds are settings (SUPPRESS_BELOW, ROUND_TO).
 Secondary suppression: where counts add up to a published total (the groups of a
 breakdown to the overall figure, each row and each column of a two-way table to its
 margin, the margins to the grand total, textable + not textable to eligible, ethnic
-categories to their group), a lone hidden cell could be worked out by subtraction, and two small hidden cells in a line
-give away their small sum. So each hidden cell gets a hypercube of hidden partners
-large enough that the published figures allow it to be at or above the threshold
-(`disclose_cube`); every line of a published table then holds no hidden cell or at
-least two. tests/disclosure_audit.py proves it by integer programming.
+categories to their group), a lone hidden cell could be worked out by subtraction, and
+two small hidden cells in a line give away their small sum. So each hidden cell gets a
+hypercube of hidden partners large enough that the published figures allow it to be at
+or above the threshold (`disclose_cube`); every line of a published table then holds no
+hidden cell or at least two. tests/disclosure_audit.py checks it by integer programming.
 """
 
 from __future__ import annotations

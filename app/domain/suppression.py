@@ -103,8 +103,11 @@ def disclose_cube(
     hidden: set[Key] = set()
     decided: set[Key] = set()
     cubes: list[_Cube] = []
-    for level in shape.levels(counts):
-        cells = sorted((k for k in counts if shape.level_of(k) == level), key=repr)
+    by_level: dict[tuple[int, ...], list[Key]] = {}
+    for key in counts:
+        by_level.setdefault(shape.level_of(key), []).append(key)
+    for level in sorted(by_level, key=lambda level: (sum(level), level)):
+        cells = sorted(by_level[level], key=repr)
         axes = [*(i for i in range(dims) if level[i] > 0), *range(dims, shape.width)]
         table = _Table(counts, cells, axes, shape, hidden, decided)
         if not all(table.lift(cube, level) for cube in cubes) or not table.protect(rule, cubes):
@@ -145,11 +148,6 @@ class _Shape:
 
     def level_of(self, key: Key) -> tuple[int, ...]:
         return tuple(self.depth(i, key[i]) for i in range(self.dims))
-
-    def levels(self, counts: Mapping[Key, int]) -> list[tuple[int, ...]]:
-        """Every table in the cube, smallest first: margins before the cells they add."""
-        found = {self.level_of(k) for k in counts}
-        return sorted(found, key=lambda level: (sum(level), level))
 
     def sign(self, i: int, a: Hashable, b: Hashable) -> int:
         """+1 when one of a, b is the other's margin (they move together), else -1."""

@@ -97,12 +97,14 @@ def disclose_cube(
     cheapest cube wins: fewest newly hidden zeros, then fewest new cells, then the
     smallest total. A zero may be hidden (as a corner that only goes up); a `*` then
     does not say the count is at least 1. Where no cube exists, every cell of that
-    table is hidden but those the smaller tables give away anyway.
+    table is hidden but those the smaller tables give away anyway, and so are the cells
+    of larger tables that add up to them.
     """
     shape = _Shape(len(next(iter(counts))) if counts else 0, dims, parents or {})
     hidden: set[Key] = set()
     decided: set[Key] = set()
     cubes: list[_Cube] = []
+    last_resort: set[Key] = set()  # hidden without a cube: so are the cells they add up
     by_level: dict[tuple[int, ...], list[Key]] = {}
     for key in counts:
         by_level.setdefault(shape.level_of(key), []).append(key)
@@ -111,7 +113,10 @@ def disclose_cube(
         axes = [*(i for i in range(dims) if level[i] > 0), *range(dims, shape.width)]
         table = _Table(counts, cells, axes, shape, hidden, decided)
         if not all(table.lift(cube, level) for cube in cubes) or not table.protect(rule, cubes):
-            hidden.update(set(cells) - table.known())
+            last_resort.update(set(cells) - table.known())
+        below = {k for k in cells if any(m in last_resort for m in shape.margins(k))}
+        last_resort.update(below - table.known())
+        hidden.update(last_resort)
         table.pair_up()
         decided.update(cells)
     return {k: (None if k in hidden else disclose(n, rule)) for k, n in counts.items()}
@@ -148,6 +153,14 @@ class _Shape:
 
     def level_of(self, key: Key) -> tuple[int, ...]:
         return tuple(self.depth(i, key[i]) for i in range(self.dims))
+
+    def margins(self, key: Key) -> list[Key]:
+        """The cells one step up from `key` along each dimension."""
+        return [
+            key[:i] + (self.margin(i, key[i]),) + key[i + 1 :]
+            for i in range(self.dims)
+            if key[i] != ALL
+        ]
 
     def sign(self, i: int, a: Hashable, b: Hashable) -> int:
         """+1 when one of a, b is the other's margin (they move together), else -1."""

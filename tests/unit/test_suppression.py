@@ -264,3 +264,15 @@ def test_each_margin_is_published_as_its_smaller_table_publishes_it_alone(
         groups = {k: n for k, n in counts.items() if k[0] not in parents[0]}
         mine = disclose_cube(groups, Rule(8, 1), dims=dims)
         assert mine == {k: full[k] for k in groups}
+
+
+def test_a_table_protected_as_a_last_resort_keeps_the_cells_that_add_up_to_it_hidden() -> None:
+    # groups g0 (3) and g1 (9), categories 1 in g0, 0 and 2 in g1, split t / n: no cube
+    # protects g0's 1 textable, so the group table is hidden; were category 2 (8) shown,
+    # g1 >= 8 and g0 <= 4 would follow
+    cells = {(0, "t"): 0, (0, "n"): 1, (1, "t"): 1, (1, "n"): 2, (2, "t"): 0, (2, "n"): 8}
+    parents = {0: {0: ("group", 1), 1: ("group", 0), 2: ("group", 1)}}
+    counts = with_margins(cells, 2, parents)
+    out = disclose_cube(counts, RULE, dims=1, parents=parents)
+    relations = table_relations(out, parents)
+    assert disclosure_audit.pinned(out, counts, relations, RULE) == {}

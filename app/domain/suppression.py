@@ -112,7 +112,8 @@ def disclose_cube(
         cells = sorted(by_level[level], key=repr)
         axes = [*(i for i in range(dims) if level[i] > 0), *range(dims, shape.width)]
         table = _Table(counts, cells, axes, shape, hidden, decided)
-        if not all(table.lift(cube, level) for cube in cubes) or not table.protect(rule, cubes):
+        lifted = [table.lift(cube, level) for cube in cubes]  # every one, even past a failure
+        if not all(lifted) or not table.protect(rule, cubes):
             last_resort.update(set(cells) - table.known())
         below = {k for k in cells if any(m in last_resort for m in shape.margins(k))}
         last_resort.update(below - table.known())
@@ -262,13 +263,16 @@ class _Table:
         own = cube.level
         if own == level or any(o > t for o, t in zip(own, level, strict=True)):
             return True  # this table does not reach that one through its margins
-        for j in range(self.shape.dims):
-            for depth in range(own[j], level[j]):
-                at = {self._at(c, cube, j, depth) for c in self._movers(cube, j)}
-                for value in sorted(at, key=repr):
-                    if (j, value) not in cube.lifts and not self._choose(cube, j, value, level):
-                        return False
-        lifted = {self._lifted(c, cube, level): s for c, s in cube.corners.items()}
+        try:
+            for j in range(self.shape.dims):
+                for depth in range(own[j], level[j]):
+                    at = {self._at(c, cube, j, depth) for c in self._movers(cube, j)}
+                    for value in sorted(at, key=repr):
+                        if (j, value) not in cube.lifts and not self._choose(cube, j, value, level):
+                            return False
+            lifted = {self._lifted(c, cube, level): s for c, s in cube.corners.items()}
+        except KeyError:  # an axis found no stand-in in a smaller table
+            return False
         if not all(self.usable(c, s, cube.need) for c, s in lifted.items()):
             return False
         self.hidden.update(c for c in lifted if self.shape.level_of(c) == level)
@@ -303,8 +307,12 @@ class _Table:
         best: tuple[tuple[int, int, int], Hashable] | None = None
         for child in children:
             cube.lifts[(j, value)] = child
-            lifted = {self._lifted(c, cube, level): cube.corners[c] for c in movers}
-            del cube.lifts[(j, value)]
+            try:
+                lifted = {self._lifted(c, cube, level): cube.corners[c] for c in movers}
+            except KeyError:  # another axis found no stand-in in a smaller table
+                return False
+            finally:
+                del cube.lifts[(j, value)]
             if not all(self.usable(c, s, cube.need) for c, s in lifted.items()):
                 continue
             cost = self.cost(lifted)

@@ -32,7 +32,17 @@ SHOW_PROBLEMS = 10
     help="The file is the whole list even though it drops more than a quarter of the "
     "patients listed now (without this the import stops, in case it is a partial export).",
 )
-def import_(file: str, ods: str, imported_by: str | None, allow_removals: bool) -> None:
+@click.option(
+    "--events",
+    "events",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="A coded-events CSV (NHS number, SNOMED CT code, date, optional value): the GP "
+    "record's exclusions, checks, statins and ethnicity as coded entries.",
+)
+def import_(
+    file: str, ods: str, imported_by: str | None, allow_removals: bool, events: str | None
+) -> None:
     who = imported_by or f"cli:{getpass.getuser()}"
     allow_test = current_app.config["ENV"] != "production"
     total = importing.count_data_rows(file)
@@ -47,6 +57,7 @@ def import_(file: str, ods: str, imported_by: str | None, allow_removals: bool) 
             allow_test_numbers=allow_test,
             progress=progress,
             allow_removals=allow_removals,
+            events=events,
         )
 
     try:
@@ -83,15 +94,28 @@ def summary_lines(result: importing.ImportResult, ods: str) -> list[str]:
         ),
         f"  no usable mobile  {no_mobile:>9,}" + (f" ({detail})" if detail else ""),
     ]
+    if result.event_rows:
+        lines += [
+            f"  coded events read {result.event_rows:>9,}",
+            f"    in a cluster    {result.events_used:>9,}",
+            f"    rejected        {result.events_rejected:>9,}",
+            f"    for patients not on the list {result.events_unknown_patients:,}"
+            + (" (reported, not added)" if result.events_unknown_patients else ""),
+        ]
     if result.ignored_columns:
         lines.append("Ignored columns: " + ", ".join(result.ignored_columns))
     if result.rejected_path is not None:
         lines.append(f"Rejected rows and reasons: {result.rejected_path}")
-    shown = result.problems[:SHOW_PROBLEMS]
+    listed = [p for p in result.problems if not p["kind"].startswith("event")]
+    coded = [p for p in result.problems if p["kind"].startswith("event")]
+    shown = listed[:SHOW_PROBLEMS] + coded[:SHOW_PROBLEMS]
     if shown:
         lines.append("Problems:")
         lines += [f"  line {p['line']}: {p['kind']}: {p['reason']}" for p in shown]
-        more = result.rejected + result.warnings - len(shown)
+        more = (
+            result.rejected + result.warnings + result.events_rejected
+            + result.events_unknown_patients - len(shown)
+        )  # fmt: skip
         if more > 0:
             lines.append(f"  ... and {more:,} more")
     return lines

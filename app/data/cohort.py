@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, null, or_, selec
 from sqlalchemy.orm import Session
 
 from app.data.models import Patient, PhoneNumber, Practice
+from app.domain import coded
 from app.domain import eligibility as rules
 from app.domain.ethnicity import GROUPS
 
@@ -58,7 +59,7 @@ def rules_on(on: date) -> _Rules:
     latest_75 = rules.born_on_or_before_for_age(on, rules.MAX_AGE + 1)
     return _Rules(
         in_age=and_(p.date_of_birth <= latest_40, p.date_of_birth > latest_75),
-        has_condition=p.conditions != "",
+        has_condition=or_(p.conditions != "", p.statin_issued_on >= coded.statin_current_from(on)),
         recent_check=and_(
             p.last_health_check.is_not(None), p.last_health_check > rules.recall_cutoff(on)
         ),

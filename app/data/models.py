@@ -101,6 +101,9 @@ class Patient(Base):
     # none): the patient is held for review (needs_review) until they are resolved
     unrecognised_conditions: Mapped[str] = mapped_column(String(400), default="", server_default="")
     last_health_check: Mapped[date | None] = mapped_column(Date)
+    # latest statin issue coded in the GP record: "currently prescribed" depends on the
+    # cohort date (app.domain.coded.statin_current), so the date is kept, not a flag
+    statin_issued_on: Mapped[date | None] = mapped_column(Date)
     opted_out_at: Mapped[datetime | None]
     # set when a later import of the practice's whole list no longer has them (moved
     # away, died): never invited again; cleared if a later list has them back

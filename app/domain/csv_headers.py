@@ -25,8 +25,17 @@ PATIENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "imd_edition": ("IMD Edition", "IMD Year", "IoD Edition"),
     "conditions": ("Conditions", "Exclusion Conditions"),
     "last_health_check": ("Last NHS Health Check", "Last Health Check"),
+    "snomed_codes": ("SNOMED Codes", "SNOMED CT Codes", "Codes", "Concept IDs"),
 }
 PATIENT_REQUIRED = ("nhs_number", "date_of_birth")
+# a coded-events file: one row per coded entry of a patient's GP record
+EVENT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "nhs_number": PATIENT_COLUMNS["nhs_number"],
+    "code": ("SNOMED Code", "SNOMED CT Code", "Code", "Concept ID", "SNOMED Concept ID"),
+    "date": ("Date", "Effective Date", "Event Date", "Code Date"),
+    "value": ("Value", "Result", "Numeric Value"),
+}
+EVENT_REQUIRED = ("nhs_number", "code", "date")
 
 
 def header_key(name: str) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from app.domain import coded
 from app.domain.dates import years_before
 
 MIN_AGE = 40
@@ -273,11 +274,13 @@ def decide(
     mobile: str | None,
     number_not_textable: bool = False,
     unrecognised: str | Iterable[str] = "",
+    statin_issued_on: date | None = None,
 ) -> Decision:
     """The eligibility rule for one patient on date `on` (the cohort query's SQL twin).
 
     Excluded for the first of: age outside 40-74 in completed years; any exclusion
-    condition; an NHS Health Check in the five years before `on`; opted out (the
+    condition, or a statin issued in the six months before `on` (coded.statin_current);
+    an NHS Health Check in the five years before `on`; opted out (the
     patient, or their mobile number by STOP). Someone not excluded who has a condition
     the vocabulary does not know (`unrecognised`) "needs_review": never invited on a
     guess, whether or not they have a mobile. Eligible patients without a usable mobile
@@ -288,7 +291,7 @@ def decide(
     if not MIN_AGE <= age <= MAX_AGE:
         return Decision(EXCLUDED, AGE)
     has_condition = bool(conditions) if isinstance(conditions, str) else any(conditions)
-    if has_condition:
+    if has_condition or coded.statin_current(statin_issued_on, on):
         return Decision(EXCLUDED, CONDITION)
     if last_health_check is not None and last_health_check > recall_cutoff(on):
         return Decision(EXCLUDED, RECENT_CHECK)

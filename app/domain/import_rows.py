@@ -19,14 +19,17 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from app.domain import eligibility, ethnicity, nhs_number, phone
+from app.domain.coded import Clusters, PatientCodes
 from app.domain.csv_headers import PATIENT_COLUMNS
 from app.domain.dates import DateFormatError, parse_date
+from app.domain.event_rows import list_codes
 
 # The order of Row.values: patient's own column names, so the import can bulk-load them.
 FIELDS = (
     "nhs_number", "given_name", "family_name", "date_of_birth", "sex", "ethnic_category",
     "ethnic_group", "postcode", "lsoa", "imd_decile", "imd_edition", "mobile",
     "mobile_status", "conditions", "unrecognised_conditions", "last_health_check",
+    "statin_issued_on",
 )  # fmt: skip
 MOBILE_STATUS = FIELDS.index("mobile_status")
 _MEMO_LIMIT = 200_000  # a memo dict stops growing here (a file of all-different values)
@@ -118,11 +121,20 @@ class RowChecker:
     """Checks the rows of one file in order; remembers the NHS numbers it has listed.
 
     `columns` maps field names (csv_headers.PATIENT_COLUMNS) to column indexes of a
-    file `width` columns wide; absent fields read as blank.
+    file `width` columns wide; absent fields read as blank. `coded` holds each patient's
+    coded entries from an events file (app.domain.event_rows); they, and a codes column
+    of the list, add exclusions, the last check, a statin issue and the ethnic category.
     """
 
     def __init__(
-        self, columns: dict[str, int], width: int, *, today: date, allow_test_numbers: bool
+        self,
+        columns: dict[str, int],
+        width: int,
+        *,
+        today: date,
+        allow_test_numbers: bool,
+        clusters: Clusters | None = None,
+        coded: dict[int, PatientCodes] | None = None,
     ) -> None:
         self.width = width
         blank = width  # index of the "" every row is padded with, for absent columns
@@ -136,6 +148,9 @@ class RowChecker:
         self.i_eth, self.i_post, self.i_lsoa = col["ethnicity"], col["postcode"], col["lsoa"]
         self.i_imd, self.i_edition = col["imd_decile"], col["imd_edition"]
         self.i_cond, self.i_check = col["conditions"], col["last_health_check"]
+        self.i_codes = col["snomed_codes"]
+        self.clusters = clusters
+        self.coded = coded or {}
         self.today = today
         self.allow_test_numbers = allow_test_numbers
         # every valid NHS number the file lists -> the line it was accepted on (0: the
@@ -191,9 +206,9 @@ class RowChecker:
             seen.setdefault(int(nhs), 0)  # a bad date of birth: still on the list
         if reason is not None:
             return Rejection(reason)
-        return self._accepted(fields, nhs, dob)
+        return self._accepted(fields, nhs, dob, line)
 
-    def _accepted(self, fields: list[str], nhs: str, dob: str) -> Row:
+    def _accepted(self, fields: list[str], nhs: str, dob: str, line: int) -> Row:
         warnings: list[str] | None = None
         raw_sex = fields[self.i_sex]
         sex = self._sexes.get(raw_sex, "")
@@ -252,6 +267,26 @@ class RowChecker:
             warnings = [*(warnings or ()), f"LSOA {lsoa!r} is too long (ignored)"]
             lsoa = None
 
+        statin = None
+        codes = self.coded.get(int(nhs)) if self.coded else None
+        raw_codes = fields[self.i_codes]
+        if raw_codes and self.clusters is not None:
+            codes = list_codes(raw_codes, self.clusters, today=self.today, line=line, into=codes)
+        if codes is not None:
+            found = codes.conditions()
+            if found:
+                found.update(n for n in cond[0].split(";") if n)
+                canonical = ";".join(n for n in eligibility.CONDITIONS if n in found)
+                cond = (canonical, cond[1], cond[2])
+            checked_on = codes.check_completed_on
+            if checked_on is not None and (check is None or checked_on.isoformat() > check):
+                check = checked_on.isoformat()
+            category = codes.ethnic_category
+            if category is not None:
+                eth = (category, ethnicity.group_of(category), None)
+            if codes.statin_issued_on is not None:
+                statin = codes.statin_issued_on.isoformat()
+
         mobile = phone.normalise_mobile(
             fields[self.i_mobile], allow_test_range=self.allow_test_numbers
         )
@@ -272,5 +307,6 @@ class RowChecker:
             cond[0],
             cond[1],
             check,
+            statin,
         )
         return Row(values, () if warnings is None else tuple(warnings))

@@ -30,10 +30,13 @@ from app.data import bulk
 from app.data.db import Database
 from app.data.models import ImportBatch, Patient, Practice
 from app.domain import phone
+from app.domain.coded import national_clusters
 from app.domain.csv_headers import match_headers
+from app.domain.event_rows import CodedRowError
 from app.domain.import_rows import FIELDS, MOBILE_STATUS, Rejection, RowChecker
 from app.services import audit
 from app.services.batches import BatchThread
+from app.services.coded_events import EventsFileError, EventsRead, read_events
 from app.services.condition_review import sync_holds
 from app.services.left_list import listed_count, mark_left
 from app.services.practices import require_by_ods
@@ -75,6 +78,11 @@ class ImportResult:
     ignored_columns: tuple[str, ...] = ()
     rejected_path: Path | None = None
     problems: list[dict[str, Any]] = field(default_factory=list)  # a capped sample
+    # the coded-events file, when one was given
+    event_rows: int = 0
+    events_used: int = 0  # entries in a cluster Nudge uses
+    events_rejected: int = 0
+    events_unknown_patients: int = 0  # patients the events name and the list does not
 
 
 @dataclass
@@ -127,6 +135,8 @@ def import_patients(
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
     allow_removals: bool = False,
+    events: str | Path | IO[str] | None = None,
+    events_file_name: str | None = None,
 ) -> ImportResult:
     """Load a practice's whole patient list from a CSV path or text stream, in one transaction.
 
@@ -142,7 +152,16 @@ def import_patients(
     are marked as having left the list, their queued invitations are cancelled and
     their open offers withdrawn. If that would be more than MASS_REMOVAL_SHARE of the
     list, the import stops with ImportFileError unless `allow_removals`.
+    `events` is an optional coded-events file (app.services.coded_events): its SNOMED CT
+    entries add exclusions, the last check, statin issues and ethnic category to the
+    listed patients; rows naming patients the list does not have are reported.
     """
+    coded: EventsRead | None = None
+    if events is not None:
+        try:
+            coded = read_events(events, today=now.astimezone(LONDON).date(), name=events_file_name)
+        except EventsFileError as exc:
+            raise ImportFileError(str(exc)) from None
     if isinstance(source, str | Path):
         path = Path(source)
         name = file_name or path.name
@@ -155,7 +174,7 @@ def import_patients(
             ):
                 result = _import(
                     db, stream, name, rejects, practice_ods, now, imported_by,
-                    allow_test_numbers, progress, batch_size, allow_removals,
+                    allow_test_numbers, progress, batch_size, allow_removals, coded,
                 )  # fmt: skip
         except BaseException:
             tmp_rejects.unlink(missing_ok=True)
@@ -170,7 +189,7 @@ def import_patients(
     return _import(
         db, source, file_name or str(getattr(source, "name", "upload.csv")), rejected_out,
         practice_ods, now, imported_by, allow_test_numbers, progress, batch_size,
-        allow_removals,
+        allow_removals, coded,
     )  # fmt: skip
 
 
@@ -186,6 +205,7 @@ def _import(
     progress: Progress | None,
     batch_size: int,
     allow_removals: bool,
+    coded: EventsRead | None = None,
 ) -> ImportResult:
     # NUL never belongs in a CSV, and PostgreSQL text cannot hold it: drop it
     reader = csv.reader(line.replace("\x00", "") if "\x00" in line else line for line in stream)
@@ -210,8 +230,10 @@ def _import(
     try:
         return _load(
             db, reader, headers, match, name, reject_writer, tally, practice_ods, now,
-            imported_by, allow_test_numbers, progress, batch_size, allow_removals,
+            imported_by, allow_test_numbers, progress, batch_size, allow_removals, coded,
         )  # fmt: skip
+    except CodedRowError as exc:
+        raise ImportFileError(f"{name} {exc}") from None
     except UnicodeDecodeError as exc:
         raise ImportFileError(
             f"{name} is not UTF-8 text (after line {reader.line_num}): {exc.reason}"
@@ -235,6 +257,7 @@ def _load(
     progress: Progress | None,
     batch_size: int,
     allow_removals: bool,
+    coded: EventsRead | None,
 ) -> ImportResult:
     with db.transaction() as session:
         practice = require_by_ods(session, practice_ods)
@@ -261,6 +284,8 @@ def _load(
             len(headers),
             today=now.astimezone(LONDON).date(),
             allow_test_numbers=allow_test_numbers,
+            clusters=national_clusters(),
+            coded=coded.codes if coded is not None else None,
         )
         tally.listed = checker.listed
         rows = _checked_rows(reader, checker, tally, reject_writer)
@@ -301,6 +326,7 @@ def _load(
                     "was imported. If it is, import it again allowing removals "
                     "(--allow-removals)."
                 )
+        unknown = coded.report(tally.listed, tally.problem) if coded is not None else 0
         sync_holds(session, Patient.practice_id == practice.id, now=now)
         added = staged - existing
         updated = changed - added
@@ -323,6 +349,7 @@ def _load(
                 "rows": tally.rows,
                 "rejected": tally.rejected,
                 "left_list": left,
+                **({"event_rows": coded.rows} if coded is not None else {}),
             },
         )
         session.flush()
@@ -341,6 +368,10 @@ def _load(
         no_usable_mobile={k: v for k, v in tally.mobile.items() if k != phone.OK},
         ignored_columns=match.ignored,
         problems=tally.problems,
+        event_rows=coded.rows if coded else 0,
+        events_used=coded.relevant if coded else 0,
+        events_rejected=coded.rejected if coded else 0,
+        events_unknown_patients=unknown,
     )
 
 

@@ -65,6 +65,10 @@ def upload() -> tuple[str, int]:
             assert file is not None
             ods = next(p.ods_code for p in practices if p.id == practice_id)
             stream = io.TextIOWrapper(file.stream, encoding="utf-8-sig", newline="")
+            events_file = request.files.get("events")
+            events = None
+            if events_file is not None and events_file.filename:
+                events = io.TextIOWrapper(events_file.stream, encoding="utf-8-sig", newline="")
             try:
                 result = importing.import_patients(
                     get_db(),
@@ -75,6 +79,10 @@ def upload() -> tuple[str, int]:
                     allow_test_numbers=current_app.config["ENV"] != "production",
                     file_name=(file.filename or "patients.csv")[:200],
                     allow_removals=allow_removals,
+                    events=events,
+                    events_file_name=(
+                        (events_file.filename or "events.csv")[:200] if events else None
+                    ),
                 )
             except importing.ImportFileError as exc:
                 errors["file"] = str(exc)

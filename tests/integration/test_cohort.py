@@ -15,6 +15,7 @@ from sqlalchemy import select
 from app.clock import FixedClock
 from app.data.db import Database
 from app.data.models import AuditEvent, PhoneNumber
+from app.domain import coded
 from app.domain import eligibility as rules
 from app.services import cohort
 from tests.builders import add_patient, add_practice
@@ -226,6 +227,8 @@ _patient = st.fixed_dictionaries(
         "check_edge": st.sampled_from([None, None, -1, 0, 1]),
         "opted_out": st.booleans(),
         "phone": st.sampled_from([None, 0, 1, 2]),
+        "statin_days": st.one_of(st.none(), st.integers(min_value=0, max_value=400)),
+        "statin_edge": st.sampled_from([None, None, -1, 0, 1]),
     }
 )
 
@@ -279,6 +282,10 @@ def test_the_sql_cohort_equals_decide_on_every_rule_for_generated_patients(
                 check = rules.recall_cutoff(on) + timedelta(days=int(person["check_edge"]))  # type: ignore[call-overload]
             phone = person["phone"]
             mobile = None if phone is None else numbers[int(phone)]  # type: ignore[call-overload]
+            statin_days = person["statin_days"]
+            statin = None if statin_days is None else on - timedelta(days=int(statin_days))  # type: ignore[call-overload]
+            if person["statin_edge"] is not None:
+                statin = coded.statin_current_from(on) + timedelta(days=int(person["statin_edge"]))  # type: ignore[call-overload]
             patient = add_patient(
                 session,
                 practice,
@@ -288,6 +295,7 @@ def test_the_sql_cohort_equals_decide_on_every_rule_for_generated_patients(
                 last_health_check=check,
                 opted_out_at=OPTED if person["opted_out"] else None,
                 mobile=mobile,
+                statin_issued_on=statin,
             )
             state = "" if phone is None else number_states[int(phone)]  # type: ignore[call-overload]
             expected[patient.nhs_number] = rules.decide(
@@ -300,6 +308,7 @@ def test_the_sql_cohort_equals_decide_on_every_rule_for_generated_patients(
                 mobile=mobile,
                 number_not_textable=state == "not_textable",
                 unrecognised=str(person["unrecognised"]),
+                statin_issued_on=statin,
             )
         practice_id = practice.id
     got = _statuses(db, practice_id, on)

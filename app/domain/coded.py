@@ -52,6 +52,10 @@ ETHNICITY = "ETHNICITY"
 _ETHNIC_GROUP_16 = "ABCDEFGHJKLMNPRS"
 
 
+# The code Nudge writes back for a completed check, and the cluster it must belong to.
+CHECK_COMPLETED_CODE = "523221000000100"
+
+
 class ClusterFileError(ValueError):
     """A cluster file (or the manifest) that cannot be read: names the file and line."""
 
@@ -157,6 +161,14 @@ def load_clusters(directory: Path = CLUSTERS_DIR) -> Clusters:
 def national_clusters() -> Clusters:
     """The clusters shipped with Nudge (read once per process)."""
     return load_clusters()
+
+
+def completed_check_code(clusters: Clusters) -> tuple[str, str]:
+    """(code, term) for "NHS Health Check completed", looked up in its cluster's file."""
+    codes = clusters.by_name[CHECK_COMPLETED].codes
+    if CHECK_COMPLETED_CODE not in codes:
+        raise ClusterFileError(f"{CHECK_COMPLETED} has no {CHECK_COMPLETED_CODE}")
+    return CHECK_COMPLETED_CODE, codes[CHECK_COMPLETED_CODE]
 
 
 @dataclass

@@ -5,9 +5,13 @@ outcome feeds the uptake report (#6) through `booking.state`. The export gives t
 practice a CSV its clinical system can import: NHS number, date, outcome and the SNOMED
 CT concept for the event. Codes (see the README, "SNOMED CT codes"):
 - 523221000000100 |NHS Health Check completed| for an attended appointment;
-- the SMS invitation and did-not-attend concepts are settings
-  (SNOMED_INVITATION_CODE, SNOMED_DID_NOT_ATTEND_CODE), blank until the practice's
-  clinical safety officer has confirmed the codes their system expects.
+- the SMS invitation, declined and did-not-attend concepts are settings
+  (SNOMED_INVITATION_CODE, SNOMED_DECLINED_CODE, SNOMED_DID_NOT_ATTEND_CODE), blank until
+  the practice's clinical safety officer has confirmed the codes their system expects;
+  a set code must be a well-formed SNOMED CT concept id (app.domain.coded.concept_id).
+The completed-check code is looked up in the NHS Health Check completed cluster file.
+`layout="coding"` gives only the coded rows as NHS Number, SNOMED Code, Date: the shape
+batch-coding imports expect (and Nudge's own events import reads).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
@@ -25,6 +29,7 @@ from sqlalchemy.orm import Session
 from app.clock import LONDON, as_utc
 from app.data.db import Database
 from app.data.models import Booking, Offer, Patient, Slot
+from app.domain import coded
 from app.services import audit
 
 OUTCOMES = ("attended", "did_not_attend")
@@ -32,6 +37,8 @@ OUTCOMES = ("attended", "did_not_attend")
 SNOMED_COMPLETED = ("523221000000100", "NHS Health Check completed")
 SNOMED_INVITATION_TERM = "NHS Health Check invitation short message service text message"
 SNOMED_DID_NOT_ATTEND_TERM = "Did not attend NHS Health Check"
+SNOMED_DECLINED_TERM = "NHS Health Check declined"
+CODING_COLUMNS = ("NHS Number", "SNOMED Code", "Date")
 EXPORT_COLUMNS = (
     "nhs_number",
     "date",
@@ -160,12 +167,23 @@ def record_outcome(
         return str(previous)
 
 
+def _setting_code(config: Mapping[str, Any], name: str) -> str:
+    raw = str(config.get(name) or "").strip()
+    if not raw:
+        return ""
+    try:
+        return coded.concept_id(raw)
+    except coded.ConceptIdError as exc:
+        raise AttendanceError(f"Setting NUDGE_{name}: {exc}") from None
+
+
 def _codes(config: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
     return {
-        "invited": (str(config.get("SNOMED_INVITATION_CODE") or ""), SNOMED_INVITATION_TERM),
-        "attended": SNOMED_COMPLETED,
+        "invited": (_setting_code(config, "SNOMED_INVITATION_CODE"), SNOMED_INVITATION_TERM),
+        "declined": (_setting_code(config, "SNOMED_DECLINED_CODE"), SNOMED_DECLINED_TERM),
+        "attended": coded.completed_check_code(coded.national_clusters()),
         "did_not_attend": (
-            str(config.get("SNOMED_DID_NOT_ATTEND_CODE") or ""),
+            _setting_code(config, "SNOMED_DID_NOT_ATTEND_CODE"),
             SNOMED_DID_NOT_ATTEND_TERM,
         ),
         "booked": ("", ""),
@@ -181,12 +199,14 @@ def export_csv(
     now: datetime,
     actor: str,
     config: Mapping[str, Any],
+    layout: str = "full",
 ) -> tuple[str, int]:
     """The clinical-system CSV for a practice and London date range; (text, rows).
 
-    One row per SMS invitation sent in the range and one per appointment in it (its
-    outcome: attended, did_not_attend, or booked when not yet recorded). The export is
-    audited: it carries NHS numbers out of Nudge.
+    One row per SMS invitation sent in the range, one per invitation declined in it,
+    and one per appointment in it (its outcome: attended, did_not_attend, or booked when
+    not yet recorded). `layout="coding"` keeps only rows with a code, as NHS Number,
+    SNOMED Code, Date. The export is audited: it carries NHS numbers out of Nudge.
     """
     if last < first:
         raise AttendanceError("The end date is before the start date")
@@ -195,8 +215,20 @@ def export_csv(
     start, end = london_day_bounds(first, last)
     codes = _codes(config)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(EXPORT_COLUMNS)
+    full = csv.writer(out, lineterminator="\r\n")
+    coding = layout == "coding"
+
+    class _Writer:
+        written = 0
+
+        def writerow(self, row: list[str]) -> None:
+            if coding and not row[5]:
+                return  # nothing to code back
+            full.writerow([row[0], row[5], row[1]] if coding else row)
+            self.written += 1
+
+    writer = _Writer()
+    full.writerow(CODING_COLUMNS if coding else EXPORT_COLUMNS)
     with db.transaction() as session:
         invitations = session.execute(
             select(Patient.nhs_number, Offer.created_at)
@@ -207,6 +239,17 @@ def export_csv(
                 Offer.created_at < end,
             )
             .order_by(Offer.created_at, Offer.id)
+        ).all()
+        declined = session.execute(
+            select(Patient.nhs_number, Offer.closed_at)
+            .join(Patient, Patient.id == Offer.patient_id)
+            .where(
+                Patient.practice_id == practice_id,
+                Offer.state == "declined",
+                Offer.closed_at >= start,
+                Offer.closed_at < end,
+            )
+            .order_by(Offer.closed_at, Offer.id)
         ).all()
         appointments = session.execute(
             _bookings_between(
@@ -219,7 +262,6 @@ def export_csv(
                 Booking.source,
             )
         ).all()
-        count = 0
         for nhs_number, at in invitations:
             local = as_utc(at).astimezone(LONDON)
             code, term = codes["invited"]
@@ -235,7 +277,13 @@ def export_csv(
                     "sms",
                 ]
             )
-            count += 1
+        for nhs_number, closed_at in declined:
+            local = as_utc(cast(datetime, closed_at)).astimezone(LONDON)
+            code, term = codes["declined"]
+            writer.writerow(
+                [nhs_number, f"{local:%Y-%m-%d}", f"{local:%H:%M}", "invitation", "declined",
+                 code, term, "sms"]
+            )  # fmt: skip
         for nhs_number, at, state, source in appointments:
             local = as_utc(at).astimezone(LONDON)
             code, term = codes.get(state, ("", ""))
@@ -251,13 +299,17 @@ def export_csv(
                     source,
                 ]
             )
-            count += 1
         audit.record(
             session,
             now=now,
             actor=actor,
             action="bookings.export",
             target=f"practice:{practice_id}",
-            detail={"from": first.isoformat(), "to": last.isoformat(), "rows": count},
+            detail={
+                "from": first.isoformat(),
+                "to": last.isoformat(),
+                "rows": writer.written,
+                **({"layout": layout} if coding else {}),
+            },  # fmt: skip
         )
-    return out.getvalue(), count
+    return out.getvalue(), writer.written

@@ -66,6 +66,7 @@ def export() -> str | Response | tuple[str, int]:
     form = {
         "first": request.values.get("first", today.isoformat()),
         "last": request.values.get("last", today.isoformat()),
+        "layout": "coding" if request.values.get("layout") == "coding" else "full",
     }
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -88,11 +89,13 @@ def export() -> str | Response | tuple[str, int]:
                     now=get_clock().now(),
                     actor=current_user.email,
                     config=current_app.config,
+                    layout=form["layout"],
                 )
             except attendance.AttendanceError as exc:
                 errors["last"] = str(exc)
             else:
-                name = f"nhs-health-checks-{dates['first']}-to-{dates['last']}.csv"
+                kind = "coding" if form["layout"] == "coding" else "checks"
+                name = f"nhs-health-{kind}-{dates['first']}-to-{dates['last']}.csv"
                 return Response(
                     text,
                     mimetype="text/csv",

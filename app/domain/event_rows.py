@@ -5,14 +5,17 @@ import (`CodedRowError`, naming the line: the file is not what it claims to be);
 with a bad NHS number, a missing, impossible or future date, or a non-numeric value on a
 code that needs one is rejected on its own; a code in no cluster is ignored silently.
 Relevant entries are folded into one `PatientCodes` per NHS number as they stream past,
-so a file of millions of rows needs memory only for the patients it codes.
+so a file of millions of rows needs memory only for the patients it names. A row whose
+code is in no cluster is not checked further (its date is not read); its NHS number is
+checked once per spelling, so a patient the list lacks is reported whatever the code.
 Pure: the import service reads the CSV and merges the folded codes into the list.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from app.domain import nhs_number
 from app.domain.coded import Clusters, ConceptIdError, PatientCodes, concept_id
@@ -66,6 +69,10 @@ class EventChecker:
     `codes` maps NHS number -> that patient's folded entries; `lines` maps every valid
     NHS number the file names -> the first line naming it (for events of patients the
     list does not have, which are reported, never invented into patients).
+
+    This is the hot loop of a five-million-row file, and most rows carry codes in no
+    cluster: those are ignored after two dict look-ups (the code's clusters, memoised,
+    and the NHS number as written, checked once per distinct spelling in `finish`).
     """
 
     def __init__(
@@ -79,34 +86,69 @@ class EventChecker:
         self.clusters = clusters
         self.codes: dict[int, PatientCodes] = {}
         self.lines: dict[int, int] = {}
+        self.rows = 0
         self.relevant = 0
-        self._concepts: dict[str, tuple[str, ...] | None] = {}  # raw -> clusters (None: bad)
+        self._spellings: dict[str, int] = {}  # NHS number as written -> first line
+        self._concepts: dict[str, tuple[str, ...] | None] = {}  # raw -> clusters (None: none)
         self._dates: dict[str, date | _Reason] = {}
 
-    def check_row(self, fields: list[str], line: int) -> EventRejection | None:
-        """None for a row taken (or ignored as irrelevant); raises CodedRowError."""
-        if len(fields) <= self.width:
-            fields = fields + [""] * (self.width + 1 - len(fields))
-        raw_code = fields[self.i_code]
-        names = self._concepts.get(raw_code, ())
-        if names == ():
-            try:
-                names = self.clusters.names_of(concept_id(raw_code)) or None
-            except ConceptIdError as exc:
-                raise CodedRowError(line, str(exc)) from None
-            if len(self._concepts) < _MEMO_LIMIT:
-                self._concepts[raw_code] = names
+    def fold(self, reader: Any, reject: Callable[[int, str], None]) -> None:
+        """Read every row of a csv reader (past its header); `reject(line, reason)` is
+        called for each row rejected on its own; raises CodedRowError."""
+        width = self.width
+        i_nhs, i_code = self.i_nhs, self.i_code
+        concepts = self._concepts
+        spellings = self._spellings
+        line = reader.line_num
+        rows = 0
+        for fields in reader:
+            first_line = line + 1
+            line = reader.line_num
+            if len(fields) <= width:
+                if not fields or (len(fields) == 1 and not fields[0].strip()):
+                    continue  # a blank line
+                fields = fields + [""] * (width + 1 - len(fields))
+            rows += 1
+            raw_code = fields[i_code]
+            names = concepts.get(raw_code, ())
+            if names == ():
+                names = self._concept(raw_code, first_line)
+            if names is None:  # in no cluster: most of a record is irrelevant
+                raw_nhs = fields[i_nhs]
+                if raw_nhs not in spellings:
+                    spellings[raw_nhs] = first_line
+                continue
+            reason = self._relevant(fields, raw_code.strip(), names, first_line)
+            if reason is not None:
+                reject(first_line, reason)
+        self.rows += rows
 
-        nhs = fields[self.i_nhs]
-        if len(nhs) != 10 or not nhs.isdigit():
-            nhs = nhs_number.clean(nhs)
-        if not nhs:
-            return EventRejection("missing NHS number")
-        if len(nhs) != 10 or not nhs.isascii() or not nhs.isdigit():
-            return EventRejection(f"NHS number {nhs[:20]!r} is not 10 digits")
-        if not nhs_number.is_valid(nhs):
-            return EventRejection(f"NHS number {nhs} fails the modulus 11 check")
+    def finish(self, reject: Callable[[int, str], None]) -> None:
+        """Check each NHS number spelling seen only on ignored rows, once."""
+        lines = self.lines
+        for raw, line in self._spellings.items():
+            nhs = _nhs(raw)
+            if isinstance(nhs, _Reason):
+                reject(line, nhs)
+            elif nhs not in lines or lines[nhs] > line:
+                lines[nhs] = line
+        self._spellings.clear()
 
+    def _concept(self, raw_code: str, line: int) -> tuple[str, ...] | None:
+        try:
+            names = self.clusters.names_of(concept_id(raw_code)) or None
+        except ConceptIdError as exc:
+            raise CodedRowError(line, str(exc)) from None
+        if len(self._concepts) < _MEMO_LIMIT:
+            self._concepts[raw_code] = names
+        return names
+
+    def _relevant(
+        self, fields: list[str], code: str, names: tuple[str, ...], line: int
+    ) -> str | None:
+        nhs = _nhs(fields[self.i_nhs])
+        if isinstance(nhs, _Reason):
+            return nhs
         raw_date = fields[self.i_date]
         on = self._dates.get(raw_date)
         if on is None:
@@ -114,20 +156,29 @@ class EventChecker:
             if len(self._dates) < _MEMO_LIMIT:
                 self._dates[raw_date] = on
         if isinstance(on, _Reason):
-            return EventRejection(on)
-        key = int(nhs)
-        self.lines.setdefault(key, line)
-        if names is None:
-            return None  # in no cluster: most of a record is irrelevant
+            return on
+        if nhs not in self.lines or self.lines[nhs] > line:
+            self.lines[nhs] = line
         value = parse_value(fields[self.i_value])
         if isinstance(value, _Reason):
-            return EventRejection(value)
-        record = self.codes.get(key)
+            return value
+        record = self.codes.get(nhs)
         if record is None:
-            record = self.codes[key] = PatientCodes()
-        record.add(self.clusters, raw_code.strip(), on, value)
+            record = self.codes[nhs] = PatientCodes()
+        record.add(self.clusters, code, on, value)
         self.relevant += 1
         return None
+
+
+def _nhs(raw: str) -> int | _Reason:
+    nhs = raw if len(raw) == 10 and raw.isdigit() else nhs_number.clean(raw)
+    if not nhs:
+        return _Reason("missing NHS number")
+    if len(nhs) != 10 or not nhs.isascii() or not nhs.isdigit():
+        return _Reason(f"NHS number {nhs[:20]!r} is not 10 digits")
+    if not nhs_number.is_valid(nhs):
+        return _Reason(f"NHS number {nhs} fails the modulus 11 check")
+    return int(nhs)
 
 
 def list_codes(

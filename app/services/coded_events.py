@@ -67,7 +67,7 @@ def read_events(
 
 
 def _read(stream: IO[str], name: str, today: date) -> EventsRead:
-    reader = csv.reader(line.replace("\x00", "") if "\x00" in line else line for line in stream)
+    reader = csv.reader(stream)
     try:
         headers = next(reader, None)
         if not headers or not any(h.strip() for h in headers):
@@ -83,17 +83,13 @@ def _read(stream: IO[str], name: str, today: date) -> EventsRead:
             match.columns, len(headers), today=today, clusters=national_clusters()
         )
         read = EventsRead(name, checker.codes, checker.lines)
-        check_row = checker.check_row
-        line = 1
-        for fields in reader:
-            first_line = line + 1
-            line = reader.line_num
-            if len(fields) <= 1 and (not fields or not fields[0].strip()):
-                continue
-            read.rows += 1
-            outcome = check_row(fields, first_line)
-            if outcome is not None:
-                _rejected(read, first_line, outcome)
+
+        def reject(line: int, reason: str) -> None:
+            _rejected(read, line, EventRejection(reason))
+
+        checker.fold(reader, reject)
+        checker.finish(reject)
+        read.rows = checker.rows
         read.relevant = checker.relevant
         return read
     except CodedRowError as exc:

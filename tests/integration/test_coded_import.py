@@ -181,7 +181,7 @@ def test_the_cli_takes_an_events_file_and_reports_it(  # type: ignore[no-untyped
     listing.write_text(_list(N[:2]))
     events.write_text(
         "NHS Number,SNOMED Code,Date\n"
-        f"{N[0]},10273003,2015-01-01\n{N[9]},10273003,2015-01-01\n{N[1]},{ASTHMA},2030-01-01\n"
+        f"{N[0]},10273003,2015-01-01\n{N[9]},10273003,2015-01-01\n{N[1]},{STATIN_ID},2030-01-01\n"
     )
     out = runner.invoke(
         args=["patients", "import", str(listing), "--practice", "F84003", "--events", str(events)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import pytest
 from app.domain import coded, eligibility
 from app.domain.coded import PatientCodes, national_clusters
 from app.domain.csv_headers import EVENT_COLUMNS, EVENT_REQUIRED, match_headers
-from app.domain.event_rows import CodedRowError, EventChecker, EventRejection
+from app.domain.event_rows import CodedRowError, EventChecker
 
 TODAY = date(2026, 1, 14)
 # one real concept id from each cluster's file (its first row) -> (cluster, condition)
@@ -144,29 +146,43 @@ def test_an_unknown_cluster_file_in_the_manifest_is_an_error_naming_the_line(
         coded.load_clusters(tmp_path)
 
 
-def _checker() -> EventChecker:
-    headers = ["NHS Number", "SNOMED Code", "Term", "Effective Date", "Result"]
-    match = match_headers(headers, EVENT_COLUMNS, EVENT_REQUIRED)
+def _fold(text: str) -> tuple[EventChecker, list[tuple[int, str]]]:
+    reader = csv.reader(io.StringIO(text))
+    match = match_headers(next(reader), EVENT_COLUMNS, EVENT_REQUIRED)
     assert match.ignored == ("Term",)
-    return EventChecker(match.columns, len(headers), today=TODAY, clusters=national_clusters())
+    checker = EventChecker(match.columns, 5, today=TODAY, clusters=national_clusters())
+    rejected: list[tuple[int, str]] = []
+    checker.fold(reader, lambda line, reason: rejected.append((line, reason)))
+    checker.finish(lambda line, reason: rejected.append((line, reason)))
+    return checker, rejected
 
 
-def test_event_rows_are_rejected_per_row_for_future_dates_and_bad_numbers() -> None:
-    checker = _checker()
+HEADER = "NHS Number,SNOMED Code,Term,Effective Date,Result\n"
+
+
+def test_event_rows_are_rejected_per_row_for_future_dates_bad_numbers_and_values() -> None:
     nhs = "9990000018"
-    future = checker.check_row([nhs, "10273003", "", "2026-01-15", ""], 2)
-    assert isinstance(future, EventRejection) and "in the future" in future.reason
-    assert isinstance(
-        checker.check_row(["9990000019", "10273003", "", "2020-01-01", ""], 3), EventRejection
+    checker, rejected = _fold(
+        HEADER
+        + f"{nhs},10273003,,2026-01-15,\n"  # tomorrow
+        + "9990000019,10273003,,2020-01-01,\n"  # fails the modulus 11 check
+        + f"{nhs},{QRISK3_ID},,2020-01-01,high\n"
+        + "\n"
+        + f"{nhs},195967001,Asthma,2030-01-01,x\n"  # in no cluster: not checked further
+        + "9990000027,195967001,Asthma,2020-01-01,\n"  # but its NHS number is
+        + f"{nhs},{QRISK3_ID},,2020-01-01,21%\n"
     )
-    value = checker.check_row([nhs, QRISK3_ID, "", "2020-01-01", "high"], 4)
-    assert isinstance(value, EventRejection) and "not a number" in value.reason
-    assert (
-        checker.check_row([nhs, "195967001", "", "2020-01-01", "x"], 5) is None
-    )  # asthma: no cluster
-    assert checker.codes == {} and checker.lines == {int(nhs): 4}
+    assert rejected == [
+        (2, "date 2026-01-15 is in the future"),
+        (3, "NHS number 9990000019 fails the modulus 11 check"),
+        (4, "value 'high' is not a number"),
+        (7, "NHS number 9990000027 fails the modulus 11 check"),
+    ]
+    assert checker.rows == 6 and checker.relevant == 1  # the blank line is not a row
+    assert checker.lines == {int(nhs): 4}
+    assert checker.codes[int(nhs)].conditions() == {"cvd_risk_20"}
 
 
 def test_a_malformed_concept_id_is_an_error_naming_its_line() -> None:
-    with pytest.raises(CodedRowError, match="line 7"):
-        _checker().check_row(["9990000018", "10273004", "", "2020-01-01", ""], 7)
+    with pytest.raises(CodedRowError, match="line 3"):
+        _fold(HEADER + "9990000018,10273003,,2020-01-01,\n9990000018,10273004,,2020-01-01,\n")

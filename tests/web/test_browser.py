@@ -202,3 +202,33 @@ def test_the_sign_in_page_shows_the_generic_error(browser, live_url):
     page.wait_for_load_state()
     assert page.get_by_role("link", name="Enter a correct email address and password").is_visible()
     _shot(page, "sign-in-error")
+
+
+def test_practice_staff_upload_a_list_with_its_coded_events(browser, live_url, tmp_path):
+    from tests.builders import nhs_numbers
+
+    page, errors = _page(browser, live_url, "gp@example.nhs.uk")
+    people = nhs_numbers(3, start=60_000)
+    listing, events = tmp_path / "list.csv", tmp_path / "events.csv"
+    listing.write_text(
+        "NHS Number,Date of Birth,Mobile\n"
+        + "".join(f"{n},1970-03-01,07700 90020{i}\n" for i, n in enumerate(people))
+    )
+    events.write_text(
+        "NHS Number,SNOMED Code,Term,Date\n"
+        f"{people[0]},10273003,Acute infarction of papillary muscle,2015-01-01\n"
+        f"{people[1]},523221000000100,NHS Health Check completed,2030-01-01\n"
+        f"{nhs_numbers(1, start=61_000)[0]},10273003,,2015-01-01\n"
+    )
+    page.goto(f"{live_url}/patients/upload")
+    page.get_by_label("CSV file of the patient list").set_input_files(str(listing))
+    page.get_by_label("Coded events CSV (optional)").set_input_files(str(events))
+    page.get_by_role("button", name="Upload patient list").click()
+    page.wait_for_load_state()
+    summary = page.get_by_test_id("events-summary")
+    assert "3 read, 2 in a cluster Nudge uses, 1 not loaded; patients not on the list: 1" in (
+        summary.inner_text()
+    )
+    assert page.get_by_text("date 2030-01-01 is in the future").is_visible()
+    _shot(page, "practice-05-list-upload-with-coded-events")
+    assert errors == []

@@ -171,7 +171,7 @@ def completed_check_code(clusters: Clusters) -> tuple[str, str]:
     return CHECK_COMPLETED_CODE, codes[CHECK_COMPLETED_CODE]
 
 
-@dataclass
+@dataclass(slots=True)
 class PatientCodes:
     """One patient's relevant coded entries, folded as they stream in (latest dates)."""
 

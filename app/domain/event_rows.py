@@ -23,6 +23,7 @@ from app.domain.csv_headers import EVENT_COLUMNS
 from app.domain.dates import DateFormatError, parse_date
 
 _MEMO_LIMIT = 200_000
+_NUMBERS_LIMIT = 500_000  # NHS numbers checked once each (bounded: memory)
 
 
 class CodedRowError(ValueError):
@@ -91,48 +92,60 @@ class EventChecker:
         self._spellings: dict[str, int] = {}  # NHS number as written -> first line
         self._concepts: dict[str, tuple[str, ...] | None] = {}  # raw -> clusters (None: none)
         self._dates: dict[str, date | _Reason] = {}
+        self._numbers: dict[str, int | _Reason] = {}  # NHS number as written -> checked
 
     def fold(self, reader: Any, reject: Callable[[int, str], None]) -> None:
         """Read every row of a csv reader (past its header); `reject(line, reason)` is
-        called for each row rejected on its own; raises CodedRowError."""
+        called for each row rejected on its own; raises CodedRowError. A row's line is
+        the line it ends on (the same as its first but for quoted line breaks)."""
         width = self.width
         i_nhs, i_code = self.i_nhs, self.i_code
-        concepts = self._concepts
+        concepts_get = self._concepts.get
         spellings = self._spellings
-        line = reader.line_num
+        blank = 0
         rows = 0
-        for fields in reader:
-            first_line = line + 1
-            line = reader.line_num
-            if len(fields) <= width:
-                if not fields or (len(fields) == 1 and not fields[0].strip()):
-                    continue  # a blank line
-                fields = fields + [""] * (width + 1 - len(fields))
-            rows += 1
-            raw_code = fields[i_code]
-            names = concepts.get(raw_code, ())
-            if names == ():
-                names = self._concept(raw_code, first_line)
-            if names is None:  # in no cluster: most of a record is irrelevant
+        for rows, fields in enumerate(reader, 1):  # noqa: B007 (rows is the count)
+            try:
+                raw_code = fields[i_code]
                 raw_nhs = fields[i_nhs]
+            except IndexError:
+                if not fields or (len(fields) == 1 and not fields[0].strip()):
+                    blank += 1  # a blank line
+                    continue
+                fields = fields + [""] * (width + 1 - len(fields))
+                raw_code, raw_nhs = fields[i_code], fields[i_nhs]
+            names = concepts_get(raw_code, ())
+            if names is None:  # in no cluster: most of a record is irrelevant
                 if raw_nhs not in spellings:
-                    spellings[raw_nhs] = first_line
+                    spellings[raw_nhs] = reader.line_num
                 continue
-            reason = self._relevant(fields, raw_code.strip(), names, first_line)
+            if names == ():
+                names = self._concept(raw_code, reader.line_num)
+                if names is None:
+                    if raw_nhs not in spellings:
+                        spellings[raw_nhs] = reader.line_num
+                    continue
+            if len(fields) <= width:
+                fields = fields + [""] * (width + 1 - len(fields))
+            reason = self._relevant(fields, raw_code.strip(), names, reader.line_num)
             if reason is not None:
-                reject(first_line, reason)
-        self.rows += rows
+                reject(reader.line_num, reason)
+        self.rows += rows - blank
 
     def finish(self, reject: Callable[[int, str], None]) -> None:
         """Check each NHS number spelling seen only on ignored rows, once."""
         lines = self.lines
+        numbers = self._numbers
         for raw, line in self._spellings.items():
-            nhs = _nhs(raw)
+            nhs = numbers.get(raw)
+            if nhs is None:
+                nhs = _nhs(raw)
             if isinstance(nhs, _Reason):
                 reject(line, nhs)
             elif nhs not in lines or lines[nhs] > line:
                 lines[nhs] = line
         self._spellings.clear()
+        self._numbers.clear()
 
     def _concept(self, raw_code: str, line: int) -> tuple[str, ...] | None:
         try:
@@ -146,7 +159,12 @@ class EventChecker:
     def _relevant(
         self, fields: list[str], code: str, names: tuple[str, ...], line: int
     ) -> str | None:
-        nhs = _nhs(fields[self.i_nhs])
+        raw_nhs = fields[self.i_nhs]
+        nhs = self._numbers.get(raw_nhs)
+        if nhs is None:
+            nhs = _nhs(raw_nhs)
+            if len(self._numbers) < _NUMBERS_LIMIT:
+                self._numbers[raw_nhs] = nhs
         if isinstance(nhs, _Reason):
             return nhs
         raw_date = fields[self.i_date]

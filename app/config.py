@@ -48,6 +48,9 @@ DEFAULTS: dict[str, Any] = {
     # reports refresh the funnel stamps when older than this (the scheduler does it too)
     "REPORT_MAX_AGE_SECONDS": 600,
     "SESSION_IDLE_MINUTES": 30,
+    # a session ends this long after sign-in however busy it has been
+    "SESSION_ABSOLUTE_HOURS": 12,
+    "SESSION_COOKIE_NAME": "nudge_session",
     "RATELIMIT_STORAGE_URI": "memory://",
     "TIMEZONE": "Europe/London",
     # request limits: uploads (GP lists, slot files) up to 10 MB; Twilio's webhooks are a

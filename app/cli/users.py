@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 from app.runtime import get_clock, get_db
 from app.services import users
 
-# an AppGroup so every subcommand (lane F adds `users token`) runs in the app context
+# an AppGroup so every subcommand runs in the app context
 users_group = AppGroup("users", help="Staff accounts: create users and issue set-password links.")
 
 
@@ -46,6 +46,18 @@ def reset(email: str) -> None:
     click.echo(_link(token))
 
 
+@users_group.command("disable", help="Disable a user: no more sign-ins, open sessions end now.")
+@click.option("--email", required=True)
+def disable(email: str) -> None:
+    db = get_db()
+    with db.transaction() as session:
+        user_id = users.user_id_for(session, email)
+    if user_id is None:
+        raise click.ClickException(f"no user with email {email}")
+    users.disable(db, user_id=user_id, now=get_clock().now(), actor="cli")
+    click.echo(f"Disabled {users.normalise_email(email)}; their sessions have ended.")
+
+
 @users_group.command("list", help="List users with their roles and practices.")
 def list_users() -> None:
     with get_db().transaction() as session:
@@ -56,7 +68,6 @@ def list_users() -> None:
             click.echo(f"{user.email}\t{user.role}\t{codes}\t{state}\t{password}")
 
 
-# lane F: personal API tokens for the reports API
 @users_group.command("token", help="Create a user's API token and print it once.")
 @click.option("--email", required=True)
 @click.option("--revoke", is_flag=True, help="remove the user's token instead")

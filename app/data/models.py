@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -439,6 +440,11 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     last_sign_in_at: Mapped[datetime | None]
+    # bumped by sign-out, a password change or reset and disabling the account: a
+    # session signed in under an older value is refused on its next request
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # made by `demo load` with a published password: production refuses its sign-in
+    demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     practices: Mapped[list[Practice]] = relationship(secondary="user_practice")
 

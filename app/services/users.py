@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from app.data.db import Database
 from app.data.models import Practice, User, UserPractice
+from app.domain import passwords
 from app.services import audit
 
 ROLES = ("admin", "practice", "analyst")
-# NCSC password guidance favours length over composition rules
-MIN_PASSWORD_LENGTH = 12
+MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH
 SET_PASSWORD_TTL = timedelta(hours=72)
 
 _hasher = PasswordHasher()
@@ -40,6 +40,8 @@ class StaffIdentity:
     email: str
     role: str
     practice_ids: frozenset[int]
+    # the account's session_version when this identity was read: a session carries it
+    session_version: int = 0
 
 
 def hash_password(password: str) -> str:
@@ -48,10 +50,9 @@ def hash_password(password: str) -> str:
 
 
 def check_password_rules(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"Password must be at least {MIN_PASSWORD_LENGTH} characters")
-    if len(password) > 1024:
-        raise UserError("Password must be 1024 characters or fewer")
+    problem = passwords.problem(password)
+    if problem is not None:
+        raise UserError(problem)
 
 
 def token_hash(token: str) -> str:
@@ -72,14 +73,53 @@ def _practice_ids(session: Session, user: User) -> frozenset[int]:
 
 
 def identity(session: Session, user: User) -> StaffIdentity:
-    return StaffIdentity(user.id, user.email, user.role, _practice_ids(session, user))
+    return StaffIdentity(
+        user.id, user.email, user.role, _practice_ids(session, user), user.session_version
+    )
 
 
-def load_identity(session: Session, user_id: int) -> StaffIdentity | None:
+def load_identity(session: Session, user_id: int, session_version: int) -> StaffIdentity | None:
+    """The account a session names, unless that session has been ended since it began
+    (its version is older than the account's) or the account cannot sign in now."""
     user = session.get(User, user_id)
     if user is None or not user.active or user.password_hash is None:
         return None
+    if user.session_version != session_version:
+        return None
     return identity(session, user)
+
+
+def user_id_for(session: Session, email: str) -> int | None:
+    return session.scalar(select(User.id).where(User.email == normalise_email(email)))
+
+
+def _end_sessions(user: User) -> None:
+    """Every session signed in before now stops opening pages at its next request."""
+    user.session_version = (user.session_version or 0) + 1
+
+
+def sign_out(db: Database, *, user_id: int, now: datetime, ip: str | None) -> None:
+    """End this account's sessions (a copy of the cookie is refused too) and audit it."""
+    with db.transaction() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            return
+        _end_sessions(user)
+        audit.record(session, now=now, actor=user.email, action="sign_out", ip=ip)
+
+
+def disable(db: Database, *, user_id: int, now: datetime, actor: str) -> str:
+    """Disable an account: it can no longer sign in and its open sessions end now."""
+    with db.transaction() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise UserError("no such user")
+        user.active = False
+        _end_sessions(user)
+        audit.record(
+            session, now=now, actor=actor, action="user.disabled", target=f"user:{user.id}"
+        )
+        return user.email
 
 
 def create_user(
@@ -146,6 +186,7 @@ def issue_set_password_token(db: Database, *, email: str, now: datetime, actor: 
             raise UserError(f"no user with email {email}")
         user.set_password_token_hash = token_hash(token)
         user.set_password_expires_at = now + SET_PASSWORD_TTL
+        _end_sessions(user)  # a reset is asked for when an account may be in other hands
         audit.record(
             session, now=now, actor=actor, action="user.reset_link", target=f"user:{user.id}"
         )
@@ -185,7 +226,10 @@ def set_password(db: Database, *, token: str, password: str, now: datetime) -> s
             update(User)
             .where(User.id == user.id, User.set_password_token_hash == token_hash(token))
             .values(
-                password_hash=hashed, set_password_token_hash=None, set_password_expires_at=None
+                password_hash=hashed,
+                set_password_token_hash=None,
+                set_password_expires_at=None,
+                session_version=User.session_version + 1,
             )
         )
         if done.rowcount != 1:  # type: ignore[attr-defined]
@@ -197,30 +241,43 @@ def set_password(db: Database, *, token: str, password: str, now: datetime) -> s
 
 
 def set_password_directly(db: Database, *, email: str, password: str, now: datetime) -> None:
-    """Give an account a known password (the demo only; real staff use the link)."""
-    hashed = hash_password(password)
+    """Give an account the demo's published password and mark it a demo account, which
+    production refuses to sign in (real staff set theirs through the one-time link)."""
+    hashed = _hasher.hash(password)  # the demo's published password is not a staff choice
     with db.transaction() as session:
         session.execute(
             update(User)
             .where(User.email == normalise_email(email))
             .values(
-                password_hash=hashed, set_password_token_hash=None, set_password_expires_at=None
+                password_hash=hashed,
+                set_password_token_hash=None,
+                set_password_expires_at=None,
+                session_version=User.session_version + 1,
+                demo=True,
             )
         )
 
 
 def authenticate(
-    db: Database, *, email: str, password: str, now: datetime, ip: str | None
+    db: Database,
+    *,
+    email: str,
+    password: str,
+    now: datetime,
+    ip: str | None,
+    allow_demo: bool = True,
 ) -> StaffIdentity | None:
     """Check a sign-in; audit it either way. None means "email or password is wrong".
 
     The caller must not say which: the same answer and roughly the same time for an
-    unknown email, a wrong password or a disabled account.
+    unknown email, a wrong password, a disabled account or (without `allow_demo`, as in
+    production) an account `demo load` made with its published password.
     """
     email = normalise_email(email)[:254]
     with db.transaction() as session:
         user = session.scalar(select(User).where(User.email == email))
-        stored = user.password_hash if user is not None and user.active else None
+        usable = user is not None and user.active and (allow_demo or not user.demo)
+        stored = user.password_hash if user is not None and usable else None
         ok = False
         try:
             ok = _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
 from sqlalchemy import select
 
 from app.data.models import AuditEvent, Practice
@@ -81,6 +82,20 @@ def users_page() -> str | tuple[str, int]:
         roles=users.ROLES,
     )
     return page, (400 if errors else 200)
+
+
+@bp.post("/users/<int:user_id>/disable")
+@roles_required("admin")
+def disable_user(user_id: int) -> Response:
+    """Disable an account: its sessions end now and it can no longer sign in."""
+    try:
+        email = users.disable(
+            get_db(), user_id=user_id, now=get_clock().now(), actor=current_user.email
+        )
+    except users.UserError:
+        abort(404)
+    flash(f"{email} is disabled and signed out everywhere.", "success")
+    return redirect(url_for("admin.users_page"))
 
 
 @bp.route("/practices", methods=["GET", "POST"])

@@ -14,18 +14,17 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import login_user, logout_user
+from flask_login import logout_user
 from werkzeug.wrappers import Response
 
 from app.runtime import get_clock, get_db
 from app.services import audit, users
 from app.web.security import (
-    SESSION_SEEN_KEY,
-    StaffUser,
     client_ip,
     current_user,
     limiter,
     roles_required,
+    start_session,
 )
 
 bp = Blueprint("auth", __name__)
@@ -87,7 +86,12 @@ def sign_in() -> str | Response | tuple[str, int]:
     who = None
     if email.strip() and password:
         who = users.authenticate(
-            get_db(), email=email, password=password, now=get_clock().now(), ip=client_ip()
+            get_db(),
+            email=email,
+            password=password,
+            now=get_clock().now(),
+            ip=client_ip(),
+            allow_demo=current_app.config["ENV"] != "production",
         )
     if who is None:
         if not (email.strip() and password):  # still audited: a blank attempt is an attempt
@@ -105,23 +109,14 @@ def sign_in() -> str | Response | tuple[str, int]:
             "auth/sign_in.html", errors=errors, email=email[:254], next_url=next_url
         )
         return page, 200
-    session.clear()  # a fresh session on sign-in (no fixation)
-    login_user(StaffUser(who))
-    session[SESSION_SEEN_KEY] = get_clock().now().timestamp()
+    start_session(who)
     return redirect(next_url or url_for("auth.home"))
 
 
 @bp.post("/sign-out")
 def sign_out() -> Response:
     if current_user.is_authenticated:
-        with get_db().transaction() as db_session:
-            audit.record(
-                db_session,
-                now=get_clock().now(),
-                actor=current_user.email,
-                action="sign_out",
-                ip=client_ip(),
-            )
+        users.sign_out(get_db(), user_id=current_user.id, now=get_clock().now(), ip=client_ip())
     logout_user()
     session.clear()
     flash("You have signed out.", "info")

@@ -27,7 +27,7 @@ from flask import (
 )
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import AnonymousUserMixin, LoginManager, current_user, logout_user
+from flask_login import AnonymousUserMixin, LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -72,6 +72,7 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 SESSION_SEEN_KEY = "_seen"
+SESSION_STARTED_KEY = "_started"
 
 
 class StaffUser:
@@ -86,9 +87,12 @@ class StaffUser:
         self.email = who.email
         self.role = who.role
         self.practice_ids = who.practice_ids
+        self.session_version = who.session_version
 
     def get_id(self) -> str:
-        return str(self.id)
+        # the session carries the account's session version: sign-out, a password
+        # change or reset and disabling the account bump it, and the old session is refused
+        return f"{self.id}:{self.session_version}"
 
     @property
     def is_admin(self) -> bool:
@@ -117,11 +121,11 @@ def _user() -> StaffUser:
 @login_manager.user_loader
 def _load_user(user_id: str) -> StaffUser | None:
     try:
-        uid = int(user_id)
+        uid, version = (int(part) for part in user_id.split(":"))
     except ValueError:
         return None
     with get_db().transaction() as db_session:
-        who = users.load_identity(db_session, uid)
+        who = users.load_identity(db_session, uid, version)
     return StaffUser(who) if who is not None else None
 
 
@@ -192,24 +196,51 @@ def _now() -> datetime:
     return get_clock().now()
 
 
-def _idle_expiry() -> Response | None:
-    """Sign out a session idle for longer than SESSION_IDLE_MINUTES (by the app clock)."""
+def start_session(who: users.StaffIdentity) -> None:
+    """Sign `who` in on a fresh session (no fixation) whose cookie carries its expiry."""
+    session.clear()
+    session.permanent = True
+    login_user(StaffUser(who))
+    now = _now().timestamp()
+    session[SESSION_STARTED_KEY] = now
+    session[SESSION_SEEN_KEY] = now
+
+
+def _expired(now: datetime) -> str | None:
+    """Why this signed-in session has ended by the clock, or None while it has not."""
+    config = current_app.config
+    seen = session.get(SESSION_SEEN_KEY)
+    started = session.get(SESSION_STARTED_KEY)
+    if seen is None or started is None:
+        return "Sign in to see this page."
+    idle = timedelta(minutes=config["SESSION_IDLE_MINUTES"])
+    if now - datetime.fromtimestamp(float(seen), UTC) > idle:
+        minutes = config["SESSION_IDLE_MINUTES"]
+        return f"You were signed out because you were inactive for {minutes} minutes."
+    lifetime = timedelta(hours=config["SESSION_ABSOLUTE_HOURS"])
+    if now - datetime.fromtimestamp(float(started), UTC) > lifetime:
+        hours = config["SESSION_ABSOLUTE_HOURS"]
+        return f"You were signed out because you signed in more than {hours} hours ago."
+    return None
+
+
+def _session_expiry() -> Response | None:
+    """Sign out a session idle for longer than SESSION_IDLE_MINUTES or older than
+    SESSION_ABSOLUTE_HOURS (by the app clock), however busy it has been."""
     if request.endpoint == "static" or request.blueprint in CSRF_EXEMPT_BLUEPRINTS:
         return None
+    if not current_user.is_authenticated:
+        return None
     now = _now()
-    seen = session.get(SESSION_SEEN_KEY)
-    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
-    if current_user.is_authenticated and seen is not None:
-        last = datetime.fromtimestamp(float(seen), UTC)
-        if now - last > idle:
-            logout_user()
-            session.clear()
-            flash("You were signed out because you were inactive for 30 minutes.", "info")
-            if request.method == "GET":
-                return redirect(url_for("auth.sign_in", next=request.path))
-            return redirect(url_for("auth.sign_in"))
-    if current_user.is_authenticated:
-        session[SESSION_SEEN_KEY] = now.timestamp()
+    why = _expired(now)
+    if why is not None:
+        logout_user()
+        session.clear()
+        flash(why, "info")
+        if request.method == "GET":
+            return redirect(url_for("auth.sign_in", next=request.path))
+        return redirect(url_for("auth.sign_in"))
+    session[SESSION_SEEN_KEY] = now.timestamp()
     return None
 
 
@@ -274,7 +305,6 @@ def _configure(app: Flask) -> None:
     app.config["SESSION_COOKIE_SECURE"] = not relaxed
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    app.config.setdefault("SESSION_COOKIE_NAME", "nudge_session")
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
     app.config["REMEMBER_COOKIE_DURATION"] = timedelta(0)
     # checked in our before_request so signed webhooks can be exempt by blueprint
@@ -340,7 +370,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     app.before_request(_csrf_protect)
-    app.before_request(_idle_expiry)
+    app.before_request(_session_expiry)
     app.after_request(_headers)
     app.after_request(_write_denials)
     app.context_processor(_nav)

@@ -1,16 +1,28 @@
-"""Settings: defaults here, then instance/config.py, then NUDGE_* environment variables."""
+"""Settings: defaults here, then instance/config.py, then NUDGE_* environment variables.
+
+No secret is ever in the source: development and demo instances generate a random
+secret key and webhook signing token into instance/secrets.py on first run and keep
+them; production must be given its own (and refuses unsafe settings unless an explicit
+NUDGE_ALLOW_* setting says the operator means it).
+"""
 
 from __future__ import annotations
 
+import os
+import runpy
+import secrets
+from pathlib import Path
 from typing import Any
-
-DEV_SECRET_KEY = "dev-only-not-secret-change-me"
 
 DEFAULTS: dict[str, Any] = {
     # "development" | "demo" | "production"; the dev phone and test numbers exist
     # only outside production
     "ENV": "development",
-    "SECRET_KEY": DEV_SECRET_KEY,
+    # sessions are signed with it; development and demo generate one into instance/
+    "SECRET_KEY": None,
+    # signs the dev phone's webhook posts when there is no TWILIO_AUTH_TOKEN (development
+    # and demo only; generated into instance/, never derived from SECRET_KEY)
+    "WEBHOOK_SIGNING_TOKEN": None,
     "DATABASE_URL": None,  # default: sqlite:///<instance>/nudge.sqlite3
     "SMS_PROVIDER": "outbox",  # outbox | twilio | notify
     "TWILIO_ACCOUNT_SID": "",
@@ -52,6 +64,15 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_ABSOLUTE_HOURS": 12,
     "SESSION_COOKIE_NAME": "nudge_session",
     "RATELIMIT_STORAGE_URI": "memory://",
+    # redis://host:port/db: rate limits and sign-in lock-outs shared by every node
+    "REDIS_URL": "",
+    # how many reverse proxies (each adding X-Forwarded-For) stand in front of the app;
+    # 0 trusts no forwarding header: the client address is the TCP peer's
+    "TRUSTED_PROXIES": 0,
+    # production refuses each of these unless the operator says so explicitly
+    "ALLOW_SQLITE_IN_PRODUCTION": False,
+    "ALLOW_OUTBOX_IN_PRODUCTION": False,
+    "ALLOW_HTTP_IN_PRODUCTION": False,
     "TIMEZONE": "Europe/London",
     # request limits: uploads (GP lists, slot files) up to 10 MB; Twilio's webhooks are a
     # few hundred bytes, so anything over 64 KB there is refused with 413 before parsing
@@ -66,8 +87,14 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+MIN_SECRET_KEY_BYTES = 32
+SECRETS_FILE = "secrets.py"
+GENERATED = ("SECRET_KEY", "WEBHOOK_SIGNING_TOKEN")
+
+
 def load(app: Any, test_config: dict[str, Any] | None) -> None:
-    """Fill `app.config` in order: defaults, instance/config.py, environment, test config."""
+    """Fill `app.config` in order: defaults, instance/config.py, environment, test config;
+    then, outside production, the instance's generated secrets for any still unset."""
     app.config.from_mapping(DEFAULTS)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -76,11 +103,50 @@ def load(app: Any, test_config: dict[str, Any] | None) -> None:
         app.config.from_mapping(test_config)
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = f"sqlite:///{app.instance_path}/nudge.sqlite3"
+    if app.config["ENV"] in {"development", "demo"}:
+        generated = instance_secrets(Path(app.instance_path))
+        for name in GENERATED:
+            if not app.config[name]:
+                app.config[name] = generated[name]
     check(app.config)
 
 
-class ConfigError(RuntimeError):
-    pass
+def instance_secrets(instance: Path) -> dict[str, str]:
+    """This instance's own random secrets, made on first use and kept (as Flask's
+    tutorial keeps SECRET_KEY in the instance folder), readable by the owner only."""
+    path = instance / SECRETS_FILE
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        lines = [
+            "# Generated on first run for this development/demo instance; keep it private.\n",
+            *(f"{name} = {secrets.token_hex(32)!r}\n" for name in GENERATED),
+        ]
+        # O_EXCL: two processes starting together keep whichever wrote first
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as out:
+                out.writelines(lines)
+    values = runpy.run_path(str(path))
+    missing = [name for name in GENERATED if not values.get(name)]
+    if missing:
+        raise ConfigError(f"{path} lacks {', '.join(missing)}: delete it to make a new one")
+    return {name: str(values[name]) for name in GENERATED}
+
+
+class ConfigError(SystemExit):
+    """A setting Nudge refuses to start with. Exits with one line, never a traceback:
+    the entry points (flask, gunicorn, the scheduler) stop with gunicorn's "worker failed
+    to boot" code, after `create_app` prints the reason."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(3)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def check(config: dict[str, Any]) -> None:
@@ -89,8 +155,37 @@ def check(config: dict[str, Any]) -> None:
         raise ConfigError(f"NUDGE_ENV must be development, demo or production: {config['ENV']!r}")
     if config["SMS_PROVIDER"] not in {"outbox", "twilio", "notify"}:
         raise ConfigError("NUDGE_SMS_PROVIDER must be 'outbox', 'twilio' or 'notify'")
+    if not isinstance(config["TRUSTED_PROXIES"], int) or config["TRUSTED_PROXIES"] < 0:
+        raise ConfigError("NUDGE_TRUSTED_PROXIES must be a whole number of proxies (0 or more)")
     if config["ENV"] == "production":
-        if config["SECRET_KEY"] in {DEV_SECRET_KEY, "", None}:
-            raise ConfigError("refusing to start in production with the development secret key")
-        if config["SMS_PROVIDER"] == "twilio" and not config["TWILIO_AUTH_TOKEN"]:
-            raise ConfigError("NUDGE_TWILIO_AUTH_TOKEN is required for the twilio provider")
+        check_production(config)
+
+
+def check_production(config: dict[str, Any]) -> None:
+    key = config["SECRET_KEY"]
+    if not key or len(str(key).encode()) < MIN_SECRET_KEY_BYTES:
+        raise ConfigError(
+            f"NUDGE_SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes in production "
+            '(make one with: python -c "import secrets; print(secrets.token_hex(32))")'
+        )
+    base = str(config["PUBLIC_BASE_URL"] or "")
+    if not base.startswith("https://") and not config["ALLOW_HTTP_IN_PRODUCTION"]:
+        raise ConfigError(
+            f"NUDGE_PUBLIC_BASE_URL must be an https:// address in production, not {base!r} "
+            "(or set NUDGE_ALLOW_HTTP_IN_PRODUCTION=true)"
+        )
+    if config["SMS_PROVIDER"] == "outbox" and not config["ALLOW_OUTBOX_IN_PRODUCTION"]:
+        raise ConfigError(
+            "NUDGE_SMS_PROVIDER is 'outbox' (records texts, sends none) in production "
+            "(choose a real provider, or set NUDGE_ALLOW_OUTBOX_IN_PRODUCTION=true)"
+        )
+    if (
+        str(config["DATABASE_URL"]).startswith("sqlite")
+        and not config["ALLOW_SQLITE_IN_PRODUCTION"]
+    ):
+        raise ConfigError(
+            "NUDGE_DATABASE_URL is SQLite in production; use PostgreSQL "
+            "(or set NUDGE_ALLOW_SQLITE_IN_PRODUCTION=true)"
+        )
+    if config["SMS_PROVIDER"] == "twilio" and not config["TWILIO_AUTH_TOKEN"]:
+        raise ConfigError("NUDGE_TWILIO_AUTH_TOKEN is required for the twilio provider")

@@ -42,23 +42,28 @@ NON_PRODUCTION = frozenset({"development", "demo", "testing"})
 def signing_token(config: Mapping[str, Any]) -> str:
     """The secret Twilio signs with: TWILIO_AUTH_TOKEN.
 
-    Outside production a missing token is replaced by one derived from SECRET_KEY, so
-    the dev phone can sign and validation stays on; production refuses every request
+    Outside production a missing token is replaced by the instance's own random
+    WEBHOOK_SIGNING_TOKEN (generated into instance/, never derived from another secret),
+    so the dev phone can sign and validation stays on; production refuses every request
     until a token is configured.
     """
     token = str(config.get("TWILIO_AUTH_TOKEN") or "")
     if token or config.get("ENV") not in NON_PRODUCTION:
         return token
-    return "dev-" + hashlib.sha256(str(config["SECRET_KEY"]).encode()).hexdigest()[:32]
+    return str(config.get("WEBHOOK_SIGNING_TOKEN") or "")
 
 
 def callback_token(config: Mapping[str, Any]) -> str:
     """The bearer token Notify sends with its callbacks: NOTIFY_CALLBACK_TOKEN, or outside
-    production one derived from SECRET_KEY so the dev phone can authenticate."""
+    production one keyed by the instance's random WEBHOOK_SIGNING_TOKEN (never by
+    SECRET_KEY) so the dev phone can authenticate."""
     token = str(config.get("NOTIFY_CALLBACK_TOKEN") or "")
     if token or config.get("ENV") not in NON_PRODUCTION:
         return token
-    return "dev-notify-" + hashlib.sha256(str(config["SECRET_KEY"]).encode()).hexdigest()[:32]
+    key = str(config.get("WEBHOOK_SIGNING_TOKEN") or "")
+    if not key:
+        return ""
+    return "dev-notify-" + hmac.new(key.encode(), b"notify-callbacks", hashlib.sha256).hexdigest()
 
 
 def public_url(config: Mapping[str, Any], full_path: str) -> str:

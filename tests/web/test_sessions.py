@@ -4,10 +4,14 @@ by the settings and carries its expiry from sign-in; common passwords are refuse
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from app import create_app
 from app.services import users
 from tests.builders import add_practice, add_user
+from tests.conftest import make_test_config
 from tests.web.staff import post, sign_in
 
 
@@ -94,3 +98,29 @@ def test_common_passwords_are_refused_whatever_their_length(password: str) -> No
 
 def test_a_long_uncommon_password_is_accepted() -> None:
     users.check_password_rules("correct horse battery staple")
+
+
+def test_production_refuses_sign_in_to_accounts_made_by_demo_load(
+    sqlite_url, tmp_path: Path, clock, monkeypatch
+):
+    monkeypatch.setenv("NUDGE_INSTANCE_PATH", str(tmp_path / "instance"))
+    production = make_test_config(
+        sqlite_url,
+        tmp_path,
+        ENV="production",
+        SECRET_KEY="k" * 32,
+        ALLOW_SQLITE_IN_PRODUCTION=True,
+        ALLOW_OUTBOX_IN_PRODUCTION=True,
+    )
+    app = create_app(production, clock=clock)
+    db = app.extensions["nudge.db"]
+    with db.transaction() as session:
+        add_user(session, users.DEMO_USERS[0][0], "admin")
+        add_user(session, "admin@example.nhs.uk", "admin")
+    users.set_password_directly(
+        db, email=users.DEMO_USERS[0][0], password=users.DEMO_PASSWORD, now=clock.now()
+    )
+    refused = sign_in(app.test_client(), users.DEMO_USERS[0][0], users.DEMO_PASSWORD)
+    assert refused.status_code == 200 and "Enter a correct email" in refused.text
+    assert sign_in(app.test_client(), "admin@example.nhs.uk").status_code == 302
+    db.dispose()

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from app.clock import as_utc
 from app.data.db import Database
 from app.data.models import CampaignMember, ImportBatch, Message, Offer, Patient, Practice, Slot
+from app.domain import diary_range
 from app.services import audit
 from app.services.offer_state import close_open_offers
 from app.services.outbox import queue_message
@@ -121,6 +122,8 @@ def parse_csv(text: str, report: SlotImportReport) -> list[SlotRow]:
 
 def _row(line: int, record: dict[str, Any]) -> SlotRow:
     day = _parse_date(record.get("date") or "")
+    if not diary_range.covers(day):
+        raise ValueError(f"date {day.isoformat()} is outside the diary: {diary_range.RANGE_HELP}")
     start = _parse_time(record.get("start") or "")
     raw = (record.get("duration_minutes") or "").strip()
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_DURATION_MINUTES:
@@ -330,6 +333,8 @@ def generate_pattern(
         raise SlotError("duration must be at least a minute and the gap not negative")
     if last_day < first_day:
         raise SlotError("the pattern ends before it starts")
+    if not (diary_range.covers(first_day) and diary_range.covers(last_day)):
+        raise SlotError(f"the pattern is outside the diary: {diary_range.RANGE_HELP}")
     if (last_day - first_day).days > 366:
         raise SlotError("a pattern may cover at most a year")
     days = set(weekdays)

@@ -10,6 +10,7 @@ from app.data.models import AuditEvent, Practice
 from app.runtime import get_clock, get_db
 from app.services import practices as practice_service
 from app.services import users
+from app.web.display import parse_page
 from app.web.security import current_user, roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -22,10 +23,7 @@ PAGE_SIZE = 100
 def audit() -> str:
     action = request.args.get("action", "").strip()[:60]
     actor = request.args.get("actor", "").strip()[:254]
-    try:
-        page = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = parse_page(request.args.get("page"))
     query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     if action:
         query = query.where(AuditEvent.action.startswith(action))

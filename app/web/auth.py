@@ -51,8 +51,9 @@ def _failed(response: Response) -> bool:
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Follow `next` only to a path on this site (no open redirect)."""
-    if not target:
+    """Follow `next` only to a path on this site (no open redirect), and never one with
+    a control character or backslash (a header split, or a browser's `/\\evil` host)."""
+    if not target or any(ord(c) < 0x20 or ord(c) == 0x7F or c == "\\" for c in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.clock import LONDON
 from app.clock import as_utc as aware
 from app.data.models import Practice
+from app.domain import diary_range
 from app.runtime import get_clock, get_db
 from app.web.security import current_user, practice_scope
 
@@ -25,13 +26,41 @@ def london_today() -> date:
     return get_clock().now().astimezone(LONDON).date()
 
 
-def parse_day(raw: str | None, default: date) -> date:
+# ids are PostgreSQL `integer` columns: a larger number can name nothing (and would
+# overflow the driver), so it is a malformed request, not a missing record
+MAX_ID = 2**31 - 1
+
+
+def parse_day(raw: str | None, default: date, name: str = "day") -> date:
+    """A YYYY-MM-DD query value inside the diary's years; anything else is a 400 page
+    saying what to enter (an empty value means `default`)."""
     if not raw:
         return default
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
-        abort(404)
+        abort(400, f"The {name} must be a date written YYYY-MM-DD, for example 2026-01-14.")
+    if not diary_range.covers(day):
+        abort(400, f"The {name} {day.isoformat()} is outside the diary: {diary_range.RANGE_HELP}.")
+    return day
+
+
+def parse_id(raw: Any, name: str) -> int:
+    """A record number from a query or form; a malformed or impossible one is a 400."""
+    text = str(raw).strip()
+    if not text.isdecimal() or not 1 <= int(text) <= MAX_ID:
+        abort(400, f"The {name} must be a record number from 1 to {MAX_ID}.")
+    return int(text)
+
+
+def parse_page(raw: str | None, limit: int = 1_000_000) -> int:
+    """A page number from 1 to `limit` (1 when absent)."""
+    if raw in (None, ""):
+        return 1
+    text = str(raw).strip()
+    if not text.isdecimal() or not 1 <= int(text) <= limit:
+        abort(400, f"The page must be a whole number from 1 to {limit}.")
+    return int(text)
 
 
 def visible_practices() -> list[Practice]:
@@ -51,11 +80,7 @@ def chosen_practice(raw: Any = None) -> tuple[int | None, list[Practice]]:
     if raw is None:
         raw = request.values.get("practice")
     if raw not in (None, ""):
-        try:
-            pid = int(raw)
-        except (TypeError, ValueError):
-            abort(404)
-        return practice_scope(pid), practices
+        return practice_scope(parse_id(raw, "practice")), practices
     return (practices[0].id if practices else None), practices
 
 

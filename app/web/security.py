@@ -29,7 +29,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import AnonymousUserMixin, LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.wrappers import Response
 
 from app.runtime import get_clock, get_db
@@ -46,6 +46,7 @@ __all__ = [
     "login_manager",
     "practice_scope",
     "record_denial",
+    "record_event",
     "roles_required",
 ]
 
@@ -69,6 +70,7 @@ NAV: list[tuple[str, str, frozenset[str]]] = [
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# keyed by the client address ProxyFix yields; stored in Redis when NUDGE_REDIS_URL is set
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 SESSION_SEEN_KEY = "_seen"
@@ -130,30 +132,56 @@ def _load_user(user_id: str) -> StaffUser | None:
 
 
 def client_ip() -> str | None:
+    """The client's address: the TCP peer's, or behind NUDGE_TRUSTED_PROXIES proxies the
+    one they forwarded (ProxyFix in the factory rewrites remote_addr)."""
     return request.remote_addr
 
 
-def record_denial(reason: str, **detail: Any) -> None:
-    """Audit a refused request. Written after the response is made (`_write_denials`), so
-    callers may deny from inside an open transaction without waiting on themselves."""
-    actor = current_user.email if current_user.is_authenticated else "(anonymous)"
-    g.setdefault("denials", []).append(
+# Pages that show patients' data in bulk: each opening is audited (endpoint -> action),
+# as patient searches and exports are where they happen
+AUDITED_PAGES = {
+    "bookings.day": "bookings.view",
+    "conversations.show": "conversation.view",
+}
+
+
+def record_event(
+    action: str, *, actor: str | None = None, target: str | None = None, **detail: Any
+) -> None:
+    """Audit this request. Written after the response is made (`_write_audit`), so
+    callers may record from inside an open transaction without waiting on themselves."""
+    if actor is None:
+        actor = current_user.email if current_user.is_authenticated else "(anonymous)"
+    g.setdefault("audit_entries", []).append(
         {
             "now": get_clock().now(),
             "actor": actor,
-            "action": "permission.denied",
-            "target": request.endpoint or request.path[:200],
-            "detail": {"reason": reason, "method": request.method, **detail},
+            "action": action,
+            "target": (target or request.endpoint or request.path)[:200],
+            "detail": {"method": request.method, **detail},
             "ip": client_ip(),
         }
     )
 
 
-def _write_denials(response: Response) -> Response:
-    denials = g.pop("denials", None)
-    if denials:
+def record_denial(reason: str, **detail: Any) -> None:
+    """Audit a refused request."""
+    record_event("permission.denied", reason=reason, **detail)
+
+
+def _audit_page_views(response: Response) -> Response:
+    action = AUDITED_PAGES.get(request.endpoint or "")
+    if action and response.status_code == 200 and current_user.is_authenticated:
+        shown = {k: request.args[k][:40] for k in ("practice", "day") if k in request.args}
+        record_event(action, target=request.path, **shown)
+    return response
+
+
+def _write_audit(response: Response) -> Response:
+    entries = g.pop("audit_entries", None)
+    if entries:
         with get_db().transaction() as db_session:
-            for entry in denials:
+            for entry in entries:
                 audit.record(db_session, **entry)
     return response
 
@@ -311,6 +339,9 @@ def _configure(app: Flask) -> None:
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the session's own expiry bounds it
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+    if app.config["REDIS_URL"]:
+        # limits and sign-in lock-outs hold across every node sharing this Redis
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
 
 
 def _error_page(exc: HTTPException, heading: str, message: str) -> Any:
@@ -324,10 +355,21 @@ def _error_page(exc: HTTPException, heading: str, message: str) -> Any:
 def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf_failed(exc: CSRFError) -> Any:
+        record_event("csrf.failed", reason=exc.description)
         return _error_page(
             exc,
             "This form has expired",
             "Go back, reload the page and try again. Nothing was changed.",
+        )
+
+    @app.errorhandler(400)
+    def _bad_request(exc: HTTPException) -> Any:
+        described = exc.description != BadRequest.description
+        return _error_page(
+            exc,
+            "There is a problem with this request",
+            (exc.description if described else "Check the address or the form, then try again.")
+            or "",
         )
 
     @app.errorhandler(403)
@@ -352,6 +394,11 @@ def _register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(429)
     def _too_many(exc: HTTPException) -> Any:
+        if request.endpoint == "auth.sign_in":
+            email = users.normalise_email(request.form.get("email", ""))[:254] or "(blank)"
+            record_event("sign_in.throttled", actor=email, limit=str(exc.description)[:100])
+        else:
+            record_event("rate_limited", limit=str(exc.description)[:100])
         return _error_page(
             exc,
             "Too many attempts",
@@ -372,7 +419,8 @@ def init_app(app: Flask) -> None:
     app.before_request(_csrf_protect)
     app.before_request(_session_expiry)
     app.after_request(_headers)
-    app.after_request(_write_denials)
+    app.after_request(_write_audit)
+    app.after_request(_audit_page_views)
     app.context_processor(_nav)
     _register_error_pages(app)
     from app.web import display

@@ -38,7 +38,7 @@ MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 @roles_required(*STAFF)
 def week() -> str:
     practice_id, practices = chosen_practice()
-    first = parse_day(request.args.get("week"), london_today())
+    first = parse_day(request.args.get("week"), london_today(), "week")
     monday = first - timedelta(days=first.weekday())
     days = [monday + timedelta(days=i) for i in range(7)]
     by_day: dict[date, list[Slot]] = defaultdict(list)

@@ -225,13 +225,15 @@ def test_every_staff_route_with_an_id_is_in_the_table(app):
         {endpoint for endpoint, *_ in ID_ROUTES}
         | {"campaign_pages.show"}
         | {f"campaign_pages.{a}" for a in ("approve", "pause", "resume", "close")}
+        | {"admin.disable_user"}
     )
     with_ids = {
         rule.endpoint
         for rule in app.url_map.iter_rules()
         if rule.arguments and rule.endpoint.split(".")[0] in STAFF_BLUEPRINTS
     }
-    # campaigns are admin-only (every practice): their scoping is the role check
+    # campaigns and staff accounts are admin-only (every practice): their scoping is the
+    # role check
     assert with_ids <= covered, with_ids - covered
 
 

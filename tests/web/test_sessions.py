@@ -65,6 +65,8 @@ def test_disabling_an_account_ends_its_sessions_and_its_sign_in(app, client, db,
     sign_in(admin, "admin@example.nhs.uk")
     with db.transaction() as session:
         gp_id = users.user_id_for(session, "gp@example.nhs.uk")
+        admin_id = users.user_id_for(session, "admin@example.nhs.uk")
+    assert post(client, f"/admin/users/{admin_id}/disable").status_code == 403  # staff cannot
     assert post(admin, f"/admin/users/{gp_id}/disable").status_code == 302
     assert not _copy_opens_pages(app, copy)
     assert sign_in(app.test_client(), "gp@example.nhs.uk").status_code == 200  # refused

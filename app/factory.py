@@ -62,6 +62,7 @@ def register_blueprints(app: Flask) -> None:
         campaign_pages,
         conversations,
         devphone,
+        display,
         errors,
         openapi,
         patients,
@@ -72,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
     )
 
     security.init_app(app)
+    display.init_app(app)
     for module in (
         auth,
         slots_pages,

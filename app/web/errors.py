@@ -1,19 +1,25 @@
-"""Request limits and machine-readable errors: bad or oversized requests get 4xx, never 500.
+"""Request limits and error pages: bad or oversized requests get 4xx, never 500.
 
 Twilio's webhooks are a few hundred bytes, so their body limit is far below the upload
 limit (config WEBHOOK_MAX_CONTENT_LENGTH vs MAX_CONTENT_LENGTH): a flood of huge posts
 to a public URL is refused with 413 before anything is parsed. Callers of the JSON API
-and the webhooks are programs, so their errors are JSON; staff pages keep HTML errors.
+and the webhooks are programs, so their errors are JSON; staff get a page saying what
+went wrong (CSRF failures and rate-limit refusals are audited as they are shown).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, render_template, request
 from flask.blueprints import BlueprintSetupState
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response
+
+from app.services import users
+from app.web.display import upload_limit
+from app.web.security import record_event
 
 bp = Blueprint("errors", __name__)
 
@@ -89,3 +95,64 @@ def http_error(error: HTTPException) -> Response | HTTPException:
         if name in {"Allow", "Retry-After", "WWW-Authenticate"}:
             response.headers[name] = value
     return response
+
+
+def _error_page(exc: HTTPException, heading: str, message: str) -> Any:
+    if wants_json():  # API and webhook callers are programs: keep their JSON errors
+        return http_error(exc)
+    return render_template("errors.html", heading=heading, message=message), exc.code or 500
+
+
+@bp.app_errorhandler(CSRFError)
+def csrf_failed(exc: CSRFError) -> Any:
+    record_event("csrf.failed", reason=exc.description)
+    return _error_page(
+        exc,
+        "This form has expired",
+        "Go back, reload the page and try again. Nothing was changed.",
+    )
+
+
+@bp.app_errorhandler(400)
+def bad_request(exc: HTTPException) -> Any:
+    described = exc.description != BadRequest.description
+    return _error_page(
+        exc,
+        "There is a problem with this request",
+        (exc.description if described else "Check the address or the form, then try again.") or "",
+    )
+
+
+@bp.app_errorhandler(403)
+def forbidden(exc: HTTPException) -> Any:
+    return _error_page(exc, "You cannot see this page", "Your role does not include it.")
+
+
+@bp.app_errorhandler(404)
+def not_found(exc: HTTPException) -> Any:
+    return _error_page(exc, "Page not found", "Check the address, or go back and try again.")
+
+
+@bp.app_errorhandler(413)
+def too_big(exc: HTTPException) -> Any:
+    return _error_page(
+        exc,
+        "This file is too big to upload",
+        f"Files up to {upload_limit()} can be uploaded here. Nothing was changed. For a "
+        "bigger patient list, ask an administrator to load it with the command flask "
+        "patients import, which has no size limit.",
+    )
+
+
+@bp.app_errorhandler(429)
+def too_many(exc: HTTPException) -> Any:
+    if request.endpoint == "auth.sign_in":
+        email = users.normalise_email(request.form.get("email", ""))[:254] or "(blank)"
+        record_event("sign_in.throttled", actor=email, limit=str(exc.description)[:100])
+    else:
+        record_event("rate_limited", limit=str(exc.description)[:100])
+    return _error_page(
+        exc,
+        "Too many attempts",
+        "Wait 15 minutes, then try again. Ask an administrator if you are locked out.",
+    )

@@ -20,7 +20,6 @@ from flask import (
     flash,
     g,
     redirect,
-    render_template,
     request,
     session,
     url_for,
@@ -28,8 +27,7 @@ from flask import (
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import AnonymousUserMixin, LoginManager, current_user, login_user, logout_user
-from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import BadRequest, HTTPException
+from flask_wtf.csrf import CSRFProtect
 from werkzeug.wrappers import Response
 
 from app.runtime import get_clock, get_db
@@ -344,68 +342,6 @@ def _configure(app: Flask) -> None:
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
 
 
-def _error_page(exc: HTTPException, heading: str, message: str) -> Any:
-    from app.web import errors
-
-    if errors.wants_json():  # API and webhook callers are programs: keep their JSON errors
-        return errors.http_error(exc)
-    return render_template("errors.html", heading=heading, message=message), exc.code or 500
-
-
-def _register_error_pages(app: Flask) -> None:
-    @app.errorhandler(CSRFError)
-    def _csrf_failed(exc: CSRFError) -> Any:
-        record_event("csrf.failed", reason=exc.description)
-        return _error_page(
-            exc,
-            "This form has expired",
-            "Go back, reload the page and try again. Nothing was changed.",
-        )
-
-    @app.errorhandler(400)
-    def _bad_request(exc: HTTPException) -> Any:
-        described = exc.description != BadRequest.description
-        return _error_page(
-            exc,
-            "There is a problem with this request",
-            (exc.description if described else "Check the address or the form, then try again.")
-            or "",
-        )
-
-    @app.errorhandler(403)
-    def _forbidden(exc: HTTPException) -> Any:
-        return _error_page(exc, "You cannot see this page", "Your role does not include it.")
-
-    @app.errorhandler(404)
-    def _not_found(exc: HTTPException) -> Any:
-        return _error_page(exc, "Page not found", "Check the address, or go back and try again.")
-
-    @app.errorhandler(413)
-    def _too_big(exc: HTTPException) -> Any:
-        from app.web.display import upload_limit
-
-        return _error_page(
-            exc,
-            "This file is too big to upload",
-            f"Files up to {upload_limit()} can be uploaded here. Nothing was changed. For a "
-            "bigger patient list, ask an administrator to load it with the command flask "
-            "patients import, which has no size limit.",
-        )
-
-    @app.errorhandler(429)
-    def _too_many(exc: HTTPException) -> Any:
-        if request.endpoint == "auth.sign_in":
-            email = users.normalise_email(request.form.get("email", ""))[:254] or "(blank)"
-            record_event("sign_in.throttled", actor=email, limit=str(exc.description)[:100])
-        else:
-            record_event("rate_limited", limit=str(exc.description)[:100])
-        return _error_page(
-            exc,
-            "Too many attempts",
-            "Wait 15 minutes, then try again. Ask an administrator if you are locked out.",
-        )
-
-
 def init_app(app: Flask) -> None:
     _configure(app)
     login_manager.init_app(app)
@@ -422,10 +358,6 @@ def init_app(app: Flask) -> None:
     app.after_request(_write_audit)
     app.after_request(_audit_page_views)
     app.context_processor(_nav)
-    _register_error_pages(app)
-    from app.web import display
-
-    display.init_app(app)
 
     @app.before_request
     def _permanent_session() -> None:

@@ -107,7 +107,6 @@ def register_commands(app: Flask) -> None:
         practices,
         replies,
         report,
-        scheduler,
         slots,
         status,
         synth,
@@ -128,8 +127,10 @@ def register_commands(app: Flask) -> None:
         slots,
         campaigns,
         templates,
-        scheduler,
         messages,
         status,
     ):
         module.init_app(app)
+    from scheduler import cli as scheduler_cli
+
+    scheduler_cli.init_app(app)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.data.db import Database
 from app.data.models import AuditEvent
 
 
@@ -25,3 +27,17 @@ def record(
     session.add(
         AuditEvent(at=now, actor=actor, action=action, target=target, detail=detail or {}, ip=ip)
     )
+
+
+def recent(
+    db: Database, *, action: str = "", actor: str = "", offset: int = 0, limit: int = 100
+) -> list[AuditEvent]:
+    """Entries newest first; `action` matches a prefix ("sign_in" finds every sign-in
+    entry), `actor` an exact (lower-case) email."""
+    query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    if action:
+        query = query.where(AuditEvent.action.startswith(action))
+    if actor:
+        query = query.where(AuditEvent.actor == actor.lower())
+    with db.transaction() as session:
+        return list(session.scalars(query.offset(offset).limit(limit)))

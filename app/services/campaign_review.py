@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from app.data.db import Database
+from app.data.models import Campaign, CampaignPractice, Practice
 from app.domain import eligibility, ethnicity
 from app.domain.segments import count as count_segments
 from app.services import campaigns, cohort, offers
@@ -126,3 +129,25 @@ def available_variants() -> list[str]:
         p.name.removeprefix("invitation_").removesuffix(".txt.j2")
         for p in TEMPLATE_DIR.glob("invitation_*.txt.j2")
     )
+
+
+def listing(db: Database) -> list[dict[str, Any]]:
+    """Every campaign, newest first, with its member counts (the campaigns page)."""
+    with db.transaction() as session:
+        rows = session.scalars(select(Campaign).order_by(Campaign.created_at.desc())).all()
+        return [{"campaign": c, "counts": campaigns.counts(session, c.id)} for c in rows]
+
+
+def with_practices(db: Database, campaign_id: int) -> tuple[Campaign, list[Practice]] | None:
+    """A campaign and its practices in name order; None when there is no such campaign."""
+    with db.transaction() as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None:
+            return None
+        practices = session.scalars(
+            select(Practice)
+            .join(CampaignPractice, CampaignPractice.practice_id == Practice.id)
+            .where(CampaignPractice.campaign_id == campaign_id)
+            .order_by(Practice.name)
+        )
+        return campaign, list(practices)

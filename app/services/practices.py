@@ -86,3 +86,12 @@ def add_practice(
 
 def list_practices(session: Session) -> list[Practice]:
     return list(session.scalars(select(Practice).order_by(Practice.ods_code)))
+
+
+def by_name(db: Database, only: frozenset[int] | None = None) -> list[Practice]:
+    """Practices in name order, for pickers; `only` limits them to these ids."""
+    query = select(Practice).order_by(Practice.name)
+    if only is not None:
+        query = query.where(Practice.id.in_(only))
+    with db.transaction() as session:
+        return list(session.scalars(query))

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app.data.models import AuditEvent, Practice
 from app.runtime import get_clock, get_db
+from app.services import audit as audit_service
 from app.services import practices as practice_service
 from app.services import users
 from app.web.display import parse_page
@@ -24,13 +23,9 @@ def audit() -> str:
     action = request.args.get("action", "").strip()[:60]
     actor = request.args.get("actor", "").strip()[:254]
     page = parse_page(request.args.get("page"))
-    query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-    if action:
-        query = query.where(AuditEvent.action.startswith(action))
-    if actor:
-        query = query.where(AuditEvent.actor == actor.lower())
-    with get_db().transaction() as session:
-        events = session.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
+    events = audit_service.recent(
+        get_db(), action=action, actor=actor, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1
+    )
     return render_template(
         "admin/audit.html",
         events=events[:PAGE_SIZE],
@@ -69,7 +64,7 @@ def users_page() -> str | tuple[str, int]:
         accounts = users.list_users(session)
         for account in accounts:
             _ = account.practices  # load before the session closes
-        practices = list(session.scalars(select(Practice).order_by(Practice.name)))
+    practices = practice_service.by_name(get_db())
     page = render_template(
         "admin/users.html",
         accounts=accounts,
@@ -120,7 +115,6 @@ def practices() -> str | tuple[str, int]:
                 form = {"ods": "", "name": "", "phone": ""}
             except practice_service.PracticeError as exc:
                 errors["ods"] = str(exc)
-    with get_db().transaction() as session:
-        rows = list(session.scalars(select(Practice).order_by(Practice.name)))
+    rows = practice_service.by_name(get_db())
     page = render_template("admin/practices.html", practices=rows, errors=errors, form=form)
     return page, (400 if errors else 200)

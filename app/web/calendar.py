@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, abort
 from icalendar import Alarm, Calendar, Event
 
-from app.data.models import Practice, Slot
 from app.runtime import get_clock, get_db
 from app.services import booking as booking_service
+
+if TYPE_CHECKING:
+    from app.data.models import Practice, Slot
 
 bp = Blueprint("calendar", __name__)
 

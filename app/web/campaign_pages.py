@@ -4,17 +4,19 @@ approve, pause, resume and close it, and watch its progress."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app.data.models import Campaign, CampaignPractice, Practice
 from app.runtime import get_clock, get_db
 from app.services import campaign_review, campaigns
+from app.services import practices as practice_service
 from app.web.display import london_today
 from app.web.security import current_user, roles_required
+
+if TYPE_CHECKING:
+    from app.data.models import Campaign, Practice
 
 bp = Blueprint("campaign_pages", __name__, url_prefix="/campaigns")
 
@@ -45,15 +47,12 @@ DEFAULTS = {
 @bp.get("")
 @roles_required("admin")
 def index() -> str:
-    with get_db().transaction() as session:
-        rows = session.scalars(select(Campaign).order_by(Campaign.created_at.desc())).all()
-        listing = [{"campaign": c, "counts": campaigns.counts(session, c.id)} for c in rows]
+    listing = campaign_review.listing(get_db())
     return render_template("campaigns/index.html", listing=listing)
 
 
 def _practices() -> list[Practice]:
-    with get_db().transaction() as session:
-        return list(session.scalars(select(Practice).order_by(Practice.name)))
+    return practice_service.by_name(get_db())
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -156,19 +155,10 @@ def _spec(
 
 
 def _load(campaign_id: int) -> tuple[Campaign, list[Practice]]:
-    with get_db().transaction() as session:
-        campaign = session.get(Campaign, campaign_id)
-        if campaign is None:
-            abort(404)
-        practices = list(
-            session.scalars(
-                select(Practice)
-                .join(CampaignPractice, CampaignPractice.practice_id == Practice.id)
-                .where(CampaignPractice.campaign_id == campaign_id)
-                .order_by(Practice.name)
-            )
-        )
-    return campaign, practices
+    found = campaign_review.with_practices(get_db(), campaign_id)
+    if found is None:
+        abort(404)
+    return found
 
 
 @bp.get("/<int:campaign_id>")

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, abort, current_app, request
-from sqlalchemy import select
 
 from app.clock import LONDON
 from app.clock import as_utc as aware
-from app.data.models import Practice
 from app.domain import diary_range
 from app.runtime import get_clock, get_db
+from app.services import practices as practice_service
 from app.web.security import current_user, practice_scope
+
+if TYPE_CHECKING:
+    from app.data.models import Practice
 
 
 def london(value: datetime | None, fmt: str = "%a %-d %b %Y %H:%M") -> str:
@@ -64,11 +66,8 @@ def parse_page(raw: str | None, limit: int = 1_000_000) -> int:
 
 
 def visible_practices() -> list[Practice]:
-    with get_db().transaction() as session:
-        query = select(Practice).order_by(Practice.name)
-        if not current_user.is_admin:
-            query = query.where(Practice.id.in_(current_user.practice_ids))
-        return list(session.scalars(query))
+    only = None if current_user.is_admin else frozenset(current_user.practice_ids)
+    return practice_service.by_name(get_db(), only)
 
 
 def chosen_practice(raw: Any = None) -> tuple[int | None, list[Practice]]:

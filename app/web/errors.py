@@ -17,6 +17,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
+from app.data.limits import twilio_form_widths
 from app.services import users
 from app.web.display import upload_limit
 from app.web.security import record_event
@@ -33,24 +34,6 @@ def wants_json() -> bool:
     )
 
 
-def _webhook_field_limits() -> dict[str, int]:
-    """Twilio form fields Nudge stores, and the width of the column each one lands in."""
-    from app.data.models import Message, StatusEvent
-
-    def width(column: Any) -> int:
-        return int(column.type.length)
-
-    return {
-        "From": width(Message.from_number),
-        "To": width(Message.to_number),
-        "MessageSid": width(Message.provider_sid),
-        "SmsSid": width(Message.provider_sid),
-        "MessageStatus": width(StatusEvent.status),
-        "SmsStatus": width(StatusEvent.status),
-        "ErrorCode": width(StatusEvent.error_code),
-    }
-
-
 def limit_webhook_bodies() -> None:
     """Apply the small webhook limit before any code (CSRF included) reads the body, and
     refuse form values no real Twilio request carries: a NUL byte (PostgreSQL text cannot
@@ -65,7 +48,7 @@ def limit_webhook_bodies() -> None:
         raise RequestEntityTooLarge()
     if request.method != "POST":
         return
-    widths = _webhook_field_limits()
+    widths = twilio_form_widths()
     for name, value in request.form.items(multi=True):
         if "\x00" in value or "\x00" in name:
             raise BadRequest("a form field holds a NUL byte")

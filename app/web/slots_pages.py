@@ -5,18 +5,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, time, timedelta
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.clock import LONDON
-from app.data.models import Slot
 from app.runtime import get_clock, get_db
 from app.services import diary, slots
 from app.services.attendance import london_day_bounds
 from app.web.display import aware, chosen_practice, london_today, parse_day
 from app.web.security import current_user, practice_scope, roles_required
+
+if TYPE_CHECKING:
+    from app.data.models import Slot
 
 bp = Blueprint("slots_pages", __name__, url_prefix="/slots")
 
@@ -45,15 +47,7 @@ def week() -> str:
     counts: dict[str, int] = defaultdict(int)
     if practice_id is not None:
         start, end = london_day_bounds(monday, days[-1])
-        with get_db().transaction() as session:
-            found = session.scalars(
-                select(Slot)
-                .where(
-                    Slot.practice_id == practice_id, Slot.starts_at >= start, Slot.starts_at < end
-                )
-                .order_by(Slot.starts_at, Slot.location)
-            ).all()
-        for slot in found:
+        for slot in slots.between(get_db(), practice_id, start, end):
             slot.starts_at = aware(slot.starts_at)
             by_day[slot.starts_at.astimezone(LONDON).date()].append(slot)
             counts[slot.state] += 1
@@ -241,10 +235,7 @@ def pattern() -> str | Response | tuple[str, int]:
 @roles_required(*STAFF)
 def cancel(slot_id: int) -> Response:
     db = get_db()
-    with db.transaction() as session:
-        found = session.execute(
-            select(Slot.practice_id, Slot.state, Slot.starts_at).where(Slot.id == slot_id)
-        ).one_or_none()
+    found = slots.summary(db, slot_id)
     if found is None:
         practice_scope(None)  # audited 404
     assert found is not None
@@ -272,5 +263,5 @@ def cancel(slot_id: int) -> Response:
             )
     except (slots.SlotError, diary.DiaryError) as exc:
         flash(str(exc), "error")
-    week_of = aware(found.starts_at).astimezone(LONDON).date().isoformat()
+    week_of = found.starts_at.astimezone(LONDON).date().isoformat()
     return redirect(url_for("slots_pages.week", practice=practice_id, week=week_of))

@@ -10,6 +10,8 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.clock import FixedClock
+from scheduler.jobs import RUN_ONCE_DISPATCH_BUDGET, run_once
+from scheduler.runner import build_scheduler, context_for
 
 scheduler_group = AppGroup(
     "scheduler", help="Run the scheduled jobs (plan, remind, dispatch, expire, purge)."
@@ -18,8 +20,6 @@ scheduler_group = AppGroup(
 
 @scheduler_group.command("run", help="Run the scheduler until stopped (its own process).")
 def run() -> None:
-    from scheduler.runner import build_scheduler
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # APScheduler logs every run of every job at INFO; the runner logs what each did
     logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
@@ -36,9 +36,6 @@ def run() -> None:
 )
 @click.option("--now", "at", help="Pretend it is this ISO 8601 time (aware), e.g. for demos.")
 def run_once_command(at: str | None) -> None:
-    from scheduler.jobs import RUN_ONCE_DISPATCH_BUDGET, run_once
-    from scheduler.runner import context_for
-
     ctx = context_for(current_app._get_current_object())  # type: ignore[attr-defined]
     ctx.dispatch_budget = RUN_ONCE_DISPATCH_BUDGET  # drain what is due, at the send rate
     if at:

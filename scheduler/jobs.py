@@ -6,15 +6,10 @@ processes at once does no harm: the services claim work with conditional updates
 `run_once` runs every job in dependency order (inbound texts first, so a reply's answer
 goes out in the same run; expire before plan, so released slots can be offered; plan
 and reminders before dispatch, so what they queue goes out now).
-
-Lane B owns the offer, reminder and retention services; they are imported when a job
-runs, so a missing one is reported as skipped rather than breaking the scheduler.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -26,8 +21,14 @@ from app.clock import Clock
 from app.data.db import Database
 from app.domain.send_rate import TokenBucket
 from app.services.dispatch import DispatchReport, dispatch_due
+from app.services.offers import expire_offers as expire_due_offers
+from app.services.offers import plan_waves as plan_due_waves
 from app.services.received_texts import poll as poll_received_texts
 from app.services.reconciliation import reconcile_early_callbacks, recover_and_reconcile
+from app.services.reminders import queue_appointment_reminders, queue_no_reply_reminders
+from app.services.replies import process_inbound
+from app.services.reports import refresh_all
+from app.services.retention import purge_personal_data as purge_due_campaigns
 from app.sms.provider import SmsProvider
 
 log = logging.getLogger(__name__)
@@ -65,48 +66,22 @@ class Job:
     description: str = ""
 
 
-def call_service(module: str, function: str, ctx: JobContext, **extra: Any) -> Any:
-    """Call `app.services.<module>.<function>` with whichever of db / now / config it takes.
-
-    Returns `None` when the service does not exist (yet); the job reports it as skipped.
-    """
-    try:
-        target = getattr(importlib.import_module(f"app.services.{module}"), function)
-    except (ImportError, AttributeError):
-        return None
-    parameters = inspect.signature(target).parameters
-    available: dict[str, Any] = {"now": ctx.clock.now(), "config": ctx.config, **extra}
-    kwargs = {name: value for name, value in available.items() if name in parameters}
-    return target(ctx.db, **kwargs)
-
-
-def _describe(result: Any, missing: str) -> str:
-    if result is None:
-        return f"skipped: {missing} is not available"
-    summary = getattr(result, "summary", None)
-    return summary() if callable(summary) else str(result)
-
-
 def expire_offers(ctx: JobContext) -> str:
-    return _describe(call_service("offers", "expire_offers", ctx), "offers.expire_offers")
+    return f"{expire_due_offers(ctx.db, now=ctx.clock.now())} offers expired"
 
 
 def plan_waves(ctx: JobContext) -> str:
-    return _describe(call_service("offers", "plan_waves", ctx), "offers.plan_waves")
+    return f"{plan_due_waves(ctx.db, now=ctx.clock.now(), config=ctx.config)} offers made"
 
 
 def no_reply_reminders(ctx: JobContext) -> str:
-    return _describe(
-        call_service("reminders", "queue_no_reply_reminders", ctx),
-        "reminders.queue_no_reply_reminders",
-    )
+    queued = queue_no_reply_reminders(ctx.db, now=ctx.clock.now(), config=dict(ctx.config))
+    return f"{queued} reminders queued"
 
 
 def appointment_reminders(ctx: JobContext) -> str:
-    return _describe(
-        call_service("reminders", "queue_appointment_reminders", ctx),
-        "reminders.queue_appointment_reminders",
-    )
+    queued = queue_appointment_reminders(ctx.db, now=ctx.clock.now(), config=dict(ctx.config))
+    return f"{queued} reminders queued"
 
 
 def dispatch(ctx: JobContext) -> str:
@@ -142,9 +117,7 @@ def act_on_replies(ctx: JobContext) -> str:
     the dispatch here only runs when there is something to answer, and is safe beside
     the dispatch job (claims are conditional updates, the token bucket is locked).
     """
-    acted = call_service("replies", "process_inbound", ctx)
-    if acted is None:
-        return "skipped: replies.process_inbound is not available"
+    acted = process_inbound(ctx.db, now=ctx.clock.now(), config=ctx.config)
     if not acted:
         return "0"
     return f"acted on {acted} inbound; " + dispatch(ctx)
@@ -170,14 +143,13 @@ def received_texts(ctx: JobContext) -> str:
 
 
 def refresh_report_stamps(ctx: JobContext) -> str:
-    """Lane F: bring campaign members' funnel stamps up to date for the uptake reports."""
-    return _describe(call_service("reports", "refresh_all", ctx), "reports.refresh_all")
+    """Bring campaign members' funnel stamps up to date for the uptake reports."""
+    return refresh_all(ctx.db, now=ctx.clock.now())
 
 
 def purge_personal_data(ctx: JobContext) -> str:
-    return _describe(
-        call_service("retention", "purge_personal_data", ctx), "retention.purge_personal_data"
-    )
+    purged = purge_due_campaigns(ctx.db, now=ctx.clock.now(), config=ctx.config)
+    return f"{purged} campaigns purged"
 
 
 JOBS: tuple[Job, ...] = (

@@ -1,9 +1,9 @@
-"""The synthetic demo (`flask demo load`): a practice, its patients, and whatever later steps add.
+"""The synthetic demo (`flask demo load`): a practice, its patients, one user per role,
+four weeks of weekday clinics and an approved two-arm campaign.
 
-Idempotent: each step looks before it writes, so loading twice changes nothing.
-Other features append their own step to STEPS (slots, a campaign, users ...): a step
-is a function taking the DemoContext, doing its work in its own transaction(s) and
-adding a line to `ctx.log` saying what it loaded or found already there.
+Idempotent: each step looks before it writes, so loading twice changes nothing. A step
+is a function taking the DemoContext, doing its work through the services in its own
+transaction(s) and adding a line to `ctx.log` saying what it loaded or found there.
 """
 
 from __future__ import annotations
@@ -93,6 +93,38 @@ def demo_patients(ctx: DemoContext) -> None:
     )
 
 
+DEMO_PASSWORD = "nudge-demo-only-password"
+DEMO_USERS = (
+    ("admin@demo.nudge.test", "admin"),
+    ("practice@demo.nudge.test", "practice"),
+    ("analyst@demo.nudge.test", "analyst"),
+)
+
+
+def demo_users(ctx: DemoContext) -> None:
+    """One user per role with the published demo password, marked as demo accounts
+    (production refuses their sign-in; load_demo refuses production too)."""
+    if ctx.config.get("ENV") not in {"development", "demo", "testing", None}:
+        ctx.log.append("Users: not created outside development/demo")
+        return
+    made = []
+    for email, role in DEMO_USERS:
+        with ctx.db.transaction() as session:
+            exists = users.user_id_for(session, email) is not None
+        if not exists:
+            codes = [ctx.made["practice_ods"]] if role == "practice" else []
+            users.create_user(
+                ctx.db, email=email, role=role, practice_ods=codes, now=ctx.now, actor="demo"
+            )
+            made.append(email)
+        users.set_password_directly(ctx.db, email=email, password=DEMO_PASSWORD, now=ctx.now)
+    base = str(ctx.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    ctx.log.append(
+        f"Users ({len(made)} added): sign in at {base}/sign-in with password "
+        f"{DEMO_PASSWORD!r} as " + ", ".join(f"{e} ({r})" for e, r in DEMO_USERS)
+    )
+
+
 DEMO_CAMPAIGN_NAME = "Demo: NHS Health Check invitations (synthetic)"
 DEMO_WEEKS = 4
 
@@ -161,12 +193,7 @@ def demo_campaign(ctx: DemoContext) -> None:
     )
 
 
-STEPS: list[DemoStep] = [
-    demo_practice,
-    demo_patients,
-    users.demo_users,
-    demo_campaign,
-]
+STEPS: list[DemoStep] = [demo_practice, demo_patients, demo_users, demo_campaign]
 
 
 def load_demo(db: Database, now: datetime, config: dict[str, Any] | None = None) -> list[str]:

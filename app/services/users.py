@@ -6,7 +6,6 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -302,38 +301,3 @@ def authenticate(
 
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.email)))
-
-
-DEMO_PASSWORD = "nudge-demo-only-password"
-DEMO_USERS = (
-    ("admin@demo.nudge.test", "admin"),
-    ("practice@demo.nudge.test", "practice"),
-    ("analyst@demo.nudge.test", "analyst"),
-)
-
-
-def demo_users(ctx: Any) -> None:
-    """Demo step (app.services.demo): one user per role with a known password.
-
-    Only for development and demo settings: a known password must never exist in
-    production (load_demo refuses production too).
-    """
-    if ctx.config.get("ENV") not in {"development", "demo", "testing", None}:
-        ctx.log.append("Users: not created outside development/demo")
-        return
-    made = []
-    for email, role in DEMO_USERS:
-        with ctx.db.transaction() as session:
-            exists = session.scalar(select(User.id).where(User.email == email)) is not None
-        if not exists:
-            codes = [ctx.made["practice_ods"]] if role == "practice" else []
-            create_user(
-                ctx.db, email=email, role=role, practice_ods=codes, now=ctx.now, actor="demo"
-            )
-            made.append(email)
-        set_password_directly(ctx.db, email=email, password=DEMO_PASSWORD, now=ctx.now)
-    base = str(ctx.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
-    ctx.log.append(
-        f"Users ({len(made)} added): sign in at {base}/sign-in with password "
-        f"{DEMO_PASSWORD!r} as " + ", ".join(f"{e} ({r})" for e, r in DEMO_USERS)
-    )

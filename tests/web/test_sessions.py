@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from app.services import users
+from app.services import demo, users
 from tests.builders import add_practice, add_user
 from tests.conftest import make_test_config
 from tests.web.staff import post, sign_in
@@ -117,12 +117,12 @@ def test_production_refuses_sign_in_to_accounts_made_by_demo_load(
     app = create_app(production, clock=clock)
     db = app.extensions["nudge.db"]
     with db.transaction() as session:
-        add_user(session, users.DEMO_USERS[0][0], "admin")
+        add_user(session, demo.DEMO_USERS[0][0], "admin")
         add_user(session, "admin@example.nhs.uk", "admin")
     users.set_password_directly(
-        db, email=users.DEMO_USERS[0][0], password=users.DEMO_PASSWORD, now=clock.now()
+        db, email=demo.DEMO_USERS[0][0], password=demo.DEMO_PASSWORD, now=clock.now()
     )
-    refused = sign_in(app.test_client(), users.DEMO_USERS[0][0], users.DEMO_PASSWORD)
+    refused = sign_in(app.test_client(), demo.DEMO_USERS[0][0], demo.DEMO_PASSWORD)
     assert refused.status_code == 200 and "Enter a correct email" in refused.text
     assert sign_in(app.test_client(), "admin@example.nhs.uk").status_code == 302
     db.dispose()

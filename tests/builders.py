@@ -1,7 +1,6 @@
 """Plain builder functions for tests: rows with sensible defaults, added in the caller's session.
 
-Each builder adds one row and flushes (so ids exist) but never commits; lanes append
-their own builders below, they never rewrite others'.
+Each builder adds one row and flushes (so ids exist) but never commits.
 """
 
 from __future__ import annotations
@@ -95,7 +94,7 @@ def add_patient(
     return patient
 
 
-# --- lane E: staff accounts ---
+# --- staff accounts ---
 STAFF_PASSWORD = "correct horse battery staple"
 
 
@@ -125,7 +124,7 @@ def add_user(
     return user
 
 
-# --- lane C: outbox and dispatch ---
+# --- outbox and dispatch ---
 def add_sending_campaign(
     session: Session,
     *,
@@ -180,7 +179,7 @@ def queue_outbound(
     )
 
 
-# --- lane D: offers, holds and bookings for replies ---
+# --- offers, holds and bookings for replies ---
 def add_open_offer(
     session: Session,
     *,
@@ -194,7 +193,7 @@ def add_open_offer(
     now: datetime = BUILDER_NOW,
     spare_slots: int = 3,
 ) -> Offer:
-    """An open offer holding three slots for one patient, as lane B's create_offer leaves it.
+    """An open offer holding three slots for one patient, as create_offer leaves it.
 
     Also adds `spare_slots` free slots at the practice, so MORE / CHANGE can find new times.
     """
@@ -255,7 +254,7 @@ def add_open_offer(
 _ods_serial = itertools.count(1)
 
 
-# --- lane F: uptake reports ---
+# --- uptake reports ---
 def add_trial_campaign(
     session: Session,
     practices: list[Practice],
@@ -431,7 +430,7 @@ def add_campaign_booking(
     return booking
 
 
-# --- lane E: slots and bookings for the staff pages ---
+# --- slots and bookings for the staff pages ---
 def add_slot(
     session: Session,
     practice: Practice,
@@ -491,7 +490,7 @@ def add_booking(
     return booking
 
 
-# --- lane B: slots, campaigns and cohorts through the real services ---
+# --- slots, campaigns and cohorts through the real services ---
 def add_free_slots(
     session: Session,
     practice: Practice,

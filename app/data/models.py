@@ -186,7 +186,7 @@ class Campaign(Base):
     approved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     purged_at: Mapped[datetime | None]
-    # when the members' funnel stamps were last brought up to date (lane F, reports)
+    # when the members' funnel stamps were last brought up to date (for reports)
     progress_refreshed_at: Mapped[datetime | None]
 
     practices: Mapped[list[Practice]] = relationship(secondary="campaign_practice")
@@ -235,7 +235,7 @@ class CampaignMember(Base):
     practice_id: Mapped[int | None] = mapped_column(ForeignKey("practice.id"))
     declined_at: Mapped[datetime | None]
     updated_at: Mapped[datetime | None]
-    # funnel stamps (lane F): filled set-based by app.data.report_stamps.refresh_progress from
+    # funnel stamps: filled set-based by app.data.report_stamps.refresh_progress from
     # offers, messages and bookings, so the funnel survives the retention purge of those rows
     invited_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]

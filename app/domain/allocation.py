@@ -2,7 +2,7 @@
 
 Allocation is random with the campaign's weights (`--variant NAME=WEIGHT`), seeded so it
 can be reproduced and audited, and done once per member at approval so the trial is
-analysed by intention to treat (issue 3; CONSORT). We use permuted blocks: each block
+analysed by intention to treat (CONSORT). We use permuted blocks: each block
 holds every variant `weight` times (scaled so a block has at least MIN_BLOCK members),
 shuffled. Arms therefore stay within one block of the target proportions however small
 the cohort, which simple coin flips do not promise.

@@ -1,6 +1,6 @@
 """Reading a resident's reply: the pure rules that turn a text into one intent.
 
-Rules (issue 4, and Twilio's reserved words in docs/domain): a carrier opt-out word
+Rules (with Twilio's reserved words in docs/domain): a carrier opt-out word
 (STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT) alone or leading the
 message is an opt-out, whatever follows; START/UNSTOP opt back in; HELP/INFO ask for
 help; NO / NO THANKS / NOT NOW decline; MORE asks for other times; CHANGE (never CANCEL,

@@ -1,6 +1,6 @@
 """Slot choice for an offer: three free slots that give the patient a real choice.
 
-Rules (issue 3, "Offers: three unique, time-limited slots"):
+Rules (offers: three unique, time-limited slots):
 - three slots at the patient's practice, or no offer at all (never promise times we do
   not have);
 - none starting within the minimum notice (default 12 h) of the offer's expiry, so a

@@ -1,6 +1,6 @@
 """Appointment outcomes (attended / did not attend), the day list and the clinical export.
 
-Rules (issue 5, "Bookings"): staff record whether each booked patient attended; the
+Rules: staff record whether each booked patient attended; the
 outcome feeds the uptake report (#6) through `booking.state`. The export gives the
 practice a CSV its clinical system can import: NHS number, date, outcome and the SNOMED
 CT concept for the event. Codes (see the README, "SNOMED CT codes"):

@@ -15,7 +15,7 @@ def message_log(
 ) -> list[dict[str, Any]]:
     """The conversation log (optionally with one resident's number, either direction).
 
-    `kind` is '' for inbound messages (issue 3's `messages list --json` contract); an
+    `kind` is '' for inbound messages (the `messages list --json` contract); an
     outbound row without its own sender shows `our_number`, the number it goes out from.
     """
     with db.transaction() as session:

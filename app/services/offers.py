@@ -1,6 +1,6 @@
 """Offers: holding three slots for one patient, planning waves of them, and expiry.
 
-Rules (issue 3, "Offers: three unique, time-limited slots"):
+Rules (offers: three unique, time-limited slots):
 - an offer holds exactly three free slots at the patient's practice (app.domain.offers
   chooses them) or is not made: waves are sized by free slots;
 - a slot is held by one offer only: the hold is a conditional UPDATE (`state = 'free'`)
@@ -134,8 +134,8 @@ def create_offer(
 ) -> Offer | None:
     """Make one offer for a campaign member in the caller's transaction, or None.
 
-    Used by waves' callers on demand: a reply of MORE/CHANGE (lane D), a staff re-offer
-    or a cancelled booking (lane E). None when the campaign is not active, the member
+    Used by waves' callers on demand: a reply of MORE/CHANGE, a staff re-offer
+    or a cancelled booking. None when the campaign is not active, the member
     cannot be texted or has left the practice list, is at the invitation limit (unless
     `respect_limit` is False: staff making good a slot they cancelled), already has an
     open offer, their number has one, or three suitable free slots are not there.

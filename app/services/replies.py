@@ -1,6 +1,6 @@
 """Handling a resident's inbound text: store it once, then read it, act, and answer.
 
-Receiving is one statement (issue 4, GOV.UK Notify's thin inbound endpoint): the webhook
+Receiving is one statement (GOV.UK Notify's thin inbound endpoint): the webhook
 stores the text with its provider SID (unique, so a redelivered webhook is stored once)
 and answers. Acting is the replies job's (`process_inbound`, every second): each stored
 text is one unit of work in which the sender's conversation row is locked (so texts from
@@ -632,7 +632,7 @@ class _Act:
     # -- new times ---------------------------------------------------------------
 
     def new_offer(self) -> Offer | None:
-        """Fresh, different times for this member via lane B's `create_offer`, or None.
+        """Fresh, different times for this member via `create_offer`, or None.
 
         One open offer per number, so the current offer leaves `open` first, but its
         slots stay held until the new offer has chosen, so MORE never offers the same

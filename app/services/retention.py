@@ -1,6 +1,6 @@
 """Retention: purge a closed campaign's personal data once its retention period is over.
 
-Rule (issue 3, scheduler; ICO storage limitation): personal data is kept no longer than
+Rule (ICO storage limitation): personal data is kept no longer than
 needed, by default 90 days (`RETENTION_DAYS`) after a campaign closes. Before the purge
 the campaign's aggregate counts are saved in `campaign_snapshot`; afterwards message
 bodies and numbers and offers' mobiles are blanked, while each campaign member's
@@ -55,7 +55,7 @@ def _purge(db: Database, campaign_id: int, *, now: datetime, days: int) -> None:
         ).rowcount  # type: ignore[attr-defined]
         if claimed != 1:
             return  # another scheduler got here first
-        # lane F: stamp the funnel from offers, messages and bookings before they are blanked
+        # stamp the funnel from offers, messages and bookings before they are blanked
         from app.data.report_stamps import refresh_progress
 
         refresh_progress(session, [campaign_id], include_purged=True)

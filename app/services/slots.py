@@ -1,6 +1,6 @@
 """Appointment slots: loading them (CSV or a recurring pattern) and cancelling one.
 
-Rules (issue 3, "Slots"): a slot is entered in Europe/London wall time and stored in UTC;
+Rules: a slot is entered in Europe/London wall time and stored in UTC;
 a slot in the past, a bad row, or one overlapping another slot of the same location
 (in the same file or already in the diary) is rejected with its line number, like the
 patient import, and the good rows are loaded. Loading the same file twice changes

@@ -1,6 +1,6 @@
 """Checking SMS templates: render each with worst-case data and count its segments.
 
-Rule (issue 3, "SMS templates"): every template in message_templates/ must stay within
+Rule: every template in message_templates/ must stay within
 the configured segment limit (SMS_SEGMENT_LIMIT, default 3) even with the longest
 names, links and times it can be given, and should be GSM-7 (one curly quote or emoji
 turns a message into UCS-2 and more than doubles its cost), so the check names every

@@ -53,7 +53,7 @@ __all__ = [
 CSRF_EXEMPT_BLUEPRINTS = {"webhooks"}
 
 # Header navigation: (endpoint, label, roles). Items whose blueprint is not registered
-# are left out, so a lane's page appears once it exists.
+# are left out.
 NAV: list[tuple[str, str, frozenset[str]]] = [
     ("slots_pages.week", "Slots", frozenset({"admin", "practice"})),
     ("bookings.day", "Bookings", frozenset({"admin", "practice"})),

@@ -1,4 +1,4 @@
-"""What must hold after any fault, checked by query: the four promises of issue 7.
+"""What must hold after any fault, checked by query: the four promises of fault tolerance.
 
 1. No message sent twice: one provider create per outbound row (the fake Twilio's or a
    recording provider's log), provider SIDs unique, every SID we hold was really created.

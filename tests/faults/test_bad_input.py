@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 from app.domain import keywords
+from app.services import importing
 
 FUZZ = settings(
     max_examples=300,
@@ -90,13 +91,6 @@ def test_the_parser_reads_ascii_replies_the_same_in_any_case(text: str) -> None:
 # --- the importer -----------------------------------------------------------------------
 
 
-def _importer() -> Callable[..., Any]:
-    importing = pytest.importorskip(
-        "app.services.importing", reason="lane A's importer (app.services.importing) is missing"
-    )
-    return importing
-
-
 HEADER = "NHS Number,Date of Birth,Sex,Mobile,Ethnic Category,Postcode,Conditions,Last Health Check"
 cells = st.one_of(
     st.text(max_size=30),
@@ -141,7 +135,6 @@ def _csv(rows: Iterable[list[str]], header: str) -> str:
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_the_importer_never_crashes_and_explains_every_rejected_line(pg_url: str) -> None:
-    importing = _importer()
     from app.data.db import Database
     from tests.builders import BUILDER_NOW, add_practice
 

@@ -1,4 +1,4 @@
-"""A dispatcher SIGKILLed at random points of a 2,000-message wave, again and again (issue 7 #1).
+"""A dispatcher SIGKILLed at random points of a 2,000-message wave, again and again.
 
 Afterwards, by query and by the provider's own log: nothing was handed over twice, nothing
 queued was lost (every message is sent, or uncertain for staff), and every `sent` row is

@@ -287,7 +287,7 @@ def test_more_with_no_new_times_keeps_the_current_offer(app, db, clock, monkeypa
 
 
 def test_more_closes_the_offer_and_sends_new_times_now(app, db, clock, monkeypatch):
-    """MORE makes a fresh offer (lane B's create_offer, faked here with the builder)."""
+    """MORE makes a fresh offer (create_offer, faked here with the builder)."""
     offer_id = an_offer(db, clock)
 
     def fake_create_offer(session, member_id, *, now, config):
@@ -391,7 +391,7 @@ def test_change_after_booking_offers_new_times(app, db, clock):
 
 
 def test_the_stop_ack_and_night_time_answers_are_dispatched_at_once(app, db, clock):
-    """Through lane C's dispatcher: replies ignore the send window; only the STOP
+    """Through the dispatcher: replies ignore the send window; only the STOP
     acknowledgement reaches a number that has just opted out."""
     from app.services.dispatch import dispatch_due
     from app.sms.outbox_provider import OutboxProvider

@@ -199,7 +199,7 @@ def assert_nothing_sent_twice(url: str, outputs: list[str]) -> None:
 def test_two_schedulers_running_at_once_send_nothing_twice(
     pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 3: every job is safe with two schedulers at once (threads: two apps)."""
+    """Every job is safe with two schedulers at once (threads: two apps)."""
     seed_approved_campaign(pg_url)
     monkeypatch.setenv("NUDGE_INSTANCE_PATH", str(tmp_path / "instance"))
     apps = [create_app(make_test_config(pg_url, tmp_path), clock=FixedClock(NOW)) for _ in range(2)]

@@ -117,7 +117,7 @@ def test_the_whole_journey_is_clickable_in_a_browser(live_server, clock):
             now=clock.now(),
             offer_id=offer.id,
         )
-        # the dispatcher (lane C) sent it an hour ago; the resident replies now
+        # the dispatcher sent it an hour ago; the resident replies now
         invitation.status, invitation.provider_sid = "delivered", "OB" + "0" * 32
         invitation.created_at = clock.now() - timedelta(hours=1)
     with playwright.sync_playwright() as p:

@@ -126,3 +126,35 @@ def test_production_refuses_sign_in_to_accounts_made_by_demo_load(
     assert refused.status_code == 200 and "Enter a correct email" in refused.text
     assert sign_in(app.test_client(), "admin@example.nhs.uk").status_code == 302
     db.dispose()
+
+
+@pytest.mark.browser
+def test_an_admin_disables_an_account_in_the_browser(live_server):
+    """The Disable button on the users page, with its confirmation; and a 400 page."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    from tests.builders import STAFF_PASSWORD
+    from tests.web.browser import ARTIFACTS, launch
+
+    app, base = live_server
+    with app.extensions["nudge.db"].transaction() as session:
+        practice = add_practice(session)
+        add_user(session, "admin@example.nhs.uk", "admin")
+        add_user(session, "gp@example.nhs.uk", "practice", [practice])
+    with playwright.sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.goto(f"{base}/sign-in?next=/admin/users")
+        page.fill("#email", "admin@example.nhs.uk")
+        page.fill("#password", STAFF_PASSWORD)
+        page.click("form[action*='sign-in'] button")
+        page.wait_for_url(f"{base}/admin/users")
+        page.on("dialog", lambda dialog: dialog.accept())
+        page.click("button:has-text('Disable') >> nth=0")
+        page.wait_for_selector("text=is disabled and signed out everywhere")
+        page.screenshot(path=str(ARTIFACTS / "admin-users-disabled.png"), full_page=True)
+        row = page.locator("tr", has_text="gp@example.nhs.uk")
+        assert "Disabled" in row.inner_text()
+        page.goto(f"{base}/slots?week=9999-12-31")
+        assert page.get_by_text("outside the diary").is_visible()
+        page.screenshot(path=str(ARTIFACTS / "bad-request-page.png"), full_page=True)
+        browser.close()

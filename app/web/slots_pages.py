@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from app.clock import LONDON
 from app.runtime import get_clock, get_db
-from app.services import diary, slots
+from app.services import diary, slot_queries, slots
 from app.services.attendance import london_day_bounds
 from app.web.display import aware, chosen_practice, london_today, parse_day
 from app.web.security import current_user, practice_scope, roles_required
@@ -47,7 +47,7 @@ def week() -> str:
     counts: dict[str, int] = defaultdict(int)
     if practice_id is not None:
         start, end = london_day_bounds(monday, days[-1])
-        for slot in slots.between(get_db(), practice_id, start, end):
+        for slot in slot_queries.between(get_db(), practice_id, start, end):
             slot.starts_at = aware(slot.starts_at)
             by_day[slot.starts_at.astimezone(LONDON).date()].append(slot)
             counts[slot.state] += 1
@@ -235,7 +235,7 @@ def pattern() -> str | Response | tuple[str, int]:
 @roles_required(*STAFF)
 def cancel(slot_id: int) -> Response:
     db = get_db()
-    found = slots.summary(db, slot_id)
+    found = slot_queries.summary(db, slot_id)
     if found is None:
         practice_scope(None)  # audited 404
     assert found is not None

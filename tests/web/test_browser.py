@@ -127,10 +127,12 @@ def test_practice_staff_load_slots_see_a_booking_and_mark_attended(browser, live
     assert page.get_by_text("is not HH:MM").is_visible()
     _shot(page, "practice-02-slot-upload-report")
     page.get_by_role("link", name="See the week's slots").click()
+    page.wait_for_url(re.compile(r"/slots\?"))
     assert page.locator("strong.nhsuk-tag", has_text="Free").count() == 3
     assert page.locator("strong.nhsuk-tag", has_text="Booked").count() == 1
     _shot(page, "practice-03-slots-week")
     page.get_by_role("link", name="Bookings").first.click()
+    page.wait_for_url(re.compile(r"/bookings"))
     assert page.get_by_role("cell", name="Ada Lovelace", exact=True).is_visible()
     _shot(page, "practice-04-bookings-day")
     # the visually hidden name tells a screen reader whose outcome the button records
@@ -141,6 +143,7 @@ def test_practice_staff_load_slots_see_a_booking_and_mark_attended(browser, live
     _shot(page, "practice-05-marked-attended")
     page.get_by_role("link", name="Conversations").first.click()
     page.get_by_role("link", name="Ada Lovelace").click()
+    page.wait_for_url(re.compile(r"/conversations/"))
     assert page.get_by_text("can i come tuesday instead?").is_visible()
     _shot(page, "practice-06-conversation")
     page.get_by_role("link", name="Patients").first.click()
@@ -177,6 +180,7 @@ def test_an_admin_creates_and_approves_a_campaign(browser, live_url):
     assert page.locator("h1 strong.nhsuk-tag", has_text="Active").is_visible()
     _shot(page, "admin-03-campaign-active")
     page.get_by_role("link", name="Audit log").first.click()
+    page.wait_for_url(re.compile(r"/admin/audit"))
     assert page.get_by_text("campaign.approve").is_visible()
     _shot(page, "admin-04-audit-log")
     assert errors == []

@@ -215,7 +215,7 @@ def _record_sent(
         [{"message_id": sms.id, "sid": outcome.provider_sid} for sms, outcome in accepted],
     )
     report.sent += len(accepted)
-    # Twilio's status callbacks can beat us here; lane D stores them by SID for replay
+    # Twilio's status callbacks can beat us here; the webhook stores them by SID for replay
     sids = [outcome.provider_sid for _, outcome in accepted if outcome.provider_sid]
     early = session.scalars(
         select(StatusEvent.provider_sid).distinct().where(StatusEvent.provider_sid.in_(sids))

@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from app import create_app
 from app.data.models import Booking, Message, Offer, PhoneNumber
 from app.services.outbox import queue_message
-from tests.builders import act_on_inbound, add_open_offer
+from tests.builders import act_on_inbound, add_open_offer, add_user
 from tests.conftest import make_test_config
+from tests.web.staff import post, sign_in
 
 TOKEN = "notify-callback-token-for-tests"
 MOBILE = "+447700900001"
@@ -97,7 +98,15 @@ def test_production_without_a_callback_token_refuses_every_callback(
     tmp_path, sqlite_url, monkeypatch
 ):
     monkeypatch.setenv("NUDGE_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app(make_test_config(sqlite_url, tmp_path, ENV="production"))
+    production = make_test_config(
+        sqlite_url,
+        tmp_path,
+        ENV="production",
+        SECRET_KEY="k" * 32,
+        ALLOW_SQLITE_IN_PRODUCTION=True,
+        ALLOW_OUTBOX_IN_PRODUCTION=True,
+    )
+    app = create_app(production)
     client = app.test_client()
     for token in ("", "dev-notify-anything"):
         answer = client.post("/webhooks/notify/inbound", json=received("1"), headers=bearer(token))
@@ -199,11 +208,13 @@ def test_the_dev_phone_speaks_notify_when_notify_is_the_provider(app, client, db
     app.config["SMS_PROVIDER"] = "notify"
     with db.transaction() as session:
         add_open_offer(session, mobile=MOBILE, now=clock.now())
-    page = client.get("/dev/phone?number=%2B447700900001").text
+        add_user(session, "admin@example.nhs.uk", "admin")
+    sign_in(client, "admin@example.nhs.uk")
+    post(client, "/dev/phone/open", {"number": MOBILE})
+    page = client.get("/dev/phone").text
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
     answer = client.post(
-        "/dev/phone/send",
-        data={"number": MOBILE, "body": "2", "csrf_token": csrf.group(1) if csrf else ""},
+        "/dev/phone/send", data={"body": "2", "csrf_token": csrf.group(1) if csrf else ""}
     )
     assert answer.status_code == 302
     assert count(db, Booking) == 1

@@ -573,3 +573,62 @@ def act_on_inbound(app: object) -> int:
         now=extensions["nudge.clock"].now(),
         config=app.config,  # type: ignore[attr-defined]
     )
+
+
+def handle_inbound(
+    db: object,
+    *,
+    message_sid: str,
+    from_number: str,
+    to_number: str,
+    body: str,
+    now: datetime,
+    config: object,
+    opt_out_type: str | None = None,
+) -> object:
+    """Receive one inbound SMS as the webhook does and act on it at once, with any earlier
+    ones from that number first, as the replies job would; its `InboundResult`.
+
+    Waits on row locks, never on a timer: its own text is claimed FOR UPDATE (another
+    caller acting on it finishes first); an earlier pending text from the number is
+    claimed and acted on before it.
+    """
+    from sqlalchemy import select as _select
+
+    from app.domain.keywords import parse
+    from app.services.replies import InboundResult, act_in_order, receive_inbound
+
+    if not receive_inbound(
+        db,  # type: ignore[arg-type]
+        message_sid=message_sid,
+        from_number=from_number,
+        to_number=to_number,
+        body=body,
+        now=now,
+        opt_out_type=opt_out_type,
+    ):
+        return InboundResult(duplicate=True)
+    pending = Message.direction == "in", Message.processed_at.is_(None)
+    while True:
+        with db.transaction() as session:  # type: ignore[attr-defined]
+            own = session.scalar(
+                _select(Message)
+                .where(Message.provider_sid == message_sid, *pending)
+                .with_for_update()
+            )
+            if own is None:  # a replies job acted on it meanwhile
+                return InboundResult(duplicate=False, intent=parse(body).kind)
+            own_id = own.id
+            result = act_in_order(session, own, now=now, config=config)  # type: ignore[arg-type]
+            if result is not None:
+                return result
+        with db.transaction() as session:  # type: ignore[attr-defined]
+            earlier = session.scalar(
+                _select(Message)
+                .where(Message.from_number == from_number, Message.id < own_id, *pending)
+                .order_by(Message.id)
+                .limit(1)
+                .with_for_update()
+            )
+            if earlier is not None:
+                act_in_order(session, earlier, now=now, config=config)  # type: ignore[arg-type]

@@ -12,17 +12,16 @@ hour) and the text stamped processed, all in one commit.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.clock import as_utc
+from app.data import conversations, messages
 from app.data.db import Database
 from app.data.models import (
     Booking,
@@ -41,16 +40,11 @@ from app.services import booking as booking_service
 from app.services import numbers
 from app.services.offer_state import close_open_offers, open_offer_for
 from app.services.offers import create_offer
-from app.services.outbox import queue_message
 from app.sms.rendering import render
 
 # after this many unclear replies in a row a person at the practice follows up
 UNCLEAR_FLAG_AFTER = 2
 FALLBACK_PHONE = "your GP practice"
-# the synchronous path waits this long, this often, for another caller acting on an
-# earlier text from the same number (it commits in milliseconds)
-SYNC_ATTEMPTS = 200
-SYNC_WAIT_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -144,27 +138,17 @@ def receive_inbound(
     action runs. `process_inbound` (the replies job) acts on it within about a second.
     """
     with db.transaction() as session:
-        return (
-            _store_inbound(
-                session,
-                {
-                    "direction": "in",
-                    "kind": "",
-                    "to_number": to_number,
-                    "from_number": from_number,
-                    "body": body,
-                    "status": "received",
-                    "provider_sid": message_sid,
-                    "intent": parse(body).kind,
-                    "opt_out_type": opt_out_type,
-                    "in_send_window": False,
-                    "attempts": 0,
-                    "created_at": now,
-                    "status_updated_at": now,
-                },
-            )
-            is not None
+        stored = messages.store_inbound(
+            session,
+            message_sid=message_sid,
+            from_number=from_number,
+            to_number=to_number,
+            body=body,
+            intent=parse(body).kind,
+            opt_out_type=opt_out_type,
+            now=now,
         )
+        return stored is not None
 
 
 def process_inbound(
@@ -189,62 +173,12 @@ def process_inbound(
     return acted
 
 
-def handle_inbound(
-    db: Database,
-    *,
-    message_sid: str,
-    from_number: str,
-    to_number: str,
-    body: str,
-    now: datetime,
-    config: Mapping[str, Any],
-    opt_out_type: str | None = None,
-) -> InboundResult:
-    """Receive one inbound SMS and act on it now, with any earlier ones from that number.
-
-    The synchronous path for callers that need the outcome at once (tests, staff tools);
-    the webhook only receives. `opt_out_type` is Twilio's OptOutType (STOP/START/HELP)
-    when Advanced Opt-Out matched a keyword and answered it itself: we record the opt-out
-    or opt-in but send no acknowledgement of our own, so the resident gets one, not two.
-    """
-    if not receive_inbound(
-        db,
-        message_sid=message_sid,
-        from_number=from_number,
-        to_number=to_number,
-        body=body,
-        now=now,
-        opt_out_type=opt_out_type,
-    ):
-        return InboundResult(duplicate=True)
-    for _ in range(SYNC_ATTEMPTS):
-        with db.transaction() as session:
-            message = session.scalar(
-                select(Message)
-                .where(Message.provider_sid == message_sid, Message.processed_at.is_(None))
-                .with_for_update()
-            )
-            if message is None:  # a replies job acted on it meanwhile
-                return InboundResult(duplicate=False, intent=parse(body).kind)
-            result = _act_in_order(session, message, now=now, config=config)
-        if result is not None:
-            return result
-        # an earlier text from this number is being acted on by another caller: wait
-        time.sleep(SYNC_WAIT_SECONDS)
-    # earlier texts nobody is acting on: act on them in order, then on this one
-    while (claimed := _act_on_next(db, now=now, config=config, number=from_number)) is not None:
-        if claimed.message_sid == message_sid:
-            return claimed
-    return InboundResult(duplicate=False, intent=parse(body).kind)
-
-
 def _act_on_next(
     db: Database,
     *,
     now: datetime,
     config: Mapping[str, Any],
     after: int = 0,
-    number: str | None = None,
 ) -> InboundResult | None:
     """Claim the oldest pending inbound text after id `after` and act on it.
 
@@ -260,16 +194,14 @@ def _act_on_next(
             .limit(1)
             .with_for_update(skip_locked=True)
         )
-        if number is not None:
-            query = query.where(Message.from_number == number)
         message = session.scalar(query)
         if message is None:
             return None
-        result = _act_in_order(session, message, now=now, config=config)
+        result = act_in_order(session, message, now=now, config=config)
         return result or InboundResult(duplicate=False, message_id=message.id)
 
 
-def _act_in_order(
+def act_in_order(
     session: Session, message: Message, *, now: datetime, config: Mapping[str, Any]
 ) -> InboundResult | None:
     """Act on a claimed text unless an earlier one from its number is pending (then None).
@@ -278,7 +210,7 @@ def _act_in_order(
     text commits before we look, and texts from one number are acted on in order.
     """
     assert message.from_number is not None
-    conversation = _lock_conversation(session, message.from_number, now)
+    conversation = conversations.lock(session, message.from_number, now)
     earlier = session.scalar(
         select(Message.id)
         .where(
@@ -308,20 +240,20 @@ def _act(
     intent = parse(message.body)
     context = _context(session, number, now)
     offer = context.open_offer or context.latest_offer
-    session.execute(
-        update(Message)
-        .where(Message.id == message.id)
-        .values(
-            processed_at=now,
-            patient_id=context.patient_id,
-            offer_id=offer.id if offer and context.patient_id is not None else None,
-            campaign_id=offer.campaign_id if offer and context.patient_id is not None else None,
-        )
-        .execution_options(synchronize_session=False)
+    about_offer = offer is not None and context.patient_id is not None
+    messages.attribute_inbound(
+        session,
+        message.id,
+        processed_at=now,
+        patient_id=context.patient_id,
+        offer_id=offer.id if offer and about_offer else None,
+        campaign_id=offer.campaign_id if offer and about_offer else None,
     )
-    if context.practice is not None and conversation.practice_id is None:
+    if context.practice is not None:
+        # the flag follows the practice whose patient (and offer) the text is about
         conversation.practice_id = context.practice.id
     act = _Act(session, context, conversation, intent, sid, message.to_number, now, config)
+    act.received_at = as_utc(message.created_at)
     action = act.run(message.opt_out_type)
     if intent.kind != "unclear" and action != "unknown_sender" and conversation.unclear_streak:
         conversation.unclear_streak = 0
@@ -334,52 +266,6 @@ def _act(
         message_sid=sid,
         message_id=message.id,
     )
-
-
-def _store_inbound(session: Session, row: dict[str, Any]) -> int | None:
-    """Insert the inbound message unless its provider SID is stored; its id, else None.
-
-    ON CONFLICT DO NOTHING on the unique SID: a concurrent duplicate waits for the first
-    to commit, then inserts nothing, so a redelivered webhook is seen without a savepoint.
-    The statement is built once per dialect and run on the connection (the webhook's
-    only statement: building an ORM insert per request cost more than running it).
-    """
-    connection = session.connection()
-    statement = _INBOUND_INSERT.get(connection.dialect.name)
-    if statement is None:
-        insert = sqlite_insert if connection.dialect.name == "sqlite" else pg_insert
-        table = Message.__table__
-        assert isinstance(table, Table)
-        statement = (
-            insert(table)
-            .on_conflict_do_nothing(index_elements=["provider_sid"])
-            .returning(table.c.id)
-        )
-        _INBOUND_INSERT[connection.dialect.name] = statement
-    return connection.execute(statement, row).scalar()
-
-
-_INBOUND_INSERT: dict[str, Any] = {}
-
-
-def _lock_conversation(session: Session, number: str, now: datetime) -> Conversation:
-    """The number's conversation row, created if new and locked until commit.
-
-    One upsert (INSERT ... ON CONFLICT DO UPDATE) both creates and row-locks it. Locking
-    it serialises every inbound text from one number on PostgreSQL (SQLite's single
-    writer already does), so the unclear streak counts correctly and two replies sent
-    together are read in turn; the booking's conditional updates still hold alone.
-    """
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-    statement = insert(Conversation).values(number=number, unclear_streak=0, updated_at=now)
-    row = session.scalars(
-        statement.on_conflict_do_update(
-            index_elements=["number"], set_={"updated_at": statement.excluded.updated_at}
-        )
-        .returning(Conversation)
-        .execution_options(populate_existing=True)
-    ).one()
-    return row
 
 
 def _context(session: Session, number: str, now: datetime) -> _Context:
@@ -395,7 +281,9 @@ def _context(session: Session, number: str, now: datetime) -> _Context:
         booking = booking_service.live_booking_for_number(session, number, now)
         patient_id = booking.patient_id if booking is not None else None
     if patient_id is None:
-        patient_id = session.scalar(
+        # no offer or booking: the patient the practice that last texted the number wrote
+        # about, else (never texted) the first patient on record with this mobile
+        patient_id = messages.last_patient_texted(session, number) or session.scalar(
             select(Patient.id).where(Patient.mobile == number).order_by(Patient.id).limit(1)
         )
     practice = None
@@ -432,6 +320,8 @@ class _Act:
         self.config = config
         self.replies: list[str] = []
         self.booking_id: int | None = None
+        # when the text arrived: an opt-out takes effect then, not when the job ran
+        self.received_at = now
 
     def run(self, opt_out_type: str | None) -> str:
         kind = self.intent.kind
@@ -466,18 +356,20 @@ class _Act:
             **fields,
         )
         offer = self.context.open_offer or self.context.latest_offer
-        queue_message(
+        messages.queue(
             self.session,
-            to=self.context.number,
-            body=body,
-            kind=kind,
+            messages.OutboundText(
+                to=self.context.number,
+                body=body,
+                kind=kind,
+                dedupe_key=dedupe_key or f"reply:{self.sid}",
+                from_number=self.our_number,
+                in_send_window=False,
+                campaign_id=offer.campaign_id if offer else None,
+                patient_id=self.context.patient_id,
+                offer_id=offer.id if offer else None,
+            ),
             now=self.now,
-            dedupe_key=dedupe_key or f"reply:{self.sid}",
-            from_number=self.our_number,
-            in_send_window=False,
-            campaign_id=offer.campaign_id if offer else None,
-            patient_id=self.context.patient_id,
-            offer_id=offer.id if offer else None,
         )
         self.replies.append(template)
 
@@ -488,7 +380,7 @@ class _Act:
         newly = numbers.opt_out(
             self.session,
             self.context.number,
-            now=self.now,
+            now=self.received_at,
             word=self.intent.word or "STOP",
             source="provider" if provider_handled else "sms",
         )
@@ -665,14 +557,8 @@ class _Act:
                 .where(Slot.held_by_offer_id == current.id, Slot.state == "held")
                 .values(state="free", held_by_offer_id=None)
             )
-            self.session.execute(
-                update(Message)
-                .where(
-                    Message.offer_id == current.id,
-                    Message.status == "queued",
-                    Message.kind.in_(("invitation", "reminder")),
-                )
-                .values(status="cancelled", status_updated_at=self.now)
+            messages.cancel_queued(
+                self.session, now=self.now, offer_ids=[current.id], kinds=messages.OFFER_TEXTS
             )
         self.session.execute(
             update(Message)
@@ -688,21 +574,9 @@ class _Act:
 
 
 def conversation_log(db: Database, number: str, limit: int = 200) -> list[Message]:
-    """Every SMS to or from `number`, oldest first (the dev phone and staff views)."""
+    """Every SMS to or from `number`, oldest first: the resident's own phone (dev phone)."""
     with db.sessions() as session:
-        latest = list(
-            session.scalars(
-                select(Message)
-                .where(
-                    ((Message.direction == "in") & (Message.from_number == number))
-                    | ((Message.direction == "out") & (Message.to_number == number))
-                )
-                .where(Message.status != "cancelled")
-                .order_by(Message.created_at.desc(), Message.id.desc())
-                .limit(limit)
-            )
-        )
-    return latest[::-1]
+        return messages.thread(session, number=number, include_cancelled=False, limit=limit)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """A patient's timeline for staff: invitations, messages, bookings and opt-out, in order.
 
 Read-only and scoped by the caller to the practices the user may see. Messages are found
-by the patient's id and by their mobile number, so replies (which carry no patient id)
-appear too.
+by the patient they were about (a reply is attributed when it is acted on), never by
+mobile number: families share phones across practices.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.clock import as_utc
+from app.data import messages
 from app.data.db import Database
-from app.data.models import Booking, Campaign, Message, Offer, Patient, PhoneNumber, Slot
+from app.data.models import Booking, Campaign, Offer, Patient, PhoneNumber, Slot
 from app.domain import timefmt
 from app.domain.nhs_number import clean, is_valid
 
@@ -76,12 +77,9 @@ def _timeline(session: Session, patient: Patient) -> PatientTimeline:
                 offer.state,
             )
         )
-    conditions = [Message.patient_id == patient.id]
-    if patient.mobile:
-        conditions += [Message.to_number == patient.mobile, Message.from_number == patient.mobile]
-    for message in session.scalars(
-        select(Message).where(or_(*conditions)).order_by(Message.created_at).limit(500)
-    ):
+    # by the patient only: a mobile shared with another practice's patient must not
+    # bring their texts here
+    for message in messages.thread(session, patient_id=patient.id, limit=500):
         inbound = message.direction == "in"
         events.append(
             Event(

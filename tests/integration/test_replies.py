@@ -17,8 +17,7 @@ from app.data.models import (
     Slot,
 )
 from app.services import replies
-from app.services.replies import handle_inbound
-from tests.builders import add_open_offer, add_patient, add_practice, queue_outbound
+from tests.builders import add_open_offer, add_patient, add_practice, handle_inbound, queue_outbound
 
 MOBILE = "+447700900001"
 OUR_NUMBER = "+447700900000"

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from app.data.bulk import insert_ignoring, table_of
 from app.data.models import Message, Patient
 
 OFFER_TEXTS = ("invitation", "reminder")
@@ -90,15 +91,15 @@ def queue(session: Session, text: OutboundText, *, now: datetime) -> Message:
     return session.scalars(select(Message).where(Message.dedupe_key == text.dedupe_key)).one()
 
 
-def queue_many(session: Session, texts: Sequence[OutboundText], *, now: datetime) -> int:
-    """Queue many texts in one statement; a purpose already queued is skipped. How many
-    were queued."""
-    if not texts:
-        return 0
-    table = Message.__table__
-    assert isinstance(table, Table)
-    statement = _insert(session)(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return session.execute(statement, [_row(text, now) for text in texts]).rowcount or 0
+def queue_many(session: Session, texts: Sequence[OutboundText], *, now: datetime) -> None:
+    """Queue many texts at once (COPY and one INSERT ... SELECT on PostgreSQL, one
+    executemany on SQLite); a purpose already queued is skipped, as `queue` does."""
+    insert_ignoring(
+        session,
+        table_of(Message),
+        [_row(text, now) for text in texts],
+        index_elements=["dedupe_key"],
+    )
 
 
 _INBOUND_INSERT: dict[str, Any] = {}
@@ -198,6 +199,16 @@ def cancel_queued(
         where.append(Message.kind.in_(list(kinds)))
     assert len(where) > 2, "cancel_queued needs an offer, booking or number"
     session.execute(update(Message).where(*where).values(status="cancelled", status_updated_at=now))
+
+
+def send_now(session: Session, *, offer_id: int, kind: str, now: datetime) -> None:
+    """Let the offer's queued text of `kind` go at once, outside the send window (an
+    answer to the resident's own text)."""
+    session.execute(
+        update(Message)
+        .where(Message.offer_id == offer_id, Message.status == "queued", Message.kind == kind)
+        .values(in_send_window=False, not_before=now)
+    )
 
 
 def last_patient_texted(session: Session, number: str) -> int | None:

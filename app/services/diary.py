@@ -19,11 +19,11 @@ from typing import Any
 from sqlalchemy import select, update
 
 from app.clock import as_utc
+from app.data import messages
 from app.data.db import Database
 from app.data.models import Booking, Offer, Patient, Practice, Slot
 from app.domain import timefmt
 from app.services import audit, booking, numbers
-from app.services.outbox import queue_message
 from app.sms.rendering import render
 
 log = logging.getLogger(__name__)
@@ -86,17 +86,19 @@ def cancel_booked_slot(
                 when=timefmt.slot_time(as_utc(slot.starts_at)),
                 new_times=new_offer is not None,
             )
-            queue_message(
+            messages.queue(
                 session,
-                to=patient.mobile,
-                body=body,
-                kind="booking_cancelled",
+                messages.OutboundText(
+                    to=patient.mobile,
+                    body=body,
+                    kind="booking_cancelled",
+                    dedupe_key=f"booking_cancelled:booking:{live.id}",
+                    from_number=config.get("SMS_FROM_NUMBER"),
+                    in_send_window=False,
+                    patient_id=patient.id,
+                    booking_id=live.id,
+                ),
                 now=now,
-                dedupe_key=f"booking_cancelled:booking:{live.id}",
-                from_number=config.get("SMS_FROM_NUMBER"),
-                in_send_window=False,
-                patient_id=patient.id,
-                booking_id=live.id,
             )
             told = True
         audit.record(

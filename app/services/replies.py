@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.clock import as_utc
-from app.data import conversations, messages
+from app.data import conversations, messages, offers
 from app.data.db import Database
 from app.data.models import (
     Booking,
@@ -34,11 +34,11 @@ from app.data.models import (
     Practice,
     Slot,
 )
+from app.data.offers import close_open_offers, open_offer_for
 from app.domain import timefmt
 from app.domain.keywords import Intent, parse
 from app.services import booking as booking_service
 from app.services import numbers
-from app.services.offer_state import close_open_offers, open_offer_for
 from app.services.offers import create_offer
 from app.sms.rendering import render
 
@@ -270,9 +270,7 @@ def _act(
 
 def _context(session: Session, number: str, now: datetime) -> _Context:
     open_offer = open_offer_for(session, number)
-    latest_offer = open_offer or session.scalar(
-        select(Offer).where(Offer.mobile == number).order_by(Offer.id.desc()).limit(1)
-    )
+    latest_offer = open_offer or offers.latest_offer_for(session, number)
     booking: Booking | None | _Unknown = _Unknown()
     patient_id: int | None
     if latest_offer is not None:
@@ -524,7 +522,7 @@ class _Act:
     # -- new times ---------------------------------------------------------------
 
     def new_offer(self) -> Offer | None:
-        """Fresh, different times for this member via lane B's `create_offer`, or None.
+        """Fresh, different times for this member through `create_offer`, or None.
 
         One open offer per number, so the current offer leaves `open` first, but its
         slots stay held until the new offer has chosen, so MORE never offers the same
@@ -539,12 +537,7 @@ class _Act:
         savepoint = self.session.begin_nested()
         current = self.context.open_offer
         if current is not None:
-            self.session.execute(
-                update(Offer)
-                .where(Offer.id == current.id, Offer.state == "open")
-                .values(state="withdrawn", closed_at=self.now)
-                .execution_options(synchronize_session=False)
-            )
+            offers.withdraw(self.session, current.id, now=self.now)
         fresh = create_offer(self.session, member_id, now=self.now, config=self.config)
         if fresh is None:
             savepoint.rollback()
@@ -552,23 +545,11 @@ class _Act:
             return None
         savepoint.commit()
         if current is not None:
-            self.session.execute(
-                update(Slot)
-                .where(Slot.held_by_offer_id == current.id, Slot.state == "held")
-                .values(state="free", held_by_offer_id=None)
-            )
+            offers.release_holds(self.session, [current.id])
             messages.cancel_queued(
                 self.session, now=self.now, offer_ids=[current.id], kinds=messages.OFFER_TEXTS
             )
-        self.session.execute(
-            update(Message)
-            .where(
-                Message.offer_id == fresh.id,
-                Message.status == "queued",
-                Message.kind == "invitation",
-            )
-            .values(in_send_window=False, not_before=self.now)
-        )
+        messages.send_now(self.session, offer_id=fresh.id, kind="invitation", now=self.now)
         self.context.open_offer = fresh
         return fresh
 

@@ -22,11 +22,11 @@ from sqlalchemy import case, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.clock import as_utc
+from app.data import messages
 from app.data.db import Database
 from app.data.models import CampaignMember, ImportBatch, Message, Offer, Patient, Practice, Slot
+from app.data.offers import close_open_offers
 from app.services import audit
-from app.services.offer_state import close_open_offers
-from app.services.outbox import queue_message
 from app.sms.rendering import render
 
 LONDON = ZoneInfo("Europe/London")
@@ -451,14 +451,16 @@ def _withdraw_offer(session: Session, offer_id: int, *, now: datetime) -> None:
         .join(Patient, Patient.practice_id == Practice.id)
         .where(Patient.id == offer.patient_id)
     )
-    queue_message(
+    messages.queue(
         session,
-        to=offer.mobile,
-        body=render("withdrawn", practice_name=practice_name or "Your GP practice"),
-        kind="withdrawn",
+        messages.OutboundText(
+            to=offer.mobile,
+            body=render("withdrawn", practice_name=practice_name or "Your GP practice"),
+            kind="withdrawn",
+            dedupe_key=f"withdrawn:offer:{offer_id}",
+            campaign_id=offer.campaign_id,
+            patient_id=offer.patient_id,
+            offer_id=offer_id,
+        ),
         now=now,
-        dedupe_key=f"withdrawn:offer:{offer_id}",
-        campaign_id=offer.campaign_id,
-        patient_id=offer.patient_id,
-        offer_id=offer_id,
     )

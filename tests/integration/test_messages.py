@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from app.data.models import Message
-from app.services.outbox import queue_message
+from tests.builders import queue_outbound
 
 
 def test_queueing_the_same_purpose_twice_leaves_one_message(db, clock) -> None:
     with db.transaction() as session:
-        first = queue_message(
+        first = queue_outbound(
             session,
             to="+447700900001",
             body="Hello",
@@ -22,7 +22,7 @@ def test_queueing_the_same_purpose_twice_leaves_one_message(db, clock) -> None:
             in_send_window=False,
         )
     with db.transaction() as session:
-        again = queue_message(
+        again = queue_outbound(
             session,
             to="+447700900001",
             body="Hello again",
@@ -39,7 +39,7 @@ def test_queueing_the_same_purpose_twice_leaves_one_message(db, clock) -> None:
 def test_messages_come_back_as_aware_utc_datetimes(db) -> None:
     bst = datetime(2026, 7, 1, 9, 30, tzinfo=UTC) + timedelta(hours=0)
     with db.transaction() as session:
-        message = queue_message(session, to="+447700900002", body="x", kind="reply", now=bst)
+        message = queue_outbound(session, to="+447700900002", body="x", kind="reply", now=bst)
         message_id = message.id
     with db.transaction() as session:
         stored = session.get(Message, message_id)

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, exists, false, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, exists, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -250,7 +250,8 @@ def thread(
       number (so a shared phone never shows one practice another's texts);
     - `number` with `unattributed=True`: its messages attributed to nobody (an unknown
       sender's conversation);
-    - `number` alone: everything to and from the phone (the resident's own view).
+    - `number` alone: everything to and from the phone (the resident's own view);
+    - no filter: every message (the operator's log).
     """
     query = select(Message)
     if number is not None:
@@ -269,8 +270,6 @@ def thread(
         )
     elif unattributed:
         query = query.where(Message.patient_id.is_(None))
-    if number is None and patient_id is None:
-        query = query.where(false())
     if not include_cancelled:
         query = query.where(Message.status != "cancelled")
     if limit is None:

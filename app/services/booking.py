@@ -48,7 +48,7 @@ from app.services import audit
 from app.sms.rendering import render
 
 DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
-# the day-before appointment reminder (lane B's reminders job sends it)
+# the day-before appointment reminder (the reminders job sends it)
 APPOINTMENT_REMINDER_BEFORE = timedelta(hours=24)
 
 

@@ -1,11 +1,11 @@
 """Practice diary changes made by staff: cancelling a slot someone has booked.
 
-Rule (issue 5, "Slots"): cancelling a booked slot tells the patient by SMS and offers
-new times. The booking is cancelled (lane D's `booking.cancel_booking`, which frees the
-slot exactly once), the slot is then taken out of use, the patient is told at once
-(outside the send window: they are expecting to attend), and, when the booking came
-from a campaign offer, a fresh offer with three new times is made (lane B's
-`offers.create_offer`), all in one transaction.
+Rule: cancelling a booked slot tells the patient by SMS and offers new times. The
+booking is cancelled (`booking.cancel_booking`, which frees the slot exactly once), the
+slot is then taken out of use, the patient is told at once (outside the send window:
+they are expecting to attend), and, when the booking came from a campaign offer, a
+fresh offer with three new times is made (`offers.create_offer`, a wave of one), all in
+one transaction.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from app.data import messages
 from app.data.db import Database
 from app.data.models import Booking, Offer, Patient, Practice, Slot
 from app.domain import timefmt
-from app.services import audit, booking, numbers
+from app.services import audit, booking, numbers, offers
 from app.sms.rendering import render
 
 log = logging.getLogger(__name__)
@@ -38,15 +38,6 @@ class CancelledBooking:
     booking_id: int
     patient_told: bool
     new_offer_id: int | None
-
-
-def _create_offer(session: Any, member_id: int, *, now: datetime, config: Mapping[str, Any]) -> Any:
-    try:
-        from app.services import offers
-    except ImportError:  # lane B's offers service not present: the patient is told to call
-        log.warning("app.services.offers is missing: no new offer made")
-        return None
-    return offers.create_offer(session, member_id, now=now, config=config)
 
 
 def cancel_booked_slot(
@@ -73,7 +64,7 @@ def cancel_booked_slot(
         if live.offer_id is not None:
             member_id = session.scalar(select(Offer.member_id).where(Offer.id == live.offer_id))
             if member_id is not None:
-                new_offer = _create_offer(session, member_id, now=now, config=config)
+                new_offer = offers.create_offer(session, member_id, now=now, config=config)
         patient = session.get(Patient, live.patient_id)
         practice = session.get(Practice, slot.practice_id)
         assert patient is not None and practice is not None

@@ -1,7 +1,7 @@
 """Staff follow-up of flagged conversations: replying, booking for the patient, recording
 an opt-out asked for by phone, and closing the flag.
 
-Rules (issue 5, "Conversations"): a reply is sent at any hour (a conversation is not a
+Rules ("Conversations"): a reply is sent at any hour (a conversation is not a
 campaign message) but never to a number that has opted out or cannot be texted; an
 opt-out recorded by staff has the same effect as STOP (`numbers.opt_out`, source
 "staff"); every action is audited with who did it. Each function is one transaction.
@@ -196,7 +196,7 @@ def book_for_patient(
     actor: str,
     config: Mapping[str, Any],
 ) -> int:
-    """Book a free slot on the patient's behalf (lane D's `booking.staff_book`)."""
+    """Book a free slot on the patient's behalf (`booking.staff_book`)."""
     with db.transaction() as session:
         patient = session.get(Patient, patient_id)
         slot = session.get(Slot, slot_id)

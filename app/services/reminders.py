@@ -1,6 +1,6 @@
 """Reminders: one no-reply reminder per offer, and the day-before appointment reminder.
 
-Rules (issue 3, scheduler jobs): a reminder is due `reminder_hours` after an invitation
+Rules (scheduler jobs): a reminder is due `reminder_hours` after an invitation
 that is still open and has had no reply from the number (one reminder, never more); an
 appointment reminder goes the day before a booked slot (London dates). Both are
 query-driven and idempotent: the offer's `reminded_at` is stamped by a conditional

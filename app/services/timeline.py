@@ -11,13 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from app.clock import as_utc
-from app.data import messages
+from app.data import history, messages
 from app.data.db import Database
-from app.data.models import Booking, Campaign, Offer, Patient, PhoneNumber, Slot
+from app.data.models import Patient, PhoneNumber
 from app.domain import timefmt
 from app.domain.nhs_number import clean, is_valid
 
@@ -50,24 +49,15 @@ def find(
     if not is_valid(number):
         raise SearchError("Enter a valid 10-digit NHS number")
     with db.transaction() as session:
-        query = (
-            select(Patient)
-            .where(Patient.nhs_number == number)
-            .options(selectinload(Patient.practice))
-        )
-        if practice_ids is not None:
-            query = query.where(Patient.practice_id.in_(list(practice_ids)))
-        return [_timeline(session, p) for p in session.scalars(query)]
+        return [
+            _timeline(session, p)
+            for p in history.patients_by_nhs_number(session, number, practice_ids)
+        ]
 
 
 def _timeline(session: Session, patient: Patient) -> PatientTimeline:
     events: list[Event] = []
-    offers = session.execute(
-        select(Offer, Campaign.name)
-        .join(Campaign, Campaign.id == Offer.campaign_id)
-        .where(Offer.patient_id == patient.id)
-    ).all()
-    for offer, campaign_name in offers:
+    for offer, campaign_name in history.offers_of(session, patient.id):
         events.append(
             Event(
                 as_utc(offer.created_at),
@@ -90,11 +80,7 @@ def _timeline(session: Session, patient: Patient) -> PatientTimeline:
                 message.status,
             )
         )
-    for booking, starts_at, location in session.execute(
-        select(Booking, Slot.starts_at, Slot.location)
-        .join(Slot, Slot.id == Booking.slot_id)
-        .where(Booking.patient_id == patient.id)
-    ).all():
+    for booking, starts_at, location in history.bookings_of(session, patient.id):
         events.append(
             Event(
                 as_utc(booking.booked_at),

@@ -1,6 +1,6 @@
 """Waves of offers: as many as free slots allow, by priority, and the one offer writer.
 
-Rules (issue 3, "Offers: three unique, time-limited slots"):
+Rules ("Offers: three unique, time-limited slots"):
 - an offer holds exactly three free slots at the patient's practice (app.domain.offers
   chooses them) or is not made: waves are sized by free slots;
 - a slot is held by one offer only: the hold is a conditional UPDATE (`state = 'free'`)

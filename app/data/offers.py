@@ -305,6 +305,73 @@ def close_open_offers(
     return offer_ids
 
 
+def return_members_of(session: Session, offer_ids: list[int], *, now: datetime) -> list[int]:
+    """The closed offers' members go back to waiting, or are exhausted at the campaign's
+    invitation limit; the exhausted members' ids."""
+    member_t, campaign_t = table_of(CampaignMember), table_of(Campaign)
+    limit = (
+        select(campaign_t.c.max_invitations)
+        .where(campaign_t.c.id == member_t.c.campaign_id)
+        .scalar_subquery()
+    )
+    exhausted: list[int] = []
+    for chunk in chunks(offer_ids):
+        members = select(Offer.member_id).where(Offer.id.in_(chunk))
+        exhausted += list(
+            session.scalars(
+                update(member_t)
+                .where(
+                    member_t.c.id.in_(members),
+                    member_t.c.state == "offered",
+                    member_t.c.invitations >= limit,
+                )
+                .values(state="exhausted", updated_at=now)
+                .returning(member_t.c.id)
+            )
+        )
+        session.execute(
+            update(member_t)
+            .where(member_t.c.id.in_(members), member_t.c.state == "offered")
+            .values(state="waiting", updated_at=now)
+        )
+    return exhausted
+
+
+@dataclass(frozen=True)
+class OfferToTell:
+    """What a text about an offer needs: whom, about whom, and their practice."""
+
+    offer_id: int
+    member_id: int
+    mobile: str
+    campaign_id: int
+    patient_id: int
+    practice_name: str
+    practice_phone: str | None
+
+
+def offers_to_tell(session: Session, offer_ids: list[int]) -> list[OfferToTell]:
+    """The offers among `offer_ids` whose number may still be texted."""
+    found: list[OfferToTell] = []
+    for chunk in chunks(offer_ids):
+        rows = session.execute(
+            select(
+                Offer.id,
+                Offer.member_id,
+                Offer.mobile,
+                Offer.campaign_id,
+                Offer.patient_id,
+                Practice.name,
+                Practice.phone,
+            )
+            .join(Patient, Patient.id == Offer.patient_id)
+            .join(Practice, Practice.id == Patient.practice_id)
+            .where(Offer.id.in_(chunk), Offer.mobile.not_in(unsendable_numbers()))
+        )
+        found += [OfferToTell(*row) for row in rows]
+    return found
+
+
 def release_holds(session: Session, offer_ids: list[int]) -> None:
     session.execute(
         update(Slot)

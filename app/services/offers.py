@@ -13,15 +13,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.data import messages
 from app.data import offers as offer_data
-from app.data.bulk import chunks, table_of
 from app.data.db import Database
-from app.data.models import Campaign, CampaignMember, Offer, Patient, Practice, Slot
-from app.data.phones import unsendable_numbers
+from app.data.models import Offer, Slot
 from app.domain.offers import earliest_start
 from app.services.invitations import (
     InvitationFacts,
@@ -122,32 +119,7 @@ def expire_offers(db: Database, *, now: datetime) -> int:
         )
         if not closed:
             return 0
-        member_t, campaign_t = table_of(CampaignMember), table_of(Campaign)
-        limit = (
-            select(campaign_t.c.max_invitations)
-            .where(campaign_t.c.id == member_t.c.campaign_id)
-            .scalar_subquery()
-        )
-        exhausted_members: list[int] = []
-        for chunk in chunks(closed):
-            members = select(Offer.member_id).where(Offer.id.in_(chunk))
-            exhausted_members += list(
-                session.scalars(
-                    update(member_t)
-                    .where(
-                        member_t.c.id.in_(members),
-                        member_t.c.state == "offered",
-                        member_t.c.invitations >= limit,
-                    )
-                    .values(state="exhausted", updated_at=now)
-                    .returning(member_t.c.id)
-                )
-            )
-            session.execute(
-                update(member_t)
-                .where(member_t.c.id.in_(members), member_t.c.state == "offered")
-                .values(state="waiting", updated_at=now)
-            )
+        exhausted_members = offer_data.return_members_of(session, closed, now=now)
         if exhausted_members:
             _tell_exhausted(session, exhausted_members, closed, now=now)
         return len(closed)
@@ -158,39 +130,26 @@ def _tell_exhausted(
 ) -> None:
     """Queue the `expired` message for members who will not be invited again."""
     wanted = set(member_ids)
-    for chunk in chunks(offer_ids):
-        rows = session.execute(
-            select(
-                Offer.id,
-                Offer.member_id,
-                Offer.mobile,
-                Offer.campaign_id,
-                Offer.patient_id,
-                Practice.name,
-                Practice.phone,
-            )
-            .join(Patient, Patient.id == Offer.patient_id)
-            .join(Practice, Practice.id == Patient.practice_id)
-            .where(Offer.id.in_(chunk), Offer.mobile.not_in(unsendable_numbers()))
-        ).all()
-        for offer_id, member_id, mobile, campaign_id, patient_id, name, phone in rows:
-            if member_id not in wanted:
-                continue
-            messages.queue(
-                session,
-                messages.OutboundText(
-                    to=mobile,
-                    body=render(
-                        "expired", practice_name=name, practice_phone=phone or "your GP practice"
-                    ),
-                    kind="expired",
-                    dedupe_key=f"expired:offer:{offer_id}",
-                    campaign_id=campaign_id,
-                    patient_id=patient_id,
-                    offer_id=offer_id,
+    for row in offer_data.offers_to_tell(session, offer_ids):
+        if row.member_id not in wanted:
+            continue
+        messages.queue(
+            session,
+            messages.OutboundText(
+                to=row.mobile,
+                body=render(
+                    "expired",
+                    practice_name=row.practice_name,
+                    practice_phone=row.practice_phone or "your GP practice",
                 ),
-                now=now,
-            )
+                kind="expired",
+                dedupe_key=f"expired:offer:{row.offer_id}",
+                campaign_id=row.campaign_id,
+                patient_id=row.patient_id,
+                offer_id=row.offer_id,
+            ),
+            now=now,
+        )
 
 
 def open_offer_slots(session: Session, offer_id: int) -> list[Slot]:

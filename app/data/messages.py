@@ -10,7 +10,7 @@ because patients of different practices share phones.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -48,11 +48,10 @@ class OutboundText:
 
 
 def _row(text: OutboundText, now: datetime) -> dict[str, Any]:
-    fields = asdict(text)
     return {
         "direction": "out",
         "kind": text.kind,
-        "to_number": fields.pop("to"),
+        "to_number": text.to,
         "from_number": text.from_number,
         "body": text.body,
         "status": "queued",

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app.data.models import Booking, Campaign, Offer, Patient, Slot
+from app.data.models import Booking, Campaign, Offer, Patient, Practice, Slot
 
 
 def patients_by_nhs_number(
@@ -44,3 +44,35 @@ def bookings_of(session: Session, patient_id: int) -> list[tuple[Booking, dateti
         .where(Booking.patient_id == patient_id)
     )
     return [(booking, starts_at, location) for booking, starts_at, location in rows]
+
+
+def demo_residents(session: Session, limit: int) -> list[tuple[str | None, str | None, str]]:
+    """(given, family, mobile) of patients with an Ofcom drama-range mobile, those with an
+    offer first: the people a demo's phone can play."""
+    has_offer = select(Offer.id).where(Offer.patient_id == Patient.id).exists()
+    rows = session.execute(
+        select(Patient.given_name, Patient.family_name, Patient.mobile)
+        .where(Patient.mobile.between("+447700900000", "+447700900999"))
+        .order_by(has_offer.desc(), Patient.id)
+        .limit(limit)
+    )
+    return [(given, family, mobile or "") for given, family, mobile in rows]
+
+
+def first_patient_on(session: Session, number: str) -> int | None:
+    """The first patient on record with this mobile."""
+    return session.scalar(
+        select(Patient.id).where(Patient.mobile == number).order_by(Patient.id).limit(1)
+    )
+
+
+def practice_of(session: Session, patient_id: int) -> Practice | None:
+    return session.scalar(
+        select(Practice)
+        .join(Patient, Patient.practice_id == Practice.id)
+        .where(Patient.id == patient_id)
+    )
+
+
+def slot_start(session: Session, slot_id: int) -> datetime | None:
+    return session.scalar(select(Slot.starts_at).where(Slot.id == slot_id))

@@ -153,6 +153,33 @@ def store_inbound(
     return connection.execute(statement, row).scalar()
 
 
+def claim_next_inbound(session: Session, *, after: int = 0) -> Message | None:
+    """The oldest inbound text after id `after` not yet acted on, locked until commit;
+    texts another worker has claimed are skipped (PostgreSQL; SQLite has one writer)."""
+    return session.scalar(
+        select(Message)
+        .where(Message.direction == "in", Message.processed_at.is_(None), Message.id > after)
+        .order_by(Message.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def earlier_inbound_pending(session: Session, message: Message) -> bool:
+    """Is an earlier text from the same number still waiting to be acted on?"""
+    earlier = session.scalar(
+        select(Message.id)
+        .where(
+            Message.direction == "in",
+            Message.processed_at.is_(None),
+            Message.from_number == message.from_number,
+            Message.id < message.id,
+        )
+        .limit(1)
+    )
+    return earlier is not None
+
+
 def attribute_inbound(
     session: Session,
     message_id: int,

@@ -372,6 +372,18 @@ def offers_to_tell(session: Session, offer_ids: list[int]) -> list[OfferToTell]:
     return found
 
 
+def decline_member(session: Session, member_id: int, *, now: datetime) -> None:
+    """The member said no: not nudged again in this campaign (unless booked already)."""
+    session.execute(
+        update(CampaignMember)
+        .where(
+            CampaignMember.id == member_id,
+            CampaignMember.state.in_(("waiting", "offered", "exhausted")),
+        )
+        .values(state="declined", declined_at=now, updated_at=now)
+    )
+
+
 def release_holds(session: Session, offer_ids: list[int]) -> None:
     session.execute(
         update(Slot)

@@ -17,17 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.clock import as_utc
-from app.data import conversations, messages
+from app.data import conversations, history, messages
 from app.data.db import Database
 from app.data.models import (
     Conversation,
     Message,
-    Offer,
-    Patient,
 )
 from app.domain.keywords import parse
 from app.services.reply_actions import Act, context_for
@@ -113,14 +110,7 @@ def _act_on_next(
     number is still pending (claimed by another worker that has not committed).
     """
     with db.transaction() as session:
-        query = (
-            select(Message)
-            .where(Message.direction == "in", Message.processed_at.is_(None), Message.id > after)
-            .order_by(Message.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        message = session.scalar(query)
+        message = messages.claim_next_inbound(session, after=after)
         if message is None:
             return None
         result = act_in_order(session, message, now=now, config=config)
@@ -137,17 +127,7 @@ def act_in_order(
     """
     assert message.from_number is not None
     conversation = conversations.lock(session, message.from_number, now)
-    earlier = session.scalar(
-        select(Message.id)
-        .where(
-            Message.direction == "in",
-            Message.processed_at.is_(None),
-            Message.from_number == message.from_number,
-            Message.id < message.id,
-        )
-        .limit(1)
-    )
-    if earlier is not None:
+    if messages.earlier_inbound_pending(session, message):
         return None
     return _act(session, message, conversation, now=now, config=config)
 
@@ -209,14 +189,8 @@ class DemoPerson:
 def demo_people(db: Database, limit: int = 60) -> list[DemoPerson]:
     """Patients with an Ofcom drama-range mobile, those with an offer or booking first."""
     with db.sessions() as session:
-        has_offer = select(Offer.id).where(Offer.patient_id == Patient.id).exists()
-        rows = session.execute(
-            select(Patient.given_name, Patient.family_name, Patient.mobile)
-            .where(Patient.mobile.between("+447700900000", "+447700900999"))
-            .order_by(has_offer.desc(), Patient.id)
-            .limit(limit)
-        ).all()
+        rows = history.demo_residents(session, limit)
     return [
-        DemoPerson(" ".join(p for p in (r.given_name, r.family_name) if p) or "Patient", r.mobile)
-        for r in rows
+        DemoPerson(" ".join(p for p in (given, family) if p) or "Patient", mobile)
+        for given, family, mobile in rows
     ]

@@ -12,19 +12,15 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.data import messages, offers
+from app.data import history, messages, offers
 from app.data.models import (
     Booking,
-    CampaignMember,
     Conversation,
     Offer,
-    Patient,
     PhoneNumber,
     Practice,
-    Slot,
 )
 from app.data.offers import close_open_offers, open_offer_for
 from app.domain import timefmt
@@ -112,16 +108,10 @@ def context_for(session: Session, number: str, now: datetime) -> Context:
     if patient_id is None:
         # no offer or booking: the patient the practice that last texted the number wrote
         # about, else (never texted) the first patient on record with this mobile
-        patient_id = messages.last_patient_texted(session, number) or session.scalar(
-            select(Patient.id).where(Patient.mobile == number).order_by(Patient.id).limit(1)
+        patient_id = messages.last_patient_texted(session, number) or history.first_patient_on(
+            session, number
         )
-    practice = None
-    if patient_id is not None:
-        practice = session.scalar(
-            select(Practice)
-            .join(Patient, Patient.practice_id == Practice.id)
-            .where(Patient.id == patient_id)
-        )
+    practice = history.practice_of(session, patient_id) if patient_id is not None else None
     return Context(session, now, number, patient_id, practice, open_offer, latest_offer, booking)
 
 
@@ -269,7 +259,7 @@ class Act:
     def reply_already_booked(self) -> None:
         booking = self.context.booking or self.session.get(Booking, self.booking_id)
         assert booking is not None
-        starts_at = self.session.scalar(select(Slot.starts_at).where(Slot.id == booking.slot_id))
+        starts_at = history.slot_start(self.session, booking.slot_id)
         assert starts_at is not None
         self.reply("already_booked", slot_time=timefmt.slot_time(starts_at))
 
@@ -289,14 +279,7 @@ class Act:
             )
         member_id = self.context.member_id
         if member_id is not None:
-            self.session.execute(
-                update(CampaignMember)
-                .where(
-                    CampaignMember.id == member_id,
-                    CampaignMember.state.in_(("waiting", "offered", "exhausted")),
-                )
-                .values(state="declined", declined_at=self.now, updated_at=self.now)
-            )
+            offers.decline_member(self.session, member_id, now=self.now)
         self.reply("declined")
         return "declined"
 
@@ -316,7 +299,7 @@ class Act:
         booking = self.context.booking
         if booking is None:
             return self.unclear()
-        starts_at = self.session.scalar(select(Slot.starts_at).where(Slot.id == booking.slot_id))
+        starts_at = history.slot_start(self.session, booking.slot_id)
         assert starts_at is not None
         if not booking_service.cancel_booking(
             self.session,

@@ -165,17 +165,19 @@ def queue_outbound(
     campaign: Campaign | None = None,
     **options: object,
 ) -> Message:
-    """A queued outbound message through the one real queueing path (`queue_message`)."""
-    from app.services.outbox import queue_message
+    """A queued outbound message through the one real queueing path (`messages.queue`)."""
+    from app.data import messages
 
-    return queue_message(
+    return messages.queue(
         session,
-        to=to,
-        body=body,
-        kind=kind,
+        messages.OutboundText(
+            to=to,
+            body=body,
+            kind=kind,
+            campaign_id=campaign.id if campaign is not None else None,
+            **options,  # type: ignore[arg-type]
+        ),
         now=now,
-        campaign_id=campaign.id if campaign is not None else None,
-        **options,  # type: ignore[arg-type]
     )
 
 
@@ -572,3 +574,66 @@ def act_on_inbound(app: object) -> int:
         now=extensions["nudge.clock"].now(),
         config=app.config,  # type: ignore[attr-defined]
     )
+
+
+class _ActLater(Exception):
+    """An earlier text from the number is being acted on by a replies job: start again."""
+
+
+def handle_inbound(
+    db: object,
+    *,
+    message_sid: str,
+    from_number: str,
+    to_number: str,
+    body: str,
+    now: datetime,
+    config: object,
+    opt_out_type: str | None = None,
+) -> object:
+    """Receive one inbound SMS as the webhook does and act on it at once, after any earlier
+    ones from that number, as the replies job would; its `InboundResult`.
+
+    Waits on locks, never on a timer: the number's conversation row is locked before the
+    text is stored, so callers texting from one number take turns and each acts on its
+    own text; an earlier text a replies job has claimed is waited for by starting again
+    (the conversation lock then waits for that job's commit).
+    """
+    from sqlalchemy import select as _select
+
+    from app.data import conversations, messages
+    from app.domain.keywords import parse
+    from app.services.replies import InboundResult, act_in_order
+
+    pending = Message.direction == "in", Message.processed_at.is_(None)
+    while True:
+        try:
+            with db.transaction() as session:  # type: ignore[attr-defined]
+                conversations.lock(session, from_number, now)
+                stored = messages.store_inbound(
+                    session,
+                    message_sid=message_sid,
+                    from_number=from_number,
+                    to_number=to_number,
+                    body=body,
+                    intent=parse(body).kind,
+                    opt_out_type=opt_out_type,
+                    now=now,
+                )
+                if stored is None:
+                    return InboundResult(duplicate=True)
+                earlier = session.scalars(
+                    _select(Message)
+                    .where(Message.from_number == from_number, Message.id < stored, *pending)
+                    .order_by(Message.id)
+                    .with_for_update(skip_locked=True)
+                ).all()
+                for text in earlier:
+                    act_in_order(session, text, now=now, config=config)  # type: ignore[arg-type]
+                own = session.get(Message, stored)
+                result = act_in_order(session, own, now=now, config=config)  # type: ignore[arg-type]
+                if result is None:
+                    raise _ActLater
+                return result
+        except _ActLater:
+            continue

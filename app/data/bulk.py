@@ -12,7 +12,9 @@ each database has. The one module that knows which database it is talking to.
 
 The API is generic (a table, its column names, rows as tuples): `upsert_loader` for a
 stream of batches merged by a unique key, with counts of what it did; `insert_rows` for a
-plain fast insert (a temporary table of keys, say); `temporary_table` for such a table.
+plain fast insert (a temporary table of keys, say); `temporary_table` for such a table;
+`bulk_insert` and `insert_ignoring` for rows as dicts in an ORM session (waves of offers
+and their queued invitations), the latter skipping rows that hit a unique index.
 """
 
 from __future__ import annotations
@@ -23,9 +25,21 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Column, MetaData, Table, func, literal, literal_column, or_, select, text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import (
+    Column,
+    MetaData,
+    Table,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 Encode = Callable[[list[tuple[Any, ...]]], Any]
@@ -343,3 +357,92 @@ class _PostgresUpsert(Loader):
         self.changed += int(changed or 0)
         self.conn.execute(text(f"TRUNCATE {self.staging_name}"))
         self.pending = 0
+
+
+# --- rows as dicts in the caller's ORM session: waves of offers, queued messages ---------
+
+CHUNK = 5000  # rows per statement: well under PostgreSQL's 65535 parameters
+
+
+def table_of(model: Any) -> Table:
+    """A model's Core table (typed for mypy): bulk statements skip the ORM."""
+    return cast(Table, model.__table__)
+
+
+def is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Plain bulk insert: COPY on PostgreSQL (the fastest way in), executemany elsewhere."""
+    if not rows:
+        return
+    if is_postgresql(session):
+        _copy(session, table.name, rows)
+    else:
+        session.execute(insert(table), rows)
+
+
+def _copy(session: Session, table_name: str, rows: list[dict[str, Any]]) -> None:
+    columns = list(rows[0])
+    names = ", ".join(f'"{c}"' for c in columns)
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f'COPY "{table_name}" ({names}) FROM STDIN') as copy:
+        for chunk in chunks(rows):
+            copy.write(copy_text([tuple(row[c] for c in columns) for row in chunk], len(columns)))
+
+
+def insert_ignoring(
+    session: Session,
+    table: Table,
+    rows: list[dict[str, Any]],
+    *,
+    index_elements: Sequence[str],
+    index_where: str | None = None,
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """Insert `rows`, skipping any that conflict on the unique index over `index_elements`
+    (partial: `index_where`); the `returning` columns of the rows inserted.
+
+    PostgreSQL: COPY into a scratch table, then one INSERT ... SELECT ... ON CONFLICT DO
+    NOTHING (no parameter per value). SQLite: one executemany, which SQLAlchemy batches
+    into multi-row INSERT ... ON CONFLICT DO NOTHING ... RETURNING statements.
+    """
+    if not rows:
+        return []
+    if not is_postgresql(session):
+        statement = sqlite.insert(table).on_conflict_do_nothing(
+            index_elements=list(index_elements),
+            index_where=text(index_where) if index_where else None,
+        )
+        if not returning:
+            session.execute(statement, rows)
+            return []
+        returned = statement.returning(*(table.c[c] for c in returning))
+        return [tuple(r) for r in session.execute(returned, rows)]
+    columns = list(rows[0])
+    names = ", ".join(f'"{c}"' for c in columns)
+    scratch = f"staged_{table.name}"
+    session.execute(
+        text(
+            f"CREATE TEMP TABLE {scratch} ON COMMIT DROP AS"
+            f' SELECT {names} FROM "{table.name}" LIMIT 0'
+        )
+    )
+    _copy(session, scratch, rows)
+    target = f"({', '.join(index_elements)})" + (f" WHERE {index_where}" if index_where else "")
+    back = f" RETURNING {', '.join(returning)}" if returning else ""
+    result = session.execute(
+        text(
+            f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {scratch}'
+            f" ON CONFLICT {target} DO NOTHING{back}"
+        )
+    )
+    found = [tuple(r) for r in result] if returning else []
+    session.execute(text(f"DROP TABLE {scratch}"))
+    return found

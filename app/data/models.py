@@ -11,6 +11,7 @@ both SQLite and PostgreSQL whatever the Python code does:
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, time
 from typing import Any
 
@@ -411,12 +412,22 @@ class StatusEvent(Base):
     received_at: Mapped[datetime]
 
 
+def conversation_key() -> str:
+    """A random, unguessable address for a conversation's pages (never the number)."""
+    return secrets.token_urlsafe(18)
+
+
 class Conversation(Base):
-    """Per-number conversation state: unclear-reply streak and the staff follow-up flag."""
+    """Per-number conversation state: unclear-reply streak and the staff follow-up flag.
+
+    `practice_id` is the practice whose patient the latest attributed text was about, so
+    a flag reaches the practice whose offer it answers; `key` addresses its pages.
+    """
 
     __tablename__ = "conversation"
 
     number: Mapped[str] = mapped_column(String(20), primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True, default=conversation_key)
     practice_id: Mapped[int | None] = mapped_column(ForeignKey("practice.id"), index=True)
     unclear_streak: Mapped[int] = mapped_column(default=0)
     flagged_at: Mapped[datetime | None]

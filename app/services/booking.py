@@ -30,6 +30,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.data import messages
 from app.data.db import Database
 from app.data.models import (
     Booking,
@@ -41,10 +42,9 @@ from app.data.models import (
     Practice,
     Slot,
 )
+from app.data.offers import close_open_offers
 from app.domain import timefmt
 from app.services import audit
-from app.services.offer_state import close_open_offers
-from app.services.outbox import queue_message
 from app.sms.rendering import render
 
 DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
@@ -143,15 +143,7 @@ def book_choice(
         .where(CampaignMember.id == claimed.member_id)
         .values(state="booked", updated_at=now)
     )
-    session.execute(
-        update(Message)
-        .where(
-            Message.offer_id == offer_id,
-            Message.status == "queued",
-            Message.kind.in_(("invitation", "reminder")),
-        )
-        .values(status="cancelled", status_updated_at=now)
-    )
+    messages.cancel_queued(session, now=now, offer_ids=[offer_id], kinds=messages.OFFER_TEXTS)
     queue_confirmation(session, booking, to=claimed.mobile, now=now, config=config)
     return BookingResult("booked", booking_id=booking.id, slot_id=slot_id)
 
@@ -222,19 +214,21 @@ def queue_confirmation(
         duration_minutes=slot.duration_minutes,
         calendar_url=calendar_url(_base_url(config), booking.calendar_token),
     )
-    return queue_message(
+    return messages.queue(
         session,
-        to=to,
-        body=body,
-        kind="confirmation",
+        messages.OutboundText(
+            to=to,
+            body=body,
+            kind="confirmation",
+            dedupe_key=f"confirmation:booking:{booking.id}",
+            from_number=(config or {}).get("SMS_FROM_NUMBER"),
+            in_send_window=False,
+            campaign_id=booking.campaign_id,
+            patient_id=booking.patient_id,
+            offer_id=booking.offer_id,
+            booking_id=booking.id,
+        ),
         now=now,
-        dedupe_key=f"confirmation:booking:{booking.id}",
-        from_number=(config or {}).get("SMS_FROM_NUMBER"),
-        in_send_window=False,
-        campaign_id=booking.campaign_id,
-        patient_id=booking.patient_id,
-        offer_id=booking.offer_id,
-        booking_id=booking.id,
     )
 
 
@@ -278,15 +272,7 @@ def cancel_booking(
         return False
     if free_slot:
         free_booked_slot(session, cancelled.slot_id)
-    session.execute(
-        update(Message)
-        .where(
-            Message.booking_id == booking_id,
-            Message.status == "queued",
-            Message.kind == "appointment_reminder",
-        )
-        .values(status="cancelled", status_updated_at=now)
-    )
+    messages.cancel_queued(session, now=now, booking_id=booking_id, kinds=("appointment_reminder",))
     if cancelled.offer_id is not None:
         member_id = select(Offer.member_id).where(Offer.id == cancelled.offer_id).scalar_subquery()
         session.execute(

@@ -1,15 +1,16 @@
 """Practice diary changes made by staff: cancelling a slot someone has booked.
 
-Rule: cancelling a booked slot tells the patient by SMS and offers
-new times. The booking is cancelled (`booking.cancel_booking`, which frees the
-slot exactly once), the slot is then taken out of use, the patient is told at once
-(outside the send window: they are expecting to attend), and, when the booking came
-from a campaign offer, a fresh offer with three new times is made (
-`offers.create_offer`), all in one transaction.
+Rule: cancelling a booked slot tells the patient by SMS and offers new times. The
+booking is cancelled (`booking.cancel_booking`, which frees the slot exactly once), the
+slot is then taken out of use, the patient is told at once (outside the send window:
+they are expecting to attend), and, when the booking came from a campaign offer, a
+fresh offer with three new times is made (`offers.create_offer`, a wave of one), all in
+one transaction.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,12 +19,14 @@ from typing import Any
 from sqlalchemy import select, update
 
 from app.clock import as_utc
+from app.data import messages
 from app.data.db import Database
 from app.data.models import Booking, Offer, Patient, Practice, Slot
 from app.domain import timefmt
 from app.services import audit, booking, numbers, offers
-from app.services.outbox import queue_message
 from app.sms.rendering import render
+
+log = logging.getLogger(__name__)
 
 
 class DiaryError(ValueError):
@@ -74,17 +77,19 @@ def cancel_booked_slot(
                 when=timefmt.slot_time(as_utc(slot.starts_at)),
                 new_times=new_offer is not None,
             )
-            queue_message(
+            messages.queue(
                 session,
-                to=patient.mobile,
-                body=body,
-                kind="booking_cancelled",
+                messages.OutboundText(
+                    to=patient.mobile,
+                    body=body,
+                    kind="booking_cancelled",
+                    dedupe_key=f"booking_cancelled:booking:{live.id}",
+                    from_number=config.get("SMS_FROM_NUMBER"),
+                    in_send_window=False,
+                    patient_id=patient.id,
+                    booking_id=live.id,
+                ),
                 now=now,
-                dedupe_key=f"booking_cancelled:booking:{live.id}",
-                from_number=config.get("SMS_FROM_NUMBER"),
-                in_send_window=False,
-                patient_id=patient.id,
-                booking_id=live.id,
             )
             told = True
         audit.record(

@@ -1,7 +1,7 @@
 """Staff follow-up of flagged conversations: replying, booking for the patient, recording
 an opt-out asked for by phone, and closing the flag.
 
-Rules: a reply is sent at any hour (a conversation is not a
+Rules ("Conversations"): a reply is sent at any hour (a conversation is not a
 campaign message) but never to a number that has opted out or cannot be texted; an
 opt-out recorded by staff has the same effect as STOP (`numbers.opt_out`, source
 "staff"); every action is audited with who did it. Each function is one transaction.
@@ -9,44 +9,130 @@ opt-out recorded by staff has the same effect as STOP (`numbers.opt_out`, source
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
+from app.data import conversations, messages
 from app.data.db import Database
 from app.data.models import Conversation, Message, Patient, PhoneNumber, Slot
 from app.domain.segments import count as count_segments
 from app.services import audit, booking, numbers
-from app.services.outbox import queue_message
 
 MAX_REPLY_SEGMENTS = 3
+BOOKABLE_DAYS = 28
 
 
 class FollowUpError(ValueError):
     """An action staff cannot take; the message is safe to show them."""
 
 
-def thread(session: Any, number: str, limit: int = 200) -> list[Message]:
-    """Messages to and from `number`, oldest first (the latest `limit`)."""
-    rows = session.scalars(
-        select(Message)
-        .where(or_(Message.to_number == number, Message.from_number == number))
-        .order_by(Message.created_at.desc(), Message.id.desc())
-        .limit(limit)
-    ).all()
-    return list(reversed(rows))
+@dataclass(frozen=True)
+class QueueItem:
+    """One flagged conversation in the work queue; `who` names only its practice's patients."""
+
+    key: str
+    reason: str
+    flagged_at: datetime
+    last: Message | None
+    who: str
 
 
-def phone_state(session: Any, number: str) -> PhoneNumber | None:
-    return session.get(PhoneNumber, number)
+@dataclass(frozen=True)
+class ConversationView:
+    """What a practice may see of a conversation: its part of the thread, its patients
+    on the number and its free times to book (a shared phone's other practice: nothing)."""
+
+    conversation: Conversation
+    messages: list[Message]
+    patients: list[Patient]
+    phone: PhoneNumber | None
+    free_slots: list[Slot]
+
+
+def _thread(session: Session, conversation: Conversation, limit: int | None) -> list[Message]:
+    if conversation.practice_id is None:
+        return messages.thread(session, number=conversation.number, unattributed=True, limit=limit)
+    return messages.thread(
+        session, number=conversation.number, practice_id=conversation.practice_id, limit=limit
+    )
+
+
+def _name(patient: Patient) -> str:
+    return " ".join(filter(None, [patient.given_name, patient.family_name])) or "Name not known"
+
+
+def flagged_queue(db: Database, practice_ids: Iterable[int] | None) -> list[QueueItem]:
+    """The unresolved flags of `practice_ids` (None: every practice and unknown senders)."""
+    items = []
+    with db.transaction() as session:
+        for c in conversations.flagged(session, practice_ids):
+            last = _thread(session, c, limit=1)
+            patients = conversations.patients_on(session, c.number, c.practice_id)
+            assert c.flagged_at is not None
+            items.append(
+                QueueItem(
+                    key=c.key,
+                    reason=c.flag_reason or "unclear",
+                    flagged_at=c.flagged_at,
+                    last=last[-1] if last else None,
+                    who=", ".join(_name(p) for p in patients) or "Unknown sender",
+                )
+            )
+    return items
+
+
+def find(db: Database, key: str, practice_ids: Iterable[int] | None) -> Conversation | None:
+    """The conversation addressed by `key` if it is one of `practice_ids`' (None: any)."""
+    with db.transaction() as session:
+        return conversations.by_key(session, key, practice_ids)
+
+
+def view(db: Database, conversation: Conversation, *, now: datetime) -> ConversationView:
+    with db.transaction() as session:
+        return ConversationView(
+            conversation,
+            _thread(session, conversation, limit=200),
+            conversations.patients_on(session, conversation.number, conversation.practice_id),
+            conversations.phone(session, conversation.number),
+            conversations.free_slots(
+                session, conversation.practice_id, now, now + timedelta(days=BOOKABLE_DAYS)
+            ),
+        )
+
+
+def booking_parties(
+    db: Database, conversation: Conversation, patient_id: int, slot_id: int
+) -> tuple[int, int | None] | None:
+    """(patient's practice, slot's practice) for a booking from this conversation; None
+    unless the patient is one of its practice's patients on its number."""
+    with db.transaction() as session:
+        patient = session.get(Patient, patient_id)
+        slot = session.get(Slot, slot_id)
+        if (
+            patient is None
+            or patient.mobile != conversation.number
+            or patient.practice_id != conversation.practice_id
+        ):
+            return None
+        return patient.practice_id, slot.practice_id if slot is not None else None
 
 
 def reply(
-    db: Database, number: str, body: str, *, now: datetime, actor: str, config: Mapping[str, Any]
+    db: Database,
+    conversation: Conversation,
+    body: str,
+    *,
+    now: datetime,
+    actor: str,
+    config: Mapping[str, Any],
 ) -> int:
-    """Queue a staff reply to `number`; returns the message id."""
+    """Queue a staff reply in `conversation`, about its practice's patient; the message id."""
+    number = conversation.number
     body = body.strip()
     if not body:
         raise FollowUpError("Enter a message")
@@ -62,16 +148,18 @@ def reply(
             )
         ):
             raise FollowUpError("This number has opted out or cannot be texted: phone instead")
-        patient_id = session.scalar(select(Patient.id).where(Patient.mobile == number).limit(1))
-        message = queue_message(
+        patients = conversations.patients_on(session, number, conversation.practice_id)
+        message = messages.queue(
             session,
-            to=number,
-            body=body,
-            kind="staff_reply",
+            messages.OutboundText(
+                to=number,
+                body=body,
+                kind="staff_reply",
+                from_number=config.get("SMS_FROM_NUMBER"),
+                in_send_window=False,
+                patient_id=patients[0].id if patients else None,
+            ),
             now=now,
-            from_number=config.get("SMS_FROM_NUMBER"),
-            in_send_window=False,
-            patient_id=patient_id,
         )
         audit.record(
             session,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.data import bulk
 from app.data.models import CampaignMember, Offer, Patient
-from app.services.offer_state import close_open_offers
+from app.data.offers import close_open_offers
 
 # Every NHS number the file lists, for marking the practice's patients it does not.
 LISTED = bulk.temporary_table("import_listed", Column("nhs_number", String(10), primary_key=True))

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
-
+from app.data import messages
 from app.data.db import Database
-from app.data.models import Message
 
 
 def message_log(
@@ -19,14 +17,6 @@ def message_log(
     outbound row without its own sender shows `our_number`, the number it goes out from.
     """
     with db.transaction() as session:
-        query = select(Message).order_by(Message.created_at, Message.id)
-        if number:
-            query = query.where(
-                or_(
-                    (Message.direction == "out") & (Message.to_number == number),
-                    (Message.direction == "in") & (Message.from_number == number),
-                )
-            )
         return [
             {
                 "id": m.id,
@@ -42,5 +32,5 @@ def message_log(
                 "error_code": m.error_code,
                 "attempts": m.attempts,
             }
-            for m in session.scalars(query)
+            for m in messages.thread(session, number=number or None)
         ]

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.data.models import CampaignMember, Message, Offer, Patient, PhoneNumber
-from app.services.offer_state import close_open_offers
+from app.data import messages
+from app.data.models import CampaignMember, Offer, Patient, PhoneNumber
+from app.data.offers import close_open_offers
+from app.data.phones import unsendable_numbers
 
 
 def _phone(session: Session, number: str) -> PhoneNumber:
@@ -38,11 +40,7 @@ def _phone(session: Session, number: str) -> PhoneNumber:
 
 
 def _stop_sending(session: Session, number: str, *, now: datetime, member_state: str) -> None:
-    session.execute(
-        update(Message)
-        .where(Message.to_number == number, Message.direction == "out", Message.status == "queued")
-        .values(status="cancelled", status_updated_at=now)
-    )
+    messages.cancel_queued(session, now=now, to_number=number)
     close_open_offers(session, Offer.mobile == number, state="withdrawn", now=now)
     patients = select(Patient.id).where(Patient.mobile == number).scalar_subquery()
     session.execute(
@@ -99,8 +97,4 @@ def is_opted_out(session: Session, number: str) -> bool:
     )
 
 
-def unsendable_numbers() -> Select[str]:
-    """Numbers that must receive nothing but an opt-out acknowledgement (for subqueries)."""
-    return select(PhoneNumber.number).where(
-        or_(PhoneNumber.opted_out_at.is_not(None), PhoneNumber.not_textable_at.is_not(None))
-    )
+__all__ = ["is_opted_out", "mark_not_textable", "opt_in", "opt_out", "unsendable_numbers"]

@@ -1,6 +1,6 @@
 """Reminders: one no-reply reminder per offer, and the day-before appointment reminder.
 
-Rules: a reminder is due `reminder_hours` after an invitation
+Rules (scheduler jobs): a reminder is due `reminder_hours` after an invitation
 that is still open and has had no reply from the number (one reminder, never more); an
 appointment reminder goes the day before a booked slot (London dates). Both are
 query-driven and idempotent: the offer's `reminded_at` is stamped by a conditional
@@ -17,6 +17,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from app.clock import as_utc
+from app.data import messages
 from app.data.db import Database
 from app.data.models import (
     Booking,
@@ -30,7 +31,6 @@ from app.data.models import (
 )
 from app.domain import timefmt
 from app.services.numbers import unsendable_numbers
-from app.services.outbox import queue_message
 from app.sms.rendering import render
 
 LONDON = timefmt.LONDON
@@ -100,19 +100,21 @@ def _queue_reminder(
         slots=[timefmt.slot_time(as_utc(s)) for s in starts],
         expiry=timefmt.deadline(as_utc(offer.expires_at)),
     )
-    queue_message(
+    messages.queue(
         session,
-        to=offer.mobile,
-        body=body,
-        kind="reminder",
+        messages.OutboundText(
+            to=offer.mobile,
+            body=body,
+            kind="reminder",
+            dedupe_key=f"reminder:offer:{offer.id}",
+            from_number=config.get("SMS_FROM_NUMBER"),
+            in_send_window=True,
+            expires_at=offer.expires_at,
+            campaign_id=offer.campaign_id,
+            patient_id=offer.patient_id,
+            offer_id=offer.id,
+        ),
         now=now,
-        dedupe_key=f"reminder:offer:{offer.id}",
-        from_number=config.get("SMS_FROM_NUMBER"),
-        in_send_window=True,
-        expires_at=offer.expires_at,
-        campaign_id=offer.campaign_id,
-        patient_id=offer.patient_id,
-        offer_id=offer.id,
     )
 
 
@@ -166,18 +168,20 @@ def queue_appointment_reminders(
                 location=slot.location,
                 calendar_url=f"{base_url}/c/{booking.calendar_token}.ics",
             )
-            queue_message(
+            messages.queue(
                 session,
-                to=patient.mobile,
-                body=body,
-                kind="appointment_reminder",
+                messages.OutboundText(
+                    to=patient.mobile,
+                    body=body,
+                    kind="appointment_reminder",
+                    dedupe_key=f"appointment_reminder:booking:{booking.id}",
+                    from_number=config.get("SMS_FROM_NUMBER"),
+                    in_send_window=True,
+                    expires_at=as_utc(slot.starts_at),
+                    campaign_id=booking.campaign_id,
+                    patient_id=patient.id,
+                    booking_id=booking.id,
+                ),
                 now=now,
-                dedupe_key=f"appointment_reminder:booking:{booking.id}",
-                from_number=config.get("SMS_FROM_NUMBER"),
-                in_send_window=True,
-                expires_at=as_utc(slot.starts_at),
-                campaign_id=booking.campaign_id,
-                patient_id=patient.id,
-                booking_id=booking.id,
             )
         return len(rows)

@@ -12,45 +12,22 @@ hour) and the text stamped processed, all in one commit.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from app.clock import as_utc
+from app.data import conversations, history, messages
 from app.data.db import Database
 from app.data.models import (
-    Booking,
-    CampaignMember,
     Conversation,
     Message,
-    Offer,
-    Patient,
-    PhoneNumber,
-    Practice,
-    Slot,
 )
-from app.domain import timefmt
-from app.domain.keywords import Intent, parse
-from app.services import booking as booking_service
-from app.services import numbers
-from app.services.offer_state import close_open_offers, open_offer_for
-from app.services.offers import create_offer
-from app.services.outbox import queue_message
-from app.sms.rendering import render
-
-# after this many unclear replies in a row a person at the practice follows up
-UNCLEAR_FLAG_AFTER = 2
-FALLBACK_PHONE = "your GP practice"
-# the synchronous path waits this long, this often, for another caller acting on an
-# earlier text from the same number (it commits in milliseconds)
-SYNC_ATTEMPTS = 200
-SYNC_WAIT_SECONDS = 0.01
+from app.domain.keywords import parse
+from app.services.reply_actions import Act, context_for
 
 
 @dataclass(frozen=True)
@@ -64,66 +41,6 @@ class InboundResult:
     booking_id: int | None = None
     message_sid: str | None = None
     message_id: int | None = None
-
-
-class _Context:
-    """Who is texting: their open offer, else their latest offer; their live booking.
-
-    The booking is looked up only when an action needs it (a choice on an open offer,
-    the common case, never does).
-    """
-
-    def __init__(
-        self,
-        session: Session,
-        now: datetime,
-        number: str,
-        patient_id: int | None,
-        practice: Practice | None,
-        open_offer: Offer | None,
-        latest_offer: Offer | None,
-        booking: Booking | None | _Unknown = None,
-    ) -> None:
-        self._session, self._now = session, now
-        self.number = number
-        self.patient_id = patient_id
-        self.practice = practice
-        self.open_offer = open_offer
-        self.latest_offer = latest_offer
-        self._booking = booking
-
-    @property
-    def booking(self) -> Booking | None:
-        if isinstance(self._booking, _Unknown):
-            self._booking = booking_service.live_booking_for_number(
-                self._session, self.number, self._now
-            )
-        return self._booking
-
-    @booking.setter
-    def booking(self, value: Booking | None) -> None:
-        self._booking = value
-
-    @property
-    def known(self) -> bool:
-        return self.patient_id is not None
-
-    @property
-    def phone(self) -> str:
-        return (self.practice.phone if self.practice else None) or FALLBACK_PHONE
-
-    @property
-    def practice_name(self) -> str:
-        return self.practice.name if self.practice else "your GP practice"
-
-    @property
-    def member_id(self) -> int | None:
-        offer = self.open_offer or self.latest_offer
-        return offer.member_id if offer else None
-
-
-class _Unknown:
-    """Not looked up yet."""
 
 
 def receive_inbound(
@@ -144,27 +61,17 @@ def receive_inbound(
     action runs. `process_inbound` (the replies job) acts on it within about a second.
     """
     with db.transaction() as session:
-        return (
-            _store_inbound(
-                session,
-                {
-                    "direction": "in",
-                    "kind": "",
-                    "to_number": to_number,
-                    "from_number": from_number,
-                    "body": body,
-                    "status": "received",
-                    "provider_sid": message_sid,
-                    "intent": parse(body).kind,
-                    "opt_out_type": opt_out_type,
-                    "in_send_window": False,
-                    "attempts": 0,
-                    "created_at": now,
-                    "status_updated_at": now,
-                },
-            )
-            is not None
+        stored = messages.store_inbound(
+            session,
+            message_sid=message_sid,
+            from_number=from_number,
+            to_number=to_number,
+            body=body,
+            intent=parse(body).kind,
+            opt_out_type=opt_out_type,
+            now=now,
         )
+        return stored is not None
 
 
 def process_inbound(
@@ -189,62 +96,12 @@ def process_inbound(
     return acted
 
 
-def handle_inbound(
-    db: Database,
-    *,
-    message_sid: str,
-    from_number: str,
-    to_number: str,
-    body: str,
-    now: datetime,
-    config: Mapping[str, Any],
-    opt_out_type: str | None = None,
-) -> InboundResult:
-    """Receive one inbound SMS and act on it now, with any earlier ones from that number.
-
-    The synchronous path for callers that need the outcome at once (tests, staff tools);
-    the webhook only receives. `opt_out_type` is Twilio's OptOutType (STOP/START/HELP)
-    when Advanced Opt-Out matched a keyword and answered it itself: we record the opt-out
-    or opt-in but send no acknowledgement of our own, so the resident gets one, not two.
-    """
-    if not receive_inbound(
-        db,
-        message_sid=message_sid,
-        from_number=from_number,
-        to_number=to_number,
-        body=body,
-        now=now,
-        opt_out_type=opt_out_type,
-    ):
-        return InboundResult(duplicate=True)
-    for _ in range(SYNC_ATTEMPTS):
-        with db.transaction() as session:
-            message = session.scalar(
-                select(Message)
-                .where(Message.provider_sid == message_sid, Message.processed_at.is_(None))
-                .with_for_update()
-            )
-            if message is None:  # a replies job acted on it meanwhile
-                return InboundResult(duplicate=False, intent=parse(body).kind)
-            result = _act_in_order(session, message, now=now, config=config)
-        if result is not None:
-            return result
-        # an earlier text from this number is being acted on by another caller: wait
-        time.sleep(SYNC_WAIT_SECONDS)
-    # earlier texts nobody is acting on: act on them in order, then on this one
-    while (claimed := _act_on_next(db, now=now, config=config, number=from_number)) is not None:
-        if claimed.message_sid == message_sid:
-            return claimed
-    return InboundResult(duplicate=False, intent=parse(body).kind)
-
-
 def _act_on_next(
     db: Database,
     *,
     now: datetime,
     config: Mapping[str, Any],
     after: int = 0,
-    number: str | None = None,
 ) -> InboundResult | None:
     """Claim the oldest pending inbound text after id `after` and act on it.
 
@@ -253,23 +110,14 @@ def _act_on_next(
     number is still pending (claimed by another worker that has not committed).
     """
     with db.transaction() as session:
-        query = (
-            select(Message)
-            .where(Message.direction == "in", Message.processed_at.is_(None), Message.id > after)
-            .order_by(Message.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        if number is not None:
-            query = query.where(Message.from_number == number)
-        message = session.scalar(query)
+        message = messages.claim_next_inbound(session, after=after)
         if message is None:
             return None
-        result = _act_in_order(session, message, now=now, config=config)
+        result = act_in_order(session, message, now=now, config=config)
         return result or InboundResult(duplicate=False, message_id=message.id)
 
 
-def _act_in_order(
+def act_in_order(
     session: Session, message: Message, *, now: datetime, config: Mapping[str, Any]
 ) -> InboundResult | None:
     """Act on a claimed text unless an earlier one from its number is pending (then None).
@@ -278,18 +126,8 @@ def _act_in_order(
     text commits before we look, and texts from one number are acted on in order.
     """
     assert message.from_number is not None
-    conversation = _lock_conversation(session, message.from_number, now)
-    earlier = session.scalar(
-        select(Message.id)
-        .where(
-            Message.direction == "in",
-            Message.processed_at.is_(None),
-            Message.from_number == message.from_number,
-            Message.id < message.id,
-        )
-        .limit(1)
-    )
-    if earlier is not None:
+    conversation = conversations.lock(session, message.from_number, now)
+    if messages.earlier_inbound_pending(session, message):
         return None
     return _act(session, message, conversation, now=now, config=config)
 
@@ -306,22 +144,22 @@ def _act(
     assert message.from_number is not None and message.provider_sid is not None
     number, sid = message.from_number, message.provider_sid
     intent = parse(message.body)
-    context = _context(session, number, now)
+    context = context_for(session, number, now)
     offer = context.open_offer or context.latest_offer
-    session.execute(
-        update(Message)
-        .where(Message.id == message.id)
-        .values(
-            processed_at=now,
-            patient_id=context.patient_id,
-            offer_id=offer.id if offer and context.patient_id is not None else None,
-            campaign_id=offer.campaign_id if offer and context.patient_id is not None else None,
-        )
-        .execution_options(synchronize_session=False)
+    about_offer = offer is not None and context.patient_id is not None
+    messages.attribute_inbound(
+        session,
+        message.id,
+        processed_at=now,
+        patient_id=context.patient_id,
+        offer_id=offer.id if offer and about_offer else None,
+        campaign_id=offer.campaign_id if offer and about_offer else None,
     )
-    if context.practice is not None and conversation.practice_id is None:
+    if context.practice is not None:
+        # the flag follows the practice whose patient (and offer) the text is about
         conversation.practice_id = context.practice.id
-    act = _Act(session, context, conversation, intent, sid, message.to_number, now, config)
+    act = Act(session, context, conversation, intent, sid, message.to_number, now, config)
+    act.received_at = as_utc(message.created_at)
     action = act.run(message.opt_out_type)
     if intent.kind != "unclear" and action != "unknown_sender" and conversation.unclear_streak:
         conversation.unclear_streak = 0
@@ -336,373 +174,10 @@ def _act(
     )
 
 
-def _store_inbound(session: Session, row: dict[str, Any]) -> int | None:
-    """Insert the inbound message unless its provider SID is stored; its id, else None.
-
-    ON CONFLICT DO NOTHING on the unique SID: a concurrent duplicate waits for the first
-    to commit, then inserts nothing, so a redelivered webhook is seen without a savepoint.
-    The statement is built once per dialect and run on the connection (the webhook's
-    only statement: building an ORM insert per request cost more than running it).
-    """
-    connection = session.connection()
-    statement = _INBOUND_INSERT.get(connection.dialect.name)
-    if statement is None:
-        insert = sqlite_insert if connection.dialect.name == "sqlite" else pg_insert
-        table = Message.__table__
-        assert isinstance(table, Table)
-        statement = (
-            insert(table)
-            .on_conflict_do_nothing(index_elements=["provider_sid"])
-            .returning(table.c.id)
-        )
-        _INBOUND_INSERT[connection.dialect.name] = statement
-    return connection.execute(statement, row).scalar()
-
-
-_INBOUND_INSERT: dict[str, Any] = {}
-
-
-def _lock_conversation(session: Session, number: str, now: datetime) -> Conversation:
-    """The number's conversation row, created if new and locked until commit.
-
-    One upsert (INSERT ... ON CONFLICT DO UPDATE) both creates and row-locks it. Locking
-    it serialises every inbound text from one number on PostgreSQL (SQLite's single
-    writer already does), so the unclear streak counts correctly and two replies sent
-    together are read in turn; the booking's conditional updates still hold alone.
-    """
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-    statement = insert(Conversation).values(number=number, unclear_streak=0, updated_at=now)
-    row = session.scalars(
-        statement.on_conflict_do_update(
-            index_elements=["number"], set_={"updated_at": statement.excluded.updated_at}
-        )
-        .returning(Conversation)
-        .execution_options(populate_existing=True)
-    ).one()
-    return row
-
-
-def _context(session: Session, number: str, now: datetime) -> _Context:
-    open_offer = open_offer_for(session, number)
-    latest_offer = open_offer or session.scalar(
-        select(Offer).where(Offer.mobile == number).order_by(Offer.id.desc()).limit(1)
-    )
-    booking: Booking | None | _Unknown = _Unknown()
-    patient_id: int | None
-    if latest_offer is not None:
-        patient_id = latest_offer.patient_id
-    else:
-        booking = booking_service.live_booking_for_number(session, number, now)
-        patient_id = booking.patient_id if booking is not None else None
-    if patient_id is None:
-        patient_id = session.scalar(
-            select(Patient.id).where(Patient.mobile == number).order_by(Patient.id).limit(1)
-        )
-    practice = None
-    if patient_id is not None:
-        practice = session.scalar(
-            select(Practice)
-            .join(Patient, Patient.practice_id == Practice.id)
-            .where(Patient.id == patient_id)
-        )
-    return _Context(session, now, number, patient_id, practice, open_offer, latest_offer, booking)
-
-
-class _Act:
-    """The action for one intent, and the answer it queues."""
-
-    def __init__(
-        self,
-        session: Session,
-        context: _Context,
-        conversation: Conversation,
-        intent: Intent,
-        message_sid: str,
-        our_number: str,
-        now: datetime,
-        config: Mapping[str, Any],
-    ) -> None:
-        self.session = session
-        self.context = context
-        self.conversation = conversation
-        self.intent = intent
-        self.sid = message_sid
-        self.our_number = our_number or config.get("SMS_FROM_NUMBER")
-        self.now = now
-        self.config = config
-        self.replies: list[str] = []
-        self.booking_id: int | None = None
-
-    def run(self, opt_out_type: str | None) -> str:
-        kind = self.intent.kind
-        if kind == "stop":
-            return self.stop(provider_handled=opt_out_type is not None)
-        if kind == "start":
-            return self.start(provider_handled=opt_out_type is not None)
-        if not self.context.known:
-            return self.unknown_sender()
-        if kind == "help":
-            if opt_out_type is None:
-                self.reply("help")
-            return "help"
-        handler = {
-            "choice": self.choice,
-            "ambiguous": self.ambiguous,
-            "decline": self.decline,
-            "more": self.more,
-            "change": self.change,
-        }.get(kind, self.unclear)
-        return handler()
-
-    # -- answers ---------------------------------------------------------------
-
-    def reply(
-        self, template: str, *, kind: str = "reply", dedupe_key: str | None = None, **fields: Any
-    ) -> None:
-        body = render(
-            template,
-            practice_name=self.context.practice_name,
-            practice_phone=self.context.phone,
-            **fields,
-        )
-        offer = self.context.open_offer or self.context.latest_offer
-        queue_message(
-            self.session,
-            to=self.context.number,
-            body=body,
-            kind=kind,
-            now=self.now,
-            dedupe_key=dedupe_key or f"reply:{self.sid}",
-            from_number=self.our_number,
-            in_send_window=False,
-            campaign_id=offer.campaign_id if offer else None,
-            patient_id=self.context.patient_id,
-            offer_id=offer.id if offer else None,
-        )
-        self.replies.append(template)
-
-    # -- intents ---------------------------------------------------------------
-
-    def stop(self, *, provider_handled: bool) -> str:
-        """Opt out at once, everywhere; acknowledge at most once (never if Twilio did)."""
-        newly = numbers.opt_out(
-            self.session,
-            self.context.number,
-            now=self.now,
-            word=self.intent.word or "STOP",
-            source="provider" if provider_handled else "sms",
-        )
-        phone = self.session.get(PhoneNumber, self.context.number)
-        assert phone is not None
-        if newly and not provider_handled and phone.opt_out_acknowledged_at is None:
-            phone.opt_out_acknowledged_at = self.now
-            self.reply("stop_ack", kind="stop_ack", has_booking=self.context.booking is not None)
-        return "opted_out" if newly else "already_opted_out"
-
-    def start(self, *, provider_handled: bool) -> str:
-        changed = numbers.opt_in(self.session, self.context.number, now=self.now)
-        if not provider_handled:
-            self.reply("start_ack")
-        return "opted_in" if changed else "already_opted_in"
-
-    def unknown_sender(self) -> str:
-        """A polite generic answer, once a day at most (an auto-responder cannot loop us)."""
-        self.conversation.flagged_at = self.conversation.flagged_at or self.now
-        self.conversation.flag_reason = self.conversation.flag_reason or "unknown_sender"
-        self.conversation.resolved_at = None
-        day = timefmt.local(self.now).date().isoformat()
-        self.reply("unknown_sender", dedupe_key=f"unknown_sender:{self.context.number}:{day}")
-        return "unknown_sender"
-
-    def choice(self) -> str:
-        offer = self.context.open_offer
-        if offer is None:
-            if self.context.booking is not None:
-                self.reply_already_booked()
-                return "already_booked"
-            return self.times_gone()
-        assert self.intent.choice is not None
-        result = booking_service.book_choice(
-            self.session, offer.id, self.intent.choice, now=self.now, config=self.config
-        )
-        if result.booked:
-            self.booking_id = result.booking_id
-            self.replies.append("confirmation")
-            return "booked"
-        if result.outcome == "already_booked":
-            self.booking_id = result.booking_id
-            self.reply_already_booked()
-            return "already_booked"
-        if result.outcome == "expired":
-            close_open_offers(self.session, Offer.id == offer.id, state="expired", now=self.now)
-            self.context.open_offer = None
-            return self.times_gone()
-        self.reply("which_number")  # no such position or slot gone: ask again
-        return result.outcome
-
-    def times_gone(self) -> str:
-        fresh = self.new_offer()
-        self.reply("times_gone", new_times=fresh is not None)
-        return "times_gone_new_offer" if fresh else "times_gone"
-
-    def reply_already_booked(self) -> None:
-        booking = self.context.booking or self.session.get(Booking, self.booking_id)
-        assert booking is not None
-        starts_at = self.session.scalar(select(Slot.starts_at).where(Slot.id == booking.slot_id))
-        assert starts_at is not None
-        self.reply("already_booked", slot_time=timefmt.slot_time(starts_at))
-
-    def ambiguous(self) -> str:
-        if self.context.open_offer is None:
-            return self.unclear()
-        self.reply("which_number")
-        return "asked_which_number"
-
-    def decline(self) -> str:
-        """Close the offer (holds released) and stop nudging this member in this campaign."""
-        if self.context.open_offer is None and self.context.booking is not None:
-            return self.unclear()
-        if self.context.open_offer is not None:
-            close_open_offers(
-                self.session, Offer.id == self.context.open_offer.id, state="declined", now=self.now
-            )
-        member_id = self.context.member_id
-        if member_id is not None:
-            self.session.execute(
-                update(CampaignMember)
-                .where(
-                    CampaignMember.id == member_id,
-                    CampaignMember.state.in_(("waiting", "offered", "exhausted")),
-                )
-                .values(state="declined", declined_at=self.now, updated_at=self.now)
-            )
-        self.reply("declined")
-        return "declined"
-
-    def more(self) -> str:
-        if self.context.booking is not None and self.context.open_offer is None:
-            self.reply_already_booked()
-            return "already_booked"
-        fresh = self.new_offer()
-        if fresh is None:
-            self.reply("no_slots", has_offer=self.context.open_offer is not None)
-            return "no_slots"
-        self.replies.append("invitation")
-        return "new_offer"
-
-    def change(self) -> str:
-        """Cancel the live booking (slot freed) and offer new times if allowed."""
-        booking = self.context.booking
-        if booking is None:
-            return self.unclear()
-        starts_at = self.session.scalar(select(Slot.starts_at).where(Slot.id == booking.slot_id))
-        assert starts_at is not None
-        if not booking_service.cancel_booking(
-            self.session,
-            booking.id,
-            now=self.now,
-            reason="change",
-            by=f"sms:{self.sid}",
-            free_slot=False,
-        ):
-            return self.unclear()
-        self.context.booking = None
-        fresh = self.new_offer()  # before the old slot is freed, so it is not offered again
-        booking_service.free_booked_slot(self.session, booking.slot_id)
-        self.reply("change", slot_time=timefmt.slot_time(starts_at), new_times=fresh is not None)
-        return "changed_new_offer" if fresh else "changed"
-
-    def unclear(self) -> str:
-        conversation = self.conversation
-        conversation.unclear_streak += 1
-        flagged = conversation.unclear_streak >= UNCLEAR_FLAG_AFTER
-        if flagged and (conversation.flagged_at is None or conversation.resolved_at is not None):
-            conversation.flagged_at = self.now
-            conversation.flag_reason = "unclear"
-            conversation.resolved_at = None
-            conversation.resolved_by = None
-        self.reply(
-            "unclear",
-            has_offer=self.context.open_offer is not None,
-            has_booking=self.context.booking is not None,
-            flagged=flagged,
-        )
-        return "flagged" if flagged else "unclear"
-
-    # -- new times ---------------------------------------------------------------
-
-    def new_offer(self) -> Offer | None:
-        """Fresh, different times for this member via `create_offer`, or None.
-
-        One open offer per number, so the current offer leaves `open` first, but its
-        slots stay held until the new offer has chosen, so MORE never offers the same
-        times again; then they are released. If no new offer can be made (invitation
-        limit, no free slots, campaign not active) the savepoint rolls back and the
-        current times stay held. The new invitation is a reply, so it leaves the send
-        window and goes out now.
-        """
-        member_id = self.context.member_id
-        if member_id is None:
-            return None
-        savepoint = self.session.begin_nested()
-        current = self.context.open_offer
-        if current is not None:
-            self.session.execute(
-                update(Offer)
-                .where(Offer.id == current.id, Offer.state == "open")
-                .values(state="withdrawn", closed_at=self.now)
-                .execution_options(synchronize_session=False)
-            )
-        fresh = create_offer(self.session, member_id, now=self.now, config=self.config)
-        if fresh is None:
-            savepoint.rollback()
-            self.session.expire_all()
-            return None
-        savepoint.commit()
-        if current is not None:
-            self.session.execute(
-                update(Slot)
-                .where(Slot.held_by_offer_id == current.id, Slot.state == "held")
-                .values(state="free", held_by_offer_id=None)
-            )
-            self.session.execute(
-                update(Message)
-                .where(
-                    Message.offer_id == current.id,
-                    Message.status == "queued",
-                    Message.kind.in_(("invitation", "reminder")),
-                )
-                .values(status="cancelled", status_updated_at=self.now)
-            )
-        self.session.execute(
-            update(Message)
-            .where(
-                Message.offer_id == fresh.id,
-                Message.status == "queued",
-                Message.kind == "invitation",
-            )
-            .values(in_send_window=False, not_before=self.now)
-        )
-        self.context.open_offer = fresh
-        return fresh
-
-
 def conversation_log(db: Database, number: str, limit: int = 200) -> list[Message]:
-    """Every SMS to or from `number`, oldest first (the dev phone and staff views)."""
+    """Every SMS to or from `number`, oldest first: the resident's own phone (dev phone)."""
     with db.sessions() as session:
-        latest = list(
-            session.scalars(
-                select(Message)
-                .where(
-                    ((Message.direction == "in") & (Message.from_number == number))
-                    | ((Message.direction == "out") & (Message.to_number == number))
-                )
-                .where(Message.status != "cancelled")
-                .order_by(Message.created_at.desc(), Message.id.desc())
-                .limit(limit)
-            )
-        )
-    return latest[::-1]
+        return messages.thread(session, number=number, include_cancelled=False, limit=limit)
 
 
 @dataclass(frozen=True)
@@ -714,14 +189,8 @@ class DemoPerson:
 def demo_people(db: Database, limit: int = 60) -> list[DemoPerson]:
     """Patients with an Ofcom drama-range mobile, those with an offer or booking first."""
     with db.sessions() as session:
-        has_offer = select(Offer.id).where(Offer.patient_id == Patient.id).exists()
-        rows = session.execute(
-            select(Patient.given_name, Patient.family_name, Patient.mobile)
-            .where(Patient.mobile.between("+447700900000", "+447700900999"))
-            .order_by(has_offer.desc(), Patient.id)
-            .limit(limit)
-        ).all()
+        rows = history.demo_residents(session, limit)
     return [
-        DemoPerson(" ".join(p for p in (r.given_name, r.family_name) if p) or "Patient", r.mobile)
-        for r in rows
+        DemoPerson(" ".join(p for p in (given, family) if p) or "Patient", mobile)
+        for given, family, mobile in rows
     ]

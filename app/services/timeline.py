@@ -1,8 +1,8 @@
 """A patient's timeline for staff: invitations, messages, bookings and opt-out, in order.
 
 Read-only and scoped by the caller to the practices the user may see. Messages are found
-by the patient's id and by their mobile number, so replies (which carry no patient id)
-appear too.
+by the patient they were about (a reply is attributed when it is acted on), never by
+mobile number: families share phones across practices.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from app.clock import as_utc
+from app.data import history, messages
 from app.data.db import Database
-from app.data.models import Booking, Campaign, Message, Offer, Patient, PhoneNumber, Slot
+from app.data.models import Patient, PhoneNumber
 from app.domain import timefmt
 from app.domain.nhs_number import clean, is_valid
 
@@ -49,24 +49,15 @@ def find(
     if not is_valid(number):
         raise SearchError("Enter a valid 10-digit NHS number")
     with db.transaction() as session:
-        query = (
-            select(Patient)
-            .where(Patient.nhs_number == number)
-            .options(selectinload(Patient.practice))
-        )
-        if practice_ids is not None:
-            query = query.where(Patient.practice_id.in_(list(practice_ids)))
-        return [_timeline(session, p) for p in session.scalars(query)]
+        return [
+            _timeline(session, p)
+            for p in history.patients_by_nhs_number(session, number, practice_ids)
+        ]
 
 
 def _timeline(session: Session, patient: Patient) -> PatientTimeline:
     events: list[Event] = []
-    offers = session.execute(
-        select(Offer, Campaign.name)
-        .join(Campaign, Campaign.id == Offer.campaign_id)
-        .where(Offer.patient_id == patient.id)
-    ).all()
-    for offer, campaign_name in offers:
+    for offer, campaign_name in history.offers_of(session, patient.id):
         events.append(
             Event(
                 as_utc(offer.created_at),
@@ -76,12 +67,9 @@ def _timeline(session: Session, patient: Patient) -> PatientTimeline:
                 offer.state,
             )
         )
-    conditions = [Message.patient_id == patient.id]
-    if patient.mobile:
-        conditions += [Message.to_number == patient.mobile, Message.from_number == patient.mobile]
-    for message in session.scalars(
-        select(Message).where(or_(*conditions)).order_by(Message.created_at).limit(500)
-    ):
+    # by the patient only: a mobile shared with another practice's patient must not
+    # bring their texts here
+    for message in messages.thread(session, patient_id=patient.id, limit=500):
         inbound = message.direction == "in"
         events.append(
             Event(
@@ -92,11 +80,7 @@ def _timeline(session: Session, patient: Patient) -> PatientTimeline:
                 message.status,
             )
         )
-    for booking, starts_at, location in session.execute(
-        select(Booking, Slot.starts_at, Slot.location)
-        .join(Slot, Slot.id == Booking.slot_id)
-        .where(Booking.patient_id == patient.id)
-    ).all():
+    for booking, starts_at, location in history.bookings_of(session, patient.id):
         events.append(
             Event(
                 as_utc(booking.booked_at),

@@ -1,16 +1,14 @@
 """Conversations pages: the flagged-reply work queue and one conversation with the staff
 actions (reply, book for the patient, record an opt-out asked for by phone, close).
 
-A conversation is addressed by an HMAC of its number under the app's secret key, never
-the number itself: no patient data in URLs or access logs.
+A conversation is addressed by a random key stored on its row (found by its unique
+index), never the number itself: no patient data in URLs or access logs. Staff, and an
+admin acting for a practice, see only the conversation's practice's part of it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from flask import (
     Blueprint,
@@ -22,45 +20,30 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from app.data.models import Conversation, Patient, Slot
 from app.runtime import get_clock, get_db
 from app.services import follow_up
 from app.web.display import aware
 from app.web.security import current_user, practice_scope, record_denial, roles_required
 
+if TYPE_CHECKING:
+    from app.data.models import Conversation
+
 bp = Blueprint("conversations", __name__, url_prefix="/conversations")
 
 STAFF = ("admin", "practice")
-BOOKABLE_DAYS = 28
 
 
-def key_for(number: str) -> str:
-    secret = str(current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(secret, number.encode(), hashlib.sha256).hexdigest()[:24]
-
-
-def _visible(query: Select[Any]) -> Select[Any]:
-    """Conversations this user may see: their practices' (admins: all, with unknown senders)."""
-    if current_user.is_admin:
-        return query
-    return query.where(Conversation.practice_id.in_(current_user.practice_ids))
+def _scope() -> frozenset[int] | None:
+    """The practices whose conversations this user may see (admins: all, None)."""
+    return None if current_user.is_admin else current_user.practice_ids
 
 
 def _find(key: str) -> Conversation:
     """The conversation for `key` among those the user may see; 404 (audited) otherwise."""
-    found = None
-    with get_db().transaction() as session:
-        # only the user's own practices' conversations can match: another practice's
-        # key then finds nothing and gets the same audited 404
-        for conversation in session.scalars(_visible(select(Conversation))):
-            if hmac.compare_digest(key_for(conversation.number), key):
-                found = conversation
-                break
-    # scope checks audit a denial in their own transaction: never inside one
+    # another practice's key finds nothing and gets the same audited 404
+    found = follow_up.find(get_db(), key, _scope())
     if found is None:
         record_denial("conversation", key=key[:8])
         abort(404)
@@ -69,41 +52,10 @@ def _find(key: str) -> Conversation:
     return found
 
 
-def _patients(session: Session, number: str) -> list[Patient]:
-    query = select(Patient).where(Patient.mobile == number).order_by(Patient.id)
-    if not current_user.is_admin:
-        query = query.where(Patient.practice_id.in_(current_user.practice_ids))
-    return list(session.scalars(query))
-
-
 @bp.get("")
 @roles_required(*STAFF)
 def queue() -> str:
-    with get_db().transaction() as session:
-        flagged = session.scalars(
-            _visible(
-                select(Conversation).where(
-                    Conversation.flagged_at.is_not(None), Conversation.resolved_at.is_(None)
-                )
-            ).order_by(Conversation.flagged_at)
-        ).all()
-        items = []
-        for c in flagged:
-            last = follow_up.thread(session, c.number, limit=1)
-            patients = _patients(session, c.number)
-            items.append(
-                {
-                    "key": key_for(c.number),
-                    "reason": c.flag_reason or "unclear",
-                    "flagged_at": c.flagged_at,
-                    "last": last[-1] if last else None,
-                    "who": ", ".join(
-                        " ".join(filter(None, [p.given_name, p.family_name])) or "Name not known"
-                        for p in patients
-                    )
-                    or "Unknown sender",
-                }
-            )
+    items = follow_up.flagged_queue(get_db(), _scope())
     return render_template("conversations/queue.html", items=items)
 
 
@@ -111,33 +63,17 @@ def queue() -> str:
 @roles_required(*STAFF)
 def show(key: str) -> str:
     conversation = _find(key)
-    now = get_clock().now()
-    with get_db().transaction() as session:
-        messages = follow_up.thread(session, conversation.number)
-        patients = _patients(session, conversation.number)
-        phone = follow_up.phone_state(session, conversation.number)
-        practice_ids = {p.practice_id for p in patients}
-        free = session.scalars(
-            select(Slot)
-            .where(
-                Slot.practice_id.in_(practice_ids),
-                Slot.state == "free",
-                Slot.starts_at > now,
-                Slot.starts_at < now + timedelta(days=BOOKABLE_DAYS),
-            )
-            .order_by(Slot.starts_at)
-            .limit(100)
-        ).all()
-    for message in messages:
+    seen = follow_up.view(get_db(), conversation, now=get_clock().now())
+    for message in seen.messages:
         message.created_at = aware(message.created_at)
     return render_template(
         "conversations/show.html",
         key=key,
         conversation=conversation,
-        messages=messages,
-        patients=patients,
-        phone=phone,
-        free_slots=free,
+        messages=seen.messages,
+        patients=seen.patients,
+        phone=seen.phone,
+        free_slots=seen.free_slots,
         masked=_mask(conversation.number),
         errors={},
     )
@@ -155,7 +91,7 @@ def reply(key: str) -> Response:
     try:
         follow_up.reply(
             get_db(),
-            conversation.number,
+            conversation,
             request.form.get("body", ""),
             now=get_clock().now(),
             actor=current_user.email,
@@ -177,14 +113,14 @@ def book(key: str) -> Response:
     except ValueError:
         flash("Choose the patient and a time", "error")
         return redirect(url_for("conversations.show", key=key))
-    with get_db().transaction() as session:
-        patient = session.get(Patient, patient_id)
-        slot_practice = session.scalar(select(Slot.practice_id).where(Slot.id == slot_id))
-    # the patient must be on this conversation's number and in the user's practices
-    if patient is None or patient.mobile != conversation.number:
-        practice_scope(None)
-    assert patient is not None
-    practice_scope(patient.practice_id)
+    parties = follow_up.booking_parties(get_db(), conversation, patient_id, slot_id)
+    # the patient must be this conversation's practice's patient on its number, and the
+    # slot at that practice, whoever asks (an admin acts for the conversation's practice)
+    if parties is None:
+        record_denial("conversation_patient", patient_id=patient_id)
+        abort(404)
+    patient_practice, slot_practice = parties
+    practice_scope(patient_practice)
     practice_scope(slot_practice)
     try:
         follow_up.book_for_patient(

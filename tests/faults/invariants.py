@@ -131,7 +131,11 @@ def check_no_slot_double_booked(engine: Engine) -> None:
 def check_nobody_texted_after_stop(engine: Engine, creates: Iterable[Create] = ()) -> None:
     """No outbound row sent, or left queued, to a number after it opted out, and no
     provider create to it timed after the opt-out (creates that carry the dispatcher's
-    `now`); the acknowledgement of the STOP itself is the one message allowed."""
+    `now`); the acknowledgement of the STOP itself is the one message allowed.
+
+    Exact, with no slack: `opted_out_at` is when the STOP was received (not when the
+    replies job acted on it), so a text sent before the STOP arrived is never counted.
+    """
     ack = f"'{STOP_ACK}'"
     with engine.connect() as conn:
         opted = {

@@ -14,13 +14,13 @@ from sqlalchemy import func, select
 
 from app.data.db import Database
 from app.data.models import Message, Offer
-from app.services import replies
 from tests.builders import (
     add_free_slots,
     add_patient,
     add_practice,
     approved_campaign,
     clinic_starts,
+    handle_inbound,
 )
 from tests.conftest import DEFAULT_NOW
 from tests.fakes.twilio_server import FakeTwilio
@@ -96,7 +96,7 @@ def test_two_schedulers_running_the_same_jobs_for_a_whole_campaign_do_no_harm(
                         select(Offer.mobile).where(Offer.state == "open").limit(10)
                     ).all()
                 for k, row in enumerate(booking):
-                    replies.handle_inbound(
+                    handle_inbound(
                         db,
                         message_sid=f"SM{k:032x}",
                         from_number=row.mobile,

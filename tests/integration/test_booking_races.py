@@ -15,8 +15,7 @@ from app.data.db import Database
 from app.data.models import Booking, Message, Offer, Patient, Slot
 from app.services import booking as booking_service
 from app.services.offers import expire_offers
-from app.services.replies import handle_inbound
-from tests.builders import add_open_offer, add_patient
+from tests.builders import add_open_offer, add_patient, handle_inbound
 from tests.races import together
 
 pytestmark = pytest.mark.postgres

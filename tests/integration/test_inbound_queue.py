@@ -19,7 +19,7 @@ from app.services import replies
 from app.services.replies import process_inbound, receive_inbound
 from app.sms.outbox_provider import OutboxProvider
 from scheduler.jobs import JOBS, JobContext, run_once
-from tests.builders import add_open_offer, add_patient, add_practice
+from tests.builders import add_open_offer, add_patient, add_practice, handle_inbound
 
 NOW = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
 CONFIG = {"PUBLIC_BASE_URL": "https://nudge.example.test", "SMS_FROM_NUMBER": "+447700900000"}
@@ -96,7 +96,7 @@ def test_handle_inbound_receives_and_acts_at_once_for_synchronous_callers(db):
     with db.transaction() as session:
         add_open_offer(session, mobile=MOBILE, now=NOW)
     receive(db, "what?")  # stored by the webhook, not yet acted on
-    result = replies.handle_inbound(
+    result = handle_inbound(
         db,
         message_sid="SMsync",
         from_number=MOBILE,
@@ -216,3 +216,46 @@ def test_a_later_text_waits_while_an_earlier_one_from_that_number_is_claimed(pg_
     assert pending(pg_db) == 2
     assert process_inbound(pg_db, now=NOW, config=CONFIG) == 2
     assert pending(pg_db) == 0
+
+
+def test_each_stop_is_recorded_at_the_time_it_was_received_not_when_the_job_ran(db):
+    """The replies job's `now` is when it started; texts keep arriving while it works, and a
+    confirmation sent between its start and a STOP's arrival was sent before the STOP."""
+    from datetime import timedelta
+
+    from app.data.models import PhoneNumber
+    from tests.faults.invariants import check_nobody_texted_after_stop
+
+    early, late = "+447700900011", "+447700900012"
+    with db.transaction() as session:
+        practice = add_practice(session)
+        for number in (early, late):
+            add_patient(session, practice, mobile=number)
+        session.add(
+            Message(
+                direction="out",
+                kind="confirmation",
+                to_number=late,
+                body="Booked: Mon 19 Jan 09:00",
+                status="sent",
+                sent_at=NOW + timedelta(seconds=1),
+                created_at=NOW,
+            )
+        )
+    for number, at in ((early, NOW - timedelta(seconds=3)), (late, NOW + timedelta(seconds=2))):
+        receive_inbound(
+            db,
+            message_sid=f"SM{next(_sids):032x}",
+            from_number=number,
+            to_number="+447700900000",
+            body="STOP",
+            now=at,
+        )
+    assert process_inbound(db, now=NOW, config=CONFIG) == 2
+    with db.sessions() as session:
+        opted = {
+            p.number: p.opted_out_at.replace(tzinfo=UTC)
+            for p in session.scalars(select(PhoneNumber))
+        }
+    assert opted == {early: NOW - timedelta(seconds=3), late: NOW + timedelta(seconds=2)}
+    check_nobody_texted_after_stop(db.engine)

@@ -6,8 +6,7 @@ from sqlalchemy import select
 
 from app.data.models import CampaignMember, Message, Offer, PhoneNumber, Slot
 from app.services import numbers
-from app.services.outbox import queue_message
-from tests.builders import add_open_offer
+from tests.builders import add_open_offer, queue_outbound
 
 MOBILE = "+447700900123"
 
@@ -15,7 +14,7 @@ MOBILE = "+447700900123"
 def test_stop_cancels_queued_messages_and_releases_the_offers_holds(db, clock) -> None:
     with db.transaction() as session:
         offer = add_open_offer(session, mobile=MOBILE, now=clock.now())
-        queue_message(
+        queue_outbound(
             session,
             to=MOBILE,
             body="Invitation",
@@ -24,7 +23,7 @@ def test_stop_cancels_queued_messages_and_releases_the_offers_holds(db, clock) -
             offer_id=offer.id,
             dedupe_key=f"invitation:offer:{offer.id}",
         )
-        queue_message(
+        queue_outbound(
             session, to="+447700900999", body="Someone else", kind="reply", now=clock.now()
         )
         offer_id = offer.id

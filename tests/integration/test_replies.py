@@ -16,9 +16,8 @@ from app.data.models import (
     PhoneNumber,
     Slot,
 )
-from app.services import replies
-from app.services.replies import handle_inbound
-from tests.builders import add_open_offer, add_patient, add_practice, queue_outbound
+from app.services import reply_actions
+from tests.builders import add_open_offer, add_patient, add_practice, handle_inbound, queue_outbound
 
 MOBILE = "+447700900001"
 OUR_NUMBER = "+447700900000"
@@ -243,7 +242,7 @@ def test_a_patient_without_an_offer_is_known_not_unknown(app, db, clock):
 def test_a_choice_after_expiry_says_those_times_have_gone_and_books_nothing(
     app, db, clock, monkeypatch
 ):
-    monkeypatch.setattr(replies, "create_offer", lambda *a, **k: None)
+    monkeypatch.setattr(reply_actions, "create_offer", lambda *a, **k: None)
     offer_id = an_offer(db, clock, expires_in_hours=1)
     clock.advance(hours=2)
     result = text(app, db, clock, "2")
@@ -258,7 +257,7 @@ def test_a_choice_after_expiry_says_those_times_have_gone_and_books_nothing(
 
 
 def test_change_after_booking_cancels_it_and_frees_the_slot(app, db, clock, monkeypatch):
-    monkeypatch.setattr(replies, "create_offer", lambda *a, **k: None)
+    monkeypatch.setattr(reply_actions, "create_offer", lambda *a, **k: None)
     offer_id = an_offer(db, clock)
     text(app, db, clock, "1")
     result = text(app, db, clock, "CHANGE")
@@ -275,7 +274,7 @@ def test_change_after_booking_cancels_it_and_frees_the_slot(app, db, clock, monk
 
 
 def test_more_with_no_new_times_keeps_the_current_offer(app, db, clock, monkeypatch):
-    monkeypatch.setattr(replies, "create_offer", lambda *a, **k: None)
+    monkeypatch.setattr(reply_actions, "create_offer", lambda *a, **k: None)
     offer_id = an_offer(db, clock)
     assert text(app, db, clock, "MORE").action == "no_slots"
     with db.sessions() as session:
@@ -297,7 +296,7 @@ def test_more_closes_the_offer_and_sends_new_times_now(app, db, clock, monkeypat
         queue_outbound(session, to=MOBILE, kind="invitation", offer_id=fresh.id, now=now)
         return fresh
 
-    monkeypatch.setattr(replies, "create_offer", fake_create_offer)
+    monkeypatch.setattr(reply_actions, "create_offer", fake_create_offer)
     clock.advance(hours=12)  # 22:00 London: outside any send window
     assert text(app, db, clock, "more please").action == "new_offer"
     with db.sessions() as session:

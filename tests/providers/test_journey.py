@@ -11,10 +11,9 @@ from app.data.db import Database
 from app.data.models import Booking, CampaignMember, Message, Offer, PhoneNumber
 from app.services.dispatch import dispatch_due
 from app.services.offers import create_offer
-from app.services.outbox import queue_message
 from app.services.reconciliation import reconcile_early_callbacks
 from app.sms import provider_from_config
-from tests.builders import act_on_inbound, add_open_offer
+from tests.builders import act_on_inbound, add_open_offer, queue_outbound
 from tests.fakes.providers import PUBLIC_BASE_URL, FakeProvider, fake_provider, poster_for
 
 MOBILE = "+447700900001"
@@ -73,7 +72,7 @@ def test_invited_booked_confirmed_and_stopped_through_the_provider(
     assert fake.resident_texts(MOBILE, "STOP") == 200
     assert act_on_inbound(app) == 1
     with db.transaction() as session:
-        later = queue_message(
+        later = queue_outbound(
             session, to=MOBILE, body="A reminder", kind="reminder", now=clock.now()
         )
         later_id = later.id

@@ -105,9 +105,9 @@ def test_the_whole_journey_is_clickable_in_a_browser(live_server, clock):
     with db.transaction() as session:
         add_user(session, "admin@example.nhs.uk", "admin")
         offer = add_open_offer(session, mobile=MOBILE, now=clock.now())
-        from app.services.outbox import queue_message
+        from tests.builders import queue_outbound
 
-        invitation = queue_message(
+        invitation = queue_outbound(
             session,
             to=MOBILE,
             body="Hi Test, Test Medical Centre invites you to a free NHS Health Check.\n"

@@ -13,8 +13,7 @@ from sqlalchemy import func, select
 
 from app import create_app
 from app.data.models import Booking, Message, Offer, PhoneNumber
-from app.services.outbox import queue_message
-from tests.builders import act_on_inbound, add_open_offer, add_user
+from tests.builders import act_on_inbound, add_open_offer, add_user, queue_outbound
 from tests.conftest import make_test_config
 from tests.web.staff import post, sign_in
 
@@ -63,7 +62,7 @@ def count(db, model, *where) -> int:
 def sent_invitation(db, clock, sid: str) -> int:
     with db.transaction() as session:
         offer = add_open_offer(session, mobile=MOBILE, now=clock.now())
-        message = queue_message(
+        message = queue_outbound(
             session, to=MOBILE, body="x", kind="invitation", now=clock.now(), offer_id=offer.id
         )
         message.status, message.provider_sid = "sent", sid

@@ -61,10 +61,11 @@ def world(db, app):
                     flag_reason="unclear",
                 )
             )
-    with app.test_request_context():
-        from app.web.conversations import key_for
-
-        keys = {"a": key_for(A_MOBILE), "b": key_for(B_MOBILE)}
+    with db.transaction() as session:
+        keys = {
+            "a": session.get(Conversation, A_MOBILE).key,
+            "b": session.get(Conversation, B_MOBILE).key,
+        }
     return {
         "a": a.id,
         "b": b.id,

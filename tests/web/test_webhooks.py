@@ -9,9 +9,8 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from app.data.models import Booking, Message, Offer, PhoneNumber, Slot
-from app.services.outbox import queue_message
 from app.web.webhooks import EMPTY_TWIML
-from tests.builders import act_on_inbound, add_open_offer
+from tests.builders import act_on_inbound, add_open_offer, queue_outbound
 
 BASE = "https://nudge.example.test"
 TOKEN = "test-auth-token"
@@ -135,7 +134,7 @@ def test_stop_through_the_webhook_cancels_queued_messages_to_that_number(app, cl
     offer_id = an_offer(db, clock)
     with db.transaction() as session:
         for kind in ("invitation", "reminder"):
-            queue_message(
+            queue_outbound(
                 session, to=MOBILE, body="x", kind=kind, now=clock.now(), offer_id=offer_id
             )
     assert signed_post(client, "/webhooks/twilio/sms", sms("STOP")).status_code == 200
@@ -148,7 +147,7 @@ def test_stop_through_the_webhook_cancels_queued_messages_to_that_number(app, cl
 def test_a_permanent_failure_callback_releases_the_offer(client, db, clock):
     offer_id = an_offer(db, clock)
     with db.transaction() as session:
-        message = queue_message(
+        message = queue_outbound(
             session, to=MOBILE, body="x", kind="invitation", now=clock.now(), offer_id=offer_id
         )
         message.status, message.provider_sid = "sent", "SMinv"

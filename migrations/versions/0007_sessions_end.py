@@ -4,8 +4,8 @@ user_account.session_version is bumped by sign-out, a password change or reset a
 disabling an account; a session signed under an older value is refused. user_account.demo
 marks the accounts `demo load` made with a published password (production refuses them).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-30 19:10:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,368 @@
+"""What a resident's text does: the sender's context and the action for each intent.
+
+Who is texting is their open offer, else their latest offer, else their live booking,
+else the patient the practice that last texted the number wrote about. Each intent
+(a choice, MORE, CHANGE, NO, STOP, START, HELP, or a text nobody can read) takes its
+action and queues its answer in the caller's transaction (`replies.act_in_order`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.data import history, messages, offers
+from app.data.models import (
+    Booking,
+    Conversation,
+    Offer,
+    PhoneNumber,
+    Practice,
+)
+from app.data.offers import close_open_offers, open_offer_for
+from app.domain import timefmt
+from app.domain.keywords import Intent
+from app.services import booking as booking_service
+from app.services import numbers
+from app.services.offers import create_offer
+from app.sms.rendering import render
+
+# after this many unclear replies in a row a person at the practice follows up
+UNCLEAR_FLAG_AFTER = 2
+FALLBACK_PHONE = "your GP practice"
+
+
+class Context:
+    """Who is texting: their open offer, else their latest offer; their live booking.
+
+    The booking is looked up only when an action needs it (a choice on an open offer,
+    the common case, never does).
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        now: datetime,
+        number: str,
+        patient_id: int | None,
+        practice: Practice | None,
+        open_offer: Offer | None,
+        latest_offer: Offer | None,
+        booking: Booking | None | _Unknown = None,
+    ) -> None:
+        self._session, self._now = session, now
+        self.number = number
+        self.patient_id = patient_id
+        self.practice = practice
+        self.open_offer = open_offer
+        self.latest_offer = latest_offer
+        self._booking = booking
+
+    @property
+    def booking(self) -> Booking | None:
+        if isinstance(self._booking, _Unknown):
+            self._booking = booking_service.live_booking_for_number(
+                self._session, self.number, self._now
+            )
+        return self._booking
+
+    @booking.setter
+    def booking(self, value: Booking | None) -> None:
+        self._booking = value
+
+    @property
+    def known(self) -> bool:
+        return self.patient_id is not None
+
+    @property
+    def phone(self) -> str:
+        return (self.practice.phone if self.practice else None) or FALLBACK_PHONE
+
+    @property
+    def practice_name(self) -> str:
+        return self.practice.name if self.practice else "your GP practice"
+
+    @property
+    def member_id(self) -> int | None:
+        offer = self.open_offer or self.latest_offer
+        return offer.member_id if offer else None
+
+
+class _Unknown:
+    """Not looked up yet."""
+
+
+def context_for(session: Session, number: str, now: datetime) -> Context:
+    open_offer = open_offer_for(session, number)
+    latest_offer = open_offer or offers.latest_offer_for(session, number)
+    booking: Booking | None | _Unknown = _Unknown()
+    patient_id: int | None
+    if latest_offer is not None:
+        patient_id = latest_offer.patient_id
+    else:
+        booking = booking_service.live_booking_for_number(session, number, now)
+        patient_id = booking.patient_id if booking is not None else None
+    if patient_id is None:
+        # no offer or booking: the patient the practice that last texted the number wrote
+        # about, else (never texted) the first patient on record with this mobile
+        patient_id = messages.last_patient_texted(session, number) or history.first_patient_on(
+            session, number
+        )
+    practice = history.practice_of(session, patient_id) if patient_id is not None else None
+    return Context(session, now, number, patient_id, practice, open_offer, latest_offer, booking)
+
+
+class Act:
+    """The action for one intent, and the answer it queues."""
+
+    def __init__(
+        self,
+        session: Session,
+        context: Context,
+        conversation: Conversation,
+        intent: Intent,
+        message_sid: str,
+        our_number: str,
+        now: datetime,
+        config: Mapping[str, Any],
+    ) -> None:
+        self.session = session
+        self.context = context
+        self.conversation = conversation
+        self.intent = intent
+        self.sid = message_sid
+        self.our_number = our_number or config.get("SMS_FROM_NUMBER")
+        self.now = now
+        self.config = config
+        self.replies: list[str] = []
+        self.booking_id: int | None = None
+        # when the text arrived: an opt-out takes effect then, not when the job ran
+        self.received_at = now
+
+    def run(self, opt_out_type: str | None) -> str:
+        kind = self.intent.kind
+        if kind == "stop":
+            return self.stop(provider_handled=opt_out_type is not None)
+        if kind == "start":
+            return self.start(provider_handled=opt_out_type is not None)
+        if not self.context.known:
+            return self.unknown_sender()
+        if kind == "help":
+            if opt_out_type is None:
+                self.reply("help")
+            return "help"
+        handler = {
+            "choice": self.choice,
+            "ambiguous": self.ambiguous,
+            "decline": self.decline,
+            "more": self.more,
+            "change": self.change,
+        }.get(kind, self.unclear)
+        return handler()
+
+    # -- answers ---------------------------------------------------------------
+
+    def reply(
+        self, template: str, *, kind: str = "reply", dedupe_key: str | None = None, **fields: Any
+    ) -> None:
+        body = render(
+            template,
+            practice_name=self.context.practice_name,
+            practice_phone=self.context.phone,
+            **fields,
+        )
+        offer = self.context.open_offer or self.context.latest_offer
+        messages.queue(
+            self.session,
+            messages.OutboundText(
+                to=self.context.number,
+                body=body,
+                kind=kind,
+                dedupe_key=dedupe_key or f"reply:{self.sid}",
+                from_number=self.our_number,
+                in_send_window=False,
+                campaign_id=offer.campaign_id if offer else None,
+                patient_id=self.context.patient_id,
+                offer_id=offer.id if offer else None,
+            ),
+            now=self.now,
+        )
+        self.replies.append(template)
+
+    # -- intents ---------------------------------------------------------------
+
+    def stop(self, *, provider_handled: bool) -> str:
+        """Opt out at once, everywhere; acknowledge at most once (never if Twilio did)."""
+        newly = numbers.opt_out(
+            self.session,
+            self.context.number,
+            now=self.received_at,
+            word=self.intent.word or "STOP",
+            source="provider" if provider_handled else "sms",
+        )
+        phone = self.session.get(PhoneNumber, self.context.number)
+        assert phone is not None
+        if newly and not provider_handled and phone.opt_out_acknowledged_at is None:
+            phone.opt_out_acknowledged_at = self.now
+            self.reply("stop_ack", kind="stop_ack", has_booking=self.context.booking is not None)
+        return "opted_out" if newly else "already_opted_out"
+
+    def start(self, *, provider_handled: bool) -> str:
+        changed = numbers.opt_in(self.session, self.context.number, now=self.now)
+        if not provider_handled:
+            self.reply("start_ack")
+        return "opted_in" if changed else "already_opted_in"
+
+    def unknown_sender(self) -> str:
+        """A polite generic answer, once a day at most (an auto-responder cannot loop us)."""
+        self.conversation.flagged_at = self.conversation.flagged_at or self.now
+        self.conversation.flag_reason = self.conversation.flag_reason or "unknown_sender"
+        self.conversation.resolved_at = None
+        day = timefmt.local(self.now).date().isoformat()
+        self.reply("unknown_sender", dedupe_key=f"unknown_sender:{self.context.number}:{day}")
+        return "unknown_sender"
+
+    def choice(self) -> str:
+        offer = self.context.open_offer
+        if offer is None:
+            if self.context.booking is not None:
+                self.reply_already_booked()
+                return "already_booked"
+            return self.times_gone()
+        assert self.intent.choice is not None
+        result = booking_service.book_choice(
+            self.session, offer.id, self.intent.choice, now=self.now, config=self.config
+        )
+        if result.booked:
+            self.booking_id = result.booking_id
+            self.replies.append("confirmation")
+            return "booked"
+        if result.outcome == "already_booked":
+            self.booking_id = result.booking_id
+            self.reply_already_booked()
+            return "already_booked"
+        if result.outcome == "expired":
+            close_open_offers(self.session, Offer.id == offer.id, state="expired", now=self.now)
+            self.context.open_offer = None
+            return self.times_gone()
+        self.reply("which_number")  # no such position or slot gone: ask again
+        return result.outcome
+
+    def times_gone(self) -> str:
+        fresh = self.new_offer()
+        self.reply("times_gone", new_times=fresh is not None)
+        return "times_gone_new_offer" if fresh else "times_gone"
+
+    def reply_already_booked(self) -> None:
+        booking = self.context.booking or self.session.get(Booking, self.booking_id)
+        assert booking is not None
+        starts_at = history.slot_start(self.session, booking.slot_id)
+        assert starts_at is not None
+        self.reply("already_booked", slot_time=timefmt.slot_time(starts_at))
+
+    def ambiguous(self) -> str:
+        if self.context.open_offer is None:
+            return self.unclear()
+        self.reply("which_number")
+        return "asked_which_number"
+
+    def decline(self) -> str:
+        """Close the offer (holds released) and stop nudging this member in this campaign."""
+        if self.context.open_offer is None and self.context.booking is not None:
+            return self.unclear()
+        if self.context.open_offer is not None:
+            close_open_offers(
+                self.session, Offer.id == self.context.open_offer.id, state="declined", now=self.now
+            )
+        member_id = self.context.member_id
+        if member_id is not None:
+            offers.decline_member(self.session, member_id, now=self.now)
+        self.reply("declined")
+        return "declined"
+
+    def more(self) -> str:
+        if self.context.booking is not None and self.context.open_offer is None:
+            self.reply_already_booked()
+            return "already_booked"
+        fresh = self.new_offer()
+        if fresh is None:
+            self.reply("no_slots", has_offer=self.context.open_offer is not None)
+            return "no_slots"
+        self.replies.append("invitation")
+        return "new_offer"
+
+    def change(self) -> str:
+        """Cancel the live booking (slot freed) and offer new times if allowed."""
+        booking = self.context.booking
+        if booking is None:
+            return self.unclear()
+        starts_at = history.slot_start(self.session, booking.slot_id)
+        assert starts_at is not None
+        if not booking_service.cancel_booking(
+            self.session,
+            booking.id,
+            now=self.now,
+            reason="change",
+            by=f"sms:{self.sid}",
+            free_slot=False,
+        ):
+            return self.unclear()
+        self.context.booking = None
+        fresh = self.new_offer()  # before the old slot is freed, so it is not offered again
+        booking_service.free_booked_slot(self.session, booking.slot_id)
+        self.reply("change", slot_time=timefmt.slot_time(starts_at), new_times=fresh is not None)
+        return "changed_new_offer" if fresh else "changed"
+
+    def unclear(self) -> str:
+        conversation = self.conversation
+        conversation.unclear_streak += 1
+        flagged = conversation.unclear_streak >= UNCLEAR_FLAG_AFTER
+        if flagged and (conversation.flagged_at is None or conversation.resolved_at is not None):
+            conversation.flagged_at = self.now
+            conversation.flag_reason = "unclear"
+            conversation.resolved_at = None
+            conversation.resolved_by = None
+        self.reply(
+            "unclear",
+            has_offer=self.context.open_offer is not None,
+            has_booking=self.context.booking is not None,
+            flagged=flagged,
+        )
+        return "flagged" if flagged else "unclear"
+
+    # -- new times ---------------------------------------------------------------
+
+    def new_offer(self) -> Offer | None:
+        """Fresh, different times for this member through `create_offer`, or None.
+
+        One open offer per number, so the current offer leaves `open` first, but its
+        slots stay held until the new offer has chosen, so MORE never offers the same
+        times again; then they are released. If no new offer can be made (invitation
+        limit, no free slots, campaign not active) the savepoint rolls back and the
+        current times stay held. The new invitation is a reply, so it leaves the send
+        window and goes out now.
+        """
+        member_id = self.context.member_id
+        if member_id is None:
+            return None
+        savepoint = self.session.begin_nested()
+        current = self.context.open_offer
+        if current is not None:
+            offers.withdraw(self.session, current.id, now=self.now)
+        fresh = create_offer(self.session, member_id, now=self.now, config=self.config)
+        if fresh is None:
+            savepoint.rollback()
+            self.session.expire_all()
+            return None
+        savepoint.commit()
+        if current is not None:
+            offers.release_holds(self.session, [current.id])
+            messages.cancel_queued(
+                self.session, now=self.now, offer_ids=[current.id], kinds=messages.OFFER_TEXTS
+            )
+        messages.send_now(self.session, offer_id=fresh.id, kind="invitation", now=self.now)
+        self.context.open_offer = fresh
+        return fresh

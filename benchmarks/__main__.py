@@ -266,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--only", action="append", default=[], help="run one bench (repeatable)")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
-    parser.add_argument("--timeout", type=float, default=900, help="seconds per bench module")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per bench module")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="markdown results file")
     parser.add_argument(
         "--strict", action="store_true", help="exit 1 when any target is missed, not only errors"

@@ -172,3 +172,12 @@ def test_each_module_gets_a_fresh_postgres_database_with_the_schema_dropped_afte
         ).scalar()
     admin.dispose()
     assert left == 0
+
+
+def test_scale_rows_call_growth_faster_than_linear_only_past_the_population_ratio() -> None:
+    from benchmarks.bench_scale import _growth, _label
+
+    assert _growth(1.0, 10.0, 10) == ("x10.0 (linear or better)", False)
+    assert _growth(1.0, 12.0, 10) == ("x12.0 (linear or better)", False)  # within noise
+    assert _growth(1.0, 30.0, 10) == ("x30.0 (faster than linear)", True)
+    assert (_label(1_000_000), _label(10_000_000), _label(20_000)) == ("1M", "10M", "20k")

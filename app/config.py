@@ -189,3 +189,11 @@ def check_production(config: dict[str, Any]) -> None:
         )
     if config["SMS_PROVIDER"] == "twilio" and not config["TWILIO_AUTH_TOKEN"]:
         raise ConfigError("NUDGE_TWILIO_AUTH_TOKEN is required for the twilio provider")
+    if config["SMS_PROVIDER"] == "notify":
+        missing = [
+            f"NUDGE_{name}"
+            for name in ("NOTIFY_API_KEY", "NOTIFY_TEMPLATE_ID", "NOTIFY_CALLBACK_TOKEN")
+            if not config[name]
+        ]
+        if missing:
+            raise ConfigError(f"the notify provider needs {', '.join(missing)} in production")

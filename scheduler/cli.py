@@ -23,7 +23,10 @@ def run() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # APScheduler logs every run of every job at INFO; the runner logs what each did
     logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
-    scheduler = build_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
+    try:
+        scheduler = build_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
+    except ValueError as refused:  # a provider setting it cannot send with
+        raise click.ClickException(str(refused)) from None
     click.echo("Scheduler running: " + ", ".join(job.id for job in scheduler.get_jobs()))
     try:
         scheduler.start()
@@ -36,7 +39,10 @@ def run() -> None:
 )
 @click.option("--now", "at", help="Pretend it is this ISO 8601 time (aware), e.g. for demos.")
 def run_once_command(at: str | None) -> None:
-    ctx = context_for(current_app._get_current_object())  # type: ignore[attr-defined]
+    try:
+        ctx = context_for(current_app._get_current_object())  # type: ignore[attr-defined]
+    except ValueError as refused:
+        raise click.ClickException(str(refused)) from None
     ctx.dispatch_budget = RUN_ONCE_DISPATCH_BUDGET  # drain what is due, at the send rate
     if at:
         moment = datetime.fromisoformat(at)

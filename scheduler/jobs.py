@@ -23,6 +23,7 @@ from app.domain.send_rate import TokenBucket
 from app.services.dispatch import DispatchReport, dispatch_due
 from app.services.offers import expire_offers as expire_due_offers
 from app.services.offers import plan_waves as plan_due_waves
+from app.services.received_texts import ReceivedTextSource
 from app.services.received_texts import poll as poll_received_texts
 from app.services.reconciliation import reconcile_early_callbacks, recover_and_reconcile
 from app.services.reminders import queue_appointment_reminders, queue_no_reply_reminders
@@ -134,7 +135,9 @@ def recover_claims(ctx: JobContext) -> str:
 def received_texts(ctx: JobContext) -> str:
     """Poll GOV.UK Notify for received texts, for services that cannot take callbacks."""
     source = ctx.provider
-    if not ctx.config.get("NOTIFY_POLL_RECEIVED_TEXTS") or not hasattr(source, "received_texts"):
+    if not ctx.config.get("NOTIFY_POLL_RECEIVED_TEXTS") or not isinstance(
+        source, ReceivedTextSource
+    ):
         return "off"
     report = poll_received_texts(
         ctx.db, source, now=ctx.clock.now(), inbound_number=ctx.config["SMS_FROM_NUMBER"]

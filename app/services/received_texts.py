@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import select
 
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 MAX_POLLED = 5000
 
 
+@runtime_checkable
 class ReceivedTextSource(Protocol):
     def received_texts(self) -> Iterable[Mapping[str, Any]]: ...
 

@@ -81,7 +81,9 @@ def upload() -> tuple[str, int]:
                     allow_removals=allow_removals,
                     events=events,
                     events_file_name=(
-                        (events_file.filename or "events.csv")[:200] if events else None
+                        ((events_file and events_file.filename) or "events.csv")[:200]
+                        if events
+                        else None
                     ),
                 )
             except importing.ImportFileError as exc:

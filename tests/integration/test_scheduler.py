@@ -105,6 +105,19 @@ def test_scheduler_run_once_command_prints_what_each_job_did(app: Flask) -> None
     assert "expire_offers:" in result.output
 
 
+@pytest.mark.parametrize("command", [["scheduler", "run-once"], ["scheduler", "run"]])
+def test_a_provider_it_cannot_send_with_is_one_line_not_a_traceback(
+    db_url: str, tmp_path: Path, command: list[str]
+) -> None:
+    app = create_app(make_test_config(db_url, tmp_path, SMS_PROVIDER="notify"))
+    result = app.test_cli_runner().invoke(args=command)
+    app.extensions["nudge.db"].dispose()
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: Notify needs NUDGE_NOTIFY_API_KEY and NUDGE_NOTIFY_TEMPLATE_ID"
+    ]
+
+
 def test_messages_list_prints_the_conversation_oldest_first_as_json(app: Flask) -> None:
     db: Database = app.extensions["nudge.db"]
     with db.transaction() as session:

@@ -136,6 +136,12 @@ def test_production_starts_with_safe_settings(
         ),
         ({"SMS_PROVIDER": "outbox"}, "outbox", "ALLOW_OUTBOX_IN_PRODUCTION"),
         ({"DATABASE_URL": "sqlite:////tmp/nudge.sqlite3"}, "SQLite", "ALLOW_SQLITE_IN_PRODUCTION"),
+        ({"SMS_PROVIDER": "notify"}, "NUDGE_NOTIFY_API_KEY", None),
+        (
+            {"SMS_PROVIDER": "notify", "NOTIFY_API_KEY": "k", "NOTIFY_TEMPLATE_ID": "t"},
+            "NUDGE_NOTIFY_CALLBACK_TOKEN",
+            None,
+        ),
     ],
 )
 def test_production_refuses_unsafe_settings_unless_explicitly_allowed(

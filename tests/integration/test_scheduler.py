@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -103,6 +104,39 @@ def test_scheduler_run_once_command_prints_what_each_job_did(app: Flask) -> None
     assert result.exit_code == 0, result.output
     assert "dispatch: claimed 1, sent 1" in result.output
     assert "expire_offers:" in result.output
+
+
+class _Inbox(OutboxProvider):
+    """An outbox that also has received texts to give, as Notify's API does."""
+
+    def received_texts(self) -> list[dict[str, str]]:
+        return [
+            {
+                "id": "b1f7a6e2-0000-4000-8000-000000000001",
+                "user_number": "447700900123",
+                "notify_number": "447700900000",
+                "content": "STOP",
+                "created_at": "2026-01-14T09:59:00.000000Z",
+            }
+        ]
+
+
+def test_the_received_texts_job_polls_only_a_provider_that_has_them_when_asked(
+    db: Database,
+) -> None:
+    job = next(job for job in JOBS if job.name == "received_texts")
+    asked = replace(context(db), config={"NOTIFY_POLL_RECEIVED_TEXTS": True})
+    assert job.run(asked) == "off"  # the outbox provider receives nothing
+    assert job.run(replace(asked, provider=_Inbox(), config={})) == "off"  # not asked
+    report = job.run(
+        replace(
+            asked, provider=_Inbox(), config={**asked.config, "SMS_FROM_NUMBER": "+447700900000"}
+        )
+    )
+    assert report != "off"
+    with db.transaction() as session:
+        stored = session.scalars(select(Message).where(Message.direction == "in")).all()
+    assert [m.body for m in stored] == ["STOP"]
 
 
 @pytest.mark.parametrize("command", [["scheduler", "run-once"], ["scheduler", "run"]])

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import case, insert, select, update
 from sqlalchemy.orm import Session
 
-from app.clock import as_utc
+from app.clock import LONDON, as_utc
 from app.data import messages
 from app.data.db import Database
 from app.data.models import CampaignMember, ImportBatch, Message, Offer, Patient, Practice, Slot
@@ -27,7 +27,6 @@ from app.domain import diary_range
 from app.services import audit
 from app.services.slot_rows import (
     COLUMNS,
-    LONDON,
     MAX_DURATION_MINUTES,
     SlotError,
     SlotImportReport,

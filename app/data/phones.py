@@ -47,6 +47,12 @@ def is_opted_out(session: Session, number: str) -> bool:
     )
 
 
+def is_unsendable(session: Session, number: str) -> bool:
+    """The number has opted out or cannot be texted."""
+    found = session.scalar(unsendable_numbers().where(PhoneNumber.number == number))
+    return found is not None
+
+
 def stop_members_on(session: Session, number: str, *, state: str, now: datetime) -> None:
     """Every waiting or offered campaign member whose patient has `number` moves to `state`."""
     patients = select(Patient.id).where(Patient.mobile == number).scalar_subquery()

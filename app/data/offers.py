@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, or_, select, text, update
+from sqlalchemy import ColumnElement, case, exists, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from app.clock import as_utc
@@ -25,6 +25,7 @@ from app.data.models import (
     Campaign,
     CampaignMember,
     CampaignPractice,
+    Message,
     Offer,
     OfferSlot,
     Patient,
@@ -382,6 +383,31 @@ def decline_member(session: Session, member_id: int, *, now: datetime) -> None:
         )
         .values(state="declined", declined_at=now, updated_at=now)
     )
+
+
+def return_member_uncounted(session: Session, member_id: int, *, now: datetime) -> None:
+    """An offered member waits again, their lost offer not counted against their limit."""
+    session.execute(
+        update(CampaignMember)
+        .where(CampaignMember.id == member_id, CampaignMember.state == "offered")
+        .values(
+            state="waiting",
+            invitations=case(
+                (CampaignMember.invitations > 0, CampaignMember.invitations - 1), else_=0
+            ),
+            updated_at=now,
+        )
+    )
+
+
+def invitation_went_out(session: Session, offer_id: int) -> bool:
+    """The offer's invitation has left the outbox (so the patient knows of the offer)."""
+    sent = select(Message.id).where(
+        Message.offer_id == offer_id,
+        Message.kind == "invitation",
+        Message.status.not_in(("queued", "cancelled")),
+    )
+    return session.scalar(sent) is not None
 
 
 def release_holds(session: Session, offer_ids: list[int]) -> None:

@@ -22,9 +22,9 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-LONDON = ZoneInfo("Europe/London")
+from app.clock import LONDON
+
 OFFER_SIZE = 3
 # how many later days a choice looks at for variety before settling for less
 DAYS_LOOKAHEAD = 14

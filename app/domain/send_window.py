@@ -6,11 +6,10 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import holidays
 
-LONDON = ZoneInfo("Europe/London")
+from app.clock import LONDON
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -40,6 +39,11 @@ class SendWindow:
         """Read `09:00-19:00` with `mon-sat` | `mon,tue,thu` | `mon-fri,sat` (campaign columns)."""
         start, end = _parse_window(window)
         return cls(start=start, end=end, days=_parse_days(days))
+
+    @classmethod
+    def stored(cls, start: time, end: time, days: str) -> SendWindow:
+        """A campaign's window from its columns: start and end times and the days text."""
+        return cls.parse(f"{start:%H:%M}-{end:%H:%M}", days)
 
     def describe(self) -> str:
         """`09:00-19:00 mon-sat`: the form staff typed, for logs and screens."""

@@ -23,12 +23,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from app.clock import LONDON, as_utc
+from app.data import attendance as attendance_data
 from app.data.db import Database
-from app.data.models import Booking, Offer, Patient, Slot
 from app.domain import coded
 from app.services import audit
 
@@ -76,52 +75,16 @@ def london_day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _bookings_between(practice_id: int, start: datetime, end: datetime, *columns: Any) -> Select:
-    """`columns` of the practice's bookings (not cancelled) in [start, end), in time order."""
-    return (
-        select(*columns)
-        .select_from(Booking)
-        .join(Slot, Slot.id == Booking.slot_id)
-        .join(Patient, Patient.id == Booking.patient_id)
-        .where(
-            Slot.practice_id == practice_id,
-            Slot.starts_at >= start,
-            Slot.starts_at < end,
-            Booking.state != "cancelled",
-        )
-        .order_by(Slot.starts_at, Booking.id)
-    )
-
-
 def day_list(session: Session, practice_id: int, day: date) -> list[DayRow]:
     """The practice's live and completed bookings on one London day, in time order."""
     start, end = london_day_bounds(day, day)
-    rows = session.execute(
-        _bookings_between(
-            practice_id,
-            start,
-            end,
-            Booking.id,
-            Slot.starts_at,
-            Slot.duration_minutes,
-            Slot.location,
-            Patient.given_name,
-            Patient.family_name,
-            Patient.nhs_number,
-            Booking.source,
-            Booking.state,
-        )
-    ).all()
+    rows = attendance_data.day_rows(session, practice_id, start, end)
     return [DayRow(r[0], as_utc(r[1]), *r[2:]) for r in rows]
 
 
 def booking_practice(session: Session, booking_id: int) -> int | None:
     """The practice whose diary holds the booking (for scoping), or None if unknown."""
-    return session.scalar(
-        select(Slot.practice_id)
-        .join(Booking, Booking.slot_id == Slot.id)
-        .where(Booking.id == booking_id)
-    )
+    return attendance_data.booking_practice(session, booking_id)
 
 
 def record_outcome(
@@ -137,11 +100,7 @@ def record_outcome(
     if outcome not in OUTCOMES:
         raise AttendanceError("Choose attended or did not attend")
     with db.transaction() as session:
-        row = session.execute(
-            select(Booking.state, Slot.starts_at)
-            .join(Slot, Slot.id == Booking.slot_id)
-            .where(Booking.id == booking_id)
-        ).one_or_none()
+        row = attendance_data.state_and_start(session, booking_id)
         if row is None:
             raise AttendanceError("There is no such booking")
         previous, starts_at = row
@@ -149,12 +108,9 @@ def record_outcome(
             raise AttendanceError("This booking was cancelled, so it has no outcome")
         if as_utc(starts_at).astimezone(LONDON).date() > now.astimezone(LONDON).date():
             raise AttendanceError("You can record an outcome from the day of the appointment")
-        changed = session.execute(
-            update(Booking)
-            .where(Booking.id == booking_id, Booking.state == previous)
-            .values(state=outcome, outcome_recorded_at=now, outcome_recorded_by=actor)
-        ).rowcount  # type: ignore[attr-defined]
-        if changed != 1:
+        if not attendance_data.set_outcome(
+            session, booking_id, previous=previous, outcome=outcome, now=now, actor=actor
+        ):
             raise AttendanceError("Someone else changed this booking; reload and try again")
         audit.record(
             session,
@@ -230,38 +186,9 @@ def export_csv(
     writer = _Writer()
     full.writerow(CODING_COLUMNS if coding else EXPORT_COLUMNS)
     with db.transaction() as session:
-        invitations = session.execute(
-            select(Patient.nhs_number, Offer.created_at)
-            .join(Patient, Patient.id == Offer.patient_id)
-            .where(
-                Patient.practice_id == practice_id,
-                Offer.created_at >= start,
-                Offer.created_at < end,
-            )
-            .order_by(Offer.created_at, Offer.id)
-        ).all()
-        declined = session.execute(
-            select(Patient.nhs_number, Offer.closed_at)
-            .join(Patient, Patient.id == Offer.patient_id)
-            .where(
-                Patient.practice_id == practice_id,
-                Offer.state == "declined",
-                Offer.closed_at >= start,
-                Offer.closed_at < end,
-            )
-            .order_by(Offer.closed_at, Offer.id)
-        ).all()
-        appointments = session.execute(
-            _bookings_between(
-                practice_id,
-                start,
-                end,
-                Patient.nhs_number,
-                Slot.starts_at,
-                Booking.state,
-                Booking.source,
-            )
-        ).all()
+        invitations = attendance_data.invitations_between(session, practice_id, start, end)
+        declined = attendance_data.declines_between(session, practice_id, start, end)
+        appointments = attendance_data.appointments_between(session, practice_id, start, end)
         for nhs_number, at in invitations:
             local = as_utc(at).astimezone(LONDON)
             code, term = codes["invited"]

@@ -15,21 +15,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from app.clock import LONDON
-from app.data.cohort import cohort_query
+from app.data import campaigns as campaign_data
+from app.data import offers as offer_data
 from app.data.db import Database
 from app.data.models import (
     Campaign,
-    CampaignMember,
-    CampaignPractice,
-    Message,
-    Offer,
-    Practice,
 )
-from app.domain import allocation, eligibility, priority
+from app.domain import allocation, priority
 from app.domain.send_window import SendWindow
 from app.services import audit
 from app.sms.rendering import TEMPLATE_DIR
@@ -105,11 +100,7 @@ def create(db: Database, spec: CampaignSpec, *, now: datetime, actor: str) -> in
     """Create a draft campaign and return its id."""
     window = _check(spec)
     with db.transaction() as session:
-        practices = list(
-            session.scalars(
-                select(Practice).where(Practice.ods_code.in_([p.upper() for p in spec.practices]))
-            )
-        )
+        practices = campaign_data.practices_with_ods(session, spec.practices)
         found = {p.ods_code for p in practices}
         missing = sorted({p.upper() for p in spec.practices} - found)
         if missing:
@@ -156,33 +147,6 @@ def create(db: Database, spec: CampaignSpec, *, now: datetime, actor: str) -> in
         return campaign.id
 
 
-def cohort_select(practice_ids: Sequence[int], on: date) -> Select[Any]:
-    """The cohort to snapshot: (patient_id, practice_id, cohort_status, held, age_band,
-    sex, ethnic_group, ethnic_category, imd_quintile): eligible and not-textable patients,
-    and those held for review (`held`), whose cohort_status is what they will be once the
-    unrecognised condition is resolved as not excluding.
-
-    The eligibility rule itself lives in `app.data.cohort.cohort_query`, the one
-    query the preview, the export and approval share.
-    """
-    everyone = cohort_query(practice_ids, on).subquery()
-    return select(
-        everyone.c.patient_id,
-        everyone.c.practice_id,
-        everyone.c.contact_status.label("cohort_status"),
-        (everyone.c.status == eligibility.NEEDS_REVIEW).label("held"),
-        everyone.c.age_band,
-        everyone.c.sex,
-        everyone.c.ethnic_group,
-        everyone.c.ethnic_category,
-        everyone.c.imd_quintile,
-    ).where(
-        everyone.c.status.in_(
-            (eligibility.ELIGIBLE, eligibility.NOT_TEXTABLE, eligibility.NEEDS_REVIEW)
-        )
-    )
-
-
 def _transition(
     session: Session,
     campaign_id: int,
@@ -191,13 +155,10 @@ def _transition(
     to_state: str,
     values: dict[str, Any] | None = None,
 ) -> None:
-    changed = session.execute(
-        update(Campaign)
-        .where(Campaign.id == campaign_id, Campaign.state.in_(from_states))
-        .values(state=to_state, **(values or {}))
-    ).rowcount  # type: ignore[attr-defined]
-    if changed != 1:
-        state = session.scalar(select(Campaign.state).where(Campaign.id == campaign_id))
+    if not campaign_data.move_state(
+        session, campaign_id, from_states=from_states, to_state=to_state, values=values
+    ):
+        state = campaign_data.state_of(session, campaign_id)
         if state is None:
             raise CampaignError(f"no campaign {campaign_id}")
         raise CampaignError(
@@ -226,65 +187,17 @@ def approve(db: Database, campaign_id: int, *, now: datetime, actor: str) -> App
         )
         campaign = session.get(Campaign, campaign_id)
         assert campaign is not None
-        practice_ids = list(
-            session.scalars(
-                select(CampaignPractice.practice_id).where(
-                    CampaignPractice.campaign_id == campaign_id
-                )
-            )
+        practice_ids = list(offer_data.campaign_practices(session, campaign_id))
+        campaign_data.snapshot_members(
+            session, campaign_id, practice_ids, campaign.reference_date, now=now
         )
-        cohort = cohort_select(practice_ids, campaign.reference_date).subquery()
-        session.execute(
-            insert(CampaignMember).from_select(
-                [
-                    "campaign_id",
-                    "patient_id",
-                    "practice_id",
-                    "cohort_status",
-                    "state",
-                    "age_band",
-                    "sex",
-                    "ethnic_group",
-                    "ethnic_category",
-                    "imd_quintile",
-                    "invitations",
-                    "priority_rank",
-                    "updated_at",
-                ],
-                select(
-                    literal(campaign_id),
-                    cohort.c.patient_id,
-                    cohort.c.practice_id,
-                    cohort.c.cohort_status,
-                    case(
-                        (cohort.c.held, literal("needs_review")),
-                        (cohort.c.cohort_status == "eligible", literal("waiting")),
-                        else_=literal("not_textable"),
-                    ),
-                    cohort.c.age_band,
-                    cohort.c.sex,
-                    cohort.c.ethnic_group,
-                    cohort.c.ethnic_category,
-                    cohort.c.imd_quintile,
-                    literal(0),
-                    literal(0),
-                    literal(now),
-                ),
-            )
-        )
-        members = session.execute(
-            select(CampaignMember.id, CampaignMember.cohort_status, CampaignMember.state).where(
-                CampaignMember.campaign_id == campaign_id
-            )
-        ).all()
+        members = campaign_data.members_of(session, campaign_id)
         ids = [m.id for m in members]
         arms = allocation.allocate(ids, campaign.variants, campaign.seed)
         ranks = priority.lottery_ranks(ids, campaign.seed)
-        if ids:
-            session.execute(
-                update(CampaignMember),
-                [{"id": i, "variant": arms[i], "priority_rank": ranks[i]} for i in ids],
-            )
+        campaign_data.set_arms(
+            session, [{"id": i, "variant": arms[i], "priority_rank": ranks[i]} for i in ids]
+        )
         counts: dict[str, int] = {}
         for arm in arms.values():
             counts[arm] = counts.get(arm, 0) + 1
@@ -342,31 +255,9 @@ def close(db: Database, campaign_id: int, *, now: datetime, actor: str) -> None:
 
 def counts(session: Session, campaign_id: int) -> dict[str, Any]:
     """Progress by state: members, offers and messages (set-based, three queries)."""
-    member_rows = session.execute(
-        select(
-            CampaignMember.state,
-            func.count(),
-            func.sum(case((CampaignMember.invitations > 0, 1), else_=0)),
-        )
-        .where(CampaignMember.campaign_id == campaign_id)
-        .group_by(CampaignMember.state)
-    ).all()
+    member_rows, offers, messages = campaign_data.state_counts(session, campaign_id)
     members = {state: n for state, n, _ in member_rows}
     invited = sum(int(i or 0) for _, _, i in member_rows)
-    offers = dict(
-        session.execute(
-            select(Offer.state, func.count())
-            .where(Offer.campaign_id == campaign_id)
-            .group_by(Offer.state)
-        ).all()
-    )
-    messages = dict(
-        session.execute(
-            select(Message.status, func.count())
-            .where(Message.campaign_id == campaign_id, Message.direction == "out")
-            .group_by(Message.status)
-        ).all()
-    )
     return {
         "members": sum(members.values()),
         "invited": invited,

@@ -213,7 +213,7 @@ def _campaign_window_open(start: time, end: time, days: str, now: datetime) -> b
 @lru_cache(maxsize=256)
 def _window(start: time, end: time, days: str) -> SendWindow | None:
     try:
-        return SendWindow.parse(f"{start:%H:%M}-{end:%H:%M}", days)
+        return SendWindow.stored(start, end, days)
     except ValueError:
         log.error(
             "campaign send window %s-%s %r is invalid: holding its messages", start, end, days

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-
 from app.clock import as_utc
 from app.data import messages
+from app.data import slots as slot_data
 from app.data.db import Database
-from app.data.models import Booking, Offer, Patient, Practice, Slot
+from app.data.models import Offer, Patient, Practice, Slot
 from app.domain import timefmt
 from app.services import audit, booking, numbers, offers
 from app.sms.rendering import render
@@ -47,24 +46,20 @@ def cancel_booked_slot(
         slot = session.get(Slot, slot_id, with_for_update=True)
         if slot is None:
             raise DiaryError("There is no such slot")
-        live = session.scalar(
-            select(Booking).where(Booking.slot_id == slot_id, Booking.state == "booked")
-        )
+        live = slot_data.live_booking(session, slot_id)
         if live is None:
             raise DiaryError("This slot has no booking to cancel")
         if not booking.cancel_booking(
             session, live.id, now=now, reason="practice cancelled the slot", by=actor
         ):
             raise DiaryError("The booking changed while cancelling it; reload and try again")
-        session.execute(
-            update(Slot).where(Slot.id == slot_id, Slot.state == "free").values(state="cancelled")
-        )
+        slot_data.retire_free_slot(session, slot_id)
         session.flush()
         new_offer = None
         if live.offer_id is not None:
-            member_id = session.scalar(select(Offer.member_id).where(Offer.id == live.offer_id))
-            if member_id is not None:
-                new_offer = offers.create_offer(session, member_id, now=now, config=config)
+            offered = session.get(Offer, live.offer_id)
+            if offered is not None:
+                new_offer = offers.create_offer(session, offered.member_id, now=now, config=config)
         patient = session.get(Patient, live.patient_id)
         practice = session.get(Practice, slot.practice_id)
         assert patient is not None and practice is not None

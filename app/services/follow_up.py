@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from app.data import conversations, messages
+from app.data import conversations, messages, phones
 from app.data.db import Database
 from app.data.models import Conversation, Message, Patient, PhoneNumber, Slot
 from app.domain.segments import count as count_segments
@@ -139,14 +139,7 @@ def reply(
     if count_segments(body).segments > MAX_REPLY_SEGMENTS:
         raise FollowUpError(f"The message is longer than {MAX_REPLY_SEGMENTS} text messages")
     with db.transaction() as session:
-        if session.scalar(
-            select(PhoneNumber.number).where(
-                PhoneNumber.number == number,
-                or_(
-                    PhoneNumber.opted_out_at.is_not(None), PhoneNumber.not_textable_at.is_not(None)
-                ),
-            )
-        ):
+        if phones.is_unsendable(session, number):
             raise FollowUpError("This number has opted out or cannot be texted: phone instead")
         patients = conversations.patients_on(session, number, conversation.practice_id)
         message = messages.queue(

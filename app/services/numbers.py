@@ -12,50 +12,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.data import messages
-from app.data.models import CampaignMember, Offer, Patient, PhoneNumber
+from app.data.models import Offer
 from app.data.offers import close_open_offers
-from app.data.phones import unsendable_numbers
-
-
-def _phone(session: Session, number: str) -> PhoneNumber:
-    """The number's row, locked for the rest of the transaction (created if new)."""
-    row = session.scalar(select(PhoneNumber).where(PhoneNumber.number == number).with_for_update())
-    if row is None:
-        row = PhoneNumber(number=number)
-        try:
-            with session.begin_nested():
-                session.add(row)
-                session.flush()
-        except IntegrityError:  # a concurrent insert won: lock theirs
-            row = session.scalar(
-                select(PhoneNumber).where(PhoneNumber.number == number).with_for_update()
-            )
-            assert row is not None
-    return row
+from app.data.phones import is_opted_out, lock_phone, stop_members_on, unsendable_numbers
 
 
 def _stop_sending(session: Session, number: str, *, now: datetime, member_state: str) -> None:
     messages.cancel_queued(session, now=now, to_number=number)
     close_open_offers(session, Offer.mobile == number, state="withdrawn", now=now)
-    patients = select(Patient.id).where(Patient.mobile == number).scalar_subquery()
-    session.execute(
-        update(CampaignMember)
-        .where(
-            CampaignMember.patient_id.in_(patients),
-            CampaignMember.state.in_(("waiting", "offered")),
-        )
-        .values(state=member_state, updated_at=now)
-    )
+    stop_members_on(session, number, state=member_state, now=now)
 
 
 def opt_out(session: Session, number: str, *, now: datetime, word: str, source: str) -> bool:
     """Opt `number` out; True if it was not already opted out (so acknowledge once)."""
-    phone = _phone(session, number)
+    phone = lock_phone(session, number)
     newly = phone.opted_out_at is None
     if newly:
         phone.opted_out_at = now
@@ -68,7 +41,7 @@ def opt_out(session: Session, number: str, *, now: datetime, word: str, source: 
 
 def opt_in(session: Session, number: str, *, now: datetime) -> bool:
     """Reverse an opt-out (START / UNSTOP); True if the number was opted out."""
-    phone = _phone(session, number)
+    phone = lock_phone(session, number)
     if phone.opted_out_at is None:
         return False
     phone.opted_out_at = None
@@ -79,22 +52,11 @@ def opt_in(session: Session, number: str, *, now: datetime) -> bool:
 
 def mark_not_textable(session: Session, number: str, *, now: datetime, reason: str) -> None:
     """Record a permanent failure (invalid, landline, unreachable) and stop sending to it."""
-    phone = _phone(session, number)
+    phone = lock_phone(session, number)
     if phone.not_textable_at is None:
         phone.not_textable_at = now
         phone.not_textable_reason = reason[:60]
     _stop_sending(session, number, now=now, member_state="not_textable")
-
-
-def is_opted_out(session: Session, number: str) -> bool:
-    return (
-        session.scalar(
-            select(PhoneNumber.number).where(
-                PhoneNumber.number == number, PhoneNumber.opted_out_at.is_not(None)
-            )
-        )
-        is not None
-    )
 
 
 __all__ = ["is_opted_out", "mark_not_textable", "opt_in", "opt_out", "unsendable_numbers"]

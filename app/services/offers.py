@@ -26,7 +26,7 @@ from app.services.invitations import (
     invitation_context,
     render_invitation,
 )
-from app.services.waves import HoldShortfall, plan_wave, plan_waves, window_of, write_offers
+from app.services.waves import HoldShortfall, plan_wave, plan_waves, write_offers
 from app.sms.rendering import render
 
 # free slots one on-demand offer locks and chooses from: a few clinic days, enough for
@@ -46,7 +46,6 @@ __all__ = [
     "plan_wave",
     "plan_waves",
     "render_invitation",
-    "window_of",
 ]
 
 

@@ -13,27 +13,17 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
-from app.clock import as_utc
-from app.data import messages
+from app.clock import LONDON, as_utc
+from app.data import history, messages
+from app.data import offers as offer_data
+from app.data import reminders as reminder_data
 from app.data.db import Database
-from app.data.models import (
-    Booking,
-    Campaign,
-    Message,
-    Offer,
-    OfferSlot,
-    Patient,
-    Practice,
-    Slot,
-)
+from app.data.models import Offer
 from app.domain import timefmt
-from app.services.numbers import unsendable_numbers
 from app.sms.rendering import render
 
-LONDON = timefmt.LONDON
 BATCH = 5000
 
 
@@ -42,40 +32,8 @@ def queue_no_reply_reminders(
 ) -> int:
     """Queue the one reminder each due, unanswered, still-open offer gets; how many."""
     with db.transaction() as session:
-        replied = exists().where(
-            Message.direction == "in",
-            Message.from_number == Offer.mobile,
-            Message.created_at >= Offer.created_at,
-        )
-        due = list(
-            session.scalars(
-                select(Offer.id)
-                .join(Campaign, Campaign.id == Offer.campaign_id)
-                .where(
-                    Offer.state == "open",
-                    Offer.reminder_due_at <= now,
-                    Offer.reminded_at.is_(None),
-                    Offer.expires_at > now,
-                    Campaign.state == "active",
-                    ~replied,
-                    Offer.mobile.not_in(unsendable_numbers()),
-                )
-                .order_by(Offer.id)
-                .limit(BATCH)
-                .with_for_update(skip_locked=True, of=Offer)
-            )
-        )
-        if not due:
-            return 0
-        stamped = list(
-            session.scalars(
-                update(Offer)
-                .where(Offer.id.in_(due), Offer.reminded_at.is_(None), Offer.state == "open")
-                .values(reminded_at=now)
-                .returning(Offer.id)
-            )
-        )
-        for offer in session.scalars(select(Offer).where(Offer.id.in_(stamped))):
+        stamped = reminder_data.stamp_due_offer_reminders(session, now=now, limit=BATCH)
+        for offer in stamped:
             _queue_reminder(session, offer, now=now, config=config or {})
         return len(stamped)
 
@@ -83,17 +41,9 @@ def queue_no_reply_reminders(
 def _queue_reminder(
     session: Session, offer: Offer, *, now: datetime, config: dict[str, Any]
 ) -> None:
-    practice_name = session.scalar(
-        select(Practice.name)
-        .join(Patient, Patient.practice_id == Practice.id)
-        .where(Patient.id == offer.patient_id)
-    )
-    starts = session.scalars(
-        select(Slot.starts_at)
-        .join(OfferSlot, OfferSlot.slot_id == Slot.id)
-        .where(OfferSlot.offer_id == offer.id)
-        .order_by(OfferSlot.position)
-    ).all()
+    practice = history.practice_of(session, offer.patient_id)
+    practice_name = practice.name if practice is not None else None
+    starts = [slot.starts_at for slot in offer_data.offer_slots(session, offer.id)]
     body = render(
         "reminder",
         practice_name=practice_name or "Your GP practice",
@@ -138,26 +88,9 @@ def queue_appointment_reminders(
     today_start = start - timedelta(days=1)
     base_url = str(config.get("PUBLIC_BASE_URL", "")).rstrip("/")
     with db.transaction() as session:
-        already = exists().where(
-            Message.booking_id == Booking.id, Message.kind == "appointment_reminder"
+        rows = reminder_data.bookings_to_remind(
+            session, start=start, end=end, booked_before=today_start, limit=BATCH
         )
-        rows = session.execute(
-            select(Booking, Slot, Patient, Practice)
-            .join(Slot, Slot.id == Booking.slot_id)
-            .join(Patient, Patient.id == Booking.patient_id)
-            .join(Practice, Practice.id == Slot.practice_id)
-            .where(
-                Booking.state == "booked",
-                Slot.starts_at >= start,
-                Slot.starts_at < end,
-                Booking.booked_at < today_start,
-                Patient.mobile.is_not(None),
-                Patient.mobile.not_in(unsendable_numbers()),
-                ~already,
-            )
-            .order_by(Booking.id)
-            .limit(BATCH)
-        ).all()
         for booking, slot, patient, practice in rows:
             assert patient.mobile is not None
             body = render(

@@ -10,9 +10,9 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app.clock import LONDON
 from app.domain import diary_range
 
-LONDON = ZoneInfo("Europe/London")
 COLUMNS = ("date", "start", "duration_minutes", "location")
 MAX_DURATION_MINUTES = 8 * 60
 MAX_PROBLEMS = 500  # kept on the batch row; a bad file cannot bloat it

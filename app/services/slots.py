@@ -15,19 +15,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import case, insert, select, update
 from sqlalchemy.orm import Session
 
-from app.clock import as_utc
-from app.data import messages
+from app.clock import LONDON, as_utc
+from app.data import history, messages
+from app.data import offers as offer_data
+from app.data import slots as slot_data
 from app.data.db import Database
-from app.data.models import CampaignMember, ImportBatch, Message, Offer, Patient, Practice, Slot
+from app.data.models import ImportBatch, Offer, Practice, Slot
 from app.data.offers import close_open_offers
 from app.domain import diary_range
 from app.services import audit
 from app.services.slot_rows import (
     COLUMNS,
-    LONDON,
     MAX_DURATION_MINUTES,
     SlotError,
     SlotImportReport,
@@ -68,14 +68,7 @@ def _overlap_problems(
         return {}, set()
     lo = min(s for _, s in rows) - timedelta(minutes=MAX_DURATION_MINUTES)
     hi = max(s + timedelta(minutes=r.duration_minutes) for r, s in rows)
-    existing = session.execute(
-        select(Slot.location, Slot.starts_at, Slot.duration_minutes).where(
-            Slot.practice_id == practice_id,
-            Slot.state != "cancelled",
-            Slot.starts_at >= lo,
-            Slot.starts_at < hi,
-        )
-    ).all()
+    existing = slot_data.live_slots_between(session, practice_id, lo, hi)
     by_location: dict[str, list[_Interval]] = defaultdict(list)
     identical: set[tuple[str, datetime, int]] = set()
     for location, starts_at, duration in existing:
@@ -152,14 +145,14 @@ def add_slots(
                 }
             )
     if new_rows:
-        session.execute(insert(Slot), new_rows)
+        slot_data.insert_slots(session, new_rows)
     report.added += len(new_rows)
     report.problems.sort(key=lambda p: p["line"])
     return report
 
 
 def practice_by_ods(session: Session, ods_code: str) -> Practice:
-    practice = session.scalar(select(Practice).where(Practice.ods_code == ods_code.upper()))
+    practice = slot_data.practice_with_ods(session, ods_code)
     if practice is None:
         raise SlotError(f"no practice with ODS code {ods_code!r}")
     return practice
@@ -325,12 +318,7 @@ def cancel_slot(db: Database, slot_id: int, *, now: datetime, actor: str) -> str
         if slot.state == "held" and slot.held_by_offer_id is not None:
             outcome = "withdrawn"
             _withdraw_offer(session, slot.held_by_offer_id, now=now)
-        changed = session.execute(
-            update(Slot)
-            .where(Slot.id == slot_id, Slot.state == "free")
-            .values(state="cancelled", held_by_offer_id=None)
-        ).rowcount  # type: ignore[attr-defined]
-        if changed != 1:
+        if not slot_data.retire_free_slot(session, slot_id):
             raise SlotError("the slot changed while cancelling it; try again")
         audit.record(
             session,
@@ -348,31 +336,11 @@ def _withdraw_offer(session: Session, offer_id: int, *, now: datetime) -> None:
         return
     offer = session.get(Offer, offer_id)
     assert offer is not None
-    session.execute(
-        update(CampaignMember)
-        .where(CampaignMember.id == offer.member_id, CampaignMember.state == "offered")
-        .values(
-            state="waiting",
-            invitations=case(
-                (CampaignMember.invitations > 0, CampaignMember.invitations - 1), else_=0
-            ),
-            updated_at=now,
-        )
-    )
-    invitation_sent = session.scalar(
-        select(Message.id).where(
-            Message.offer_id == offer_id,
-            Message.kind == "invitation",
-            Message.status.not_in(("queued", "cancelled")),
-        )
-    )
-    if invitation_sent is None:
+    offer_data.return_member_uncounted(session, offer.member_id, now=now)
+    if not offer_data.invitation_went_out(session, offer_id):
         return  # they never heard of it
-    practice_name = session.scalar(
-        select(Practice.name)
-        .join(Patient, Patient.practice_id == Practice.id)
-        .where(Patient.id == offer.patient_id)
-    )
+    practice = history.practice_of(session, offer.patient_id)
+    practice_name = practice.name if practice is not None else None
     messages.queue(
         session,
         messages.OutboundText(

@@ -42,13 +42,6 @@ class HoldShortfall(RuntimeError):
     """A chosen slot or member changed between reading and writing: undo the offers."""
 
 
-def window_of(campaign: Campaign) -> SendWindow:
-    return SendWindow.parse(
-        f"{campaign.send_window_start:%H:%M}-{campaign.send_window_end:%H:%M}",
-        campaign.send_days,
-    )
-
-
 def plan_waves(db: Database, *, now: datetime, config: Mapping[str, Any] | None = None) -> int:
     """Plan a wave for every active campaign whose send window is open; offers made.
 
@@ -79,7 +72,10 @@ def plan_wave(
         campaign = offer_data.active_campaign(session, campaign_id)
         if campaign is None:
             return 0
-        if respect_window and not is_open(window_of(campaign), now):
+        window = SendWindow.stored(
+            campaign.send_window_start, campaign.send_window_end, campaign.send_days
+        )
+        if respect_window and not is_open(window, now):
             return 0
         expires_at = expiry_for(now, campaign.hold_hours)
         not_before = earliest_start(expires_at, campaign.min_notice_hours)

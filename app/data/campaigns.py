@@ -1,0 +1,161 @@
+"""Campaign rows: practices by ODS code, state changes that check the state they leave,
+the cohort snapshot into members with their arms and ranks, and progress counts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, case, func, insert, literal, select, update
+from sqlalchemy.orm import Session
+
+from app.data.cohort import cohort_query
+from app.data.models import Campaign, CampaignMember, Message, Offer, Practice
+from app.domain import eligibility
+
+
+def practices_with_ods(session: Session, ods_codes: Sequence[str]) -> list[Practice]:
+    codes = [code.upper() for code in ods_codes]
+    return list(session.scalars(select(Practice).where(Practice.ods_code.in_(codes))))
+
+
+def move_state(
+    session: Session,
+    campaign_id: int,
+    *,
+    from_states: tuple[str, ...],
+    to_state: str,
+    values: dict[str, Any] | None = None,
+) -> bool:
+    """Move the campaign to `to_state` only from one of `from_states`; False if it was not."""
+    changed = session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.state.in_(from_states))
+        .values(state=to_state, **(values or {}))
+    ).rowcount  # type: ignore[attr-defined]
+    return bool(changed == 1)
+
+
+def state_of(session: Session, campaign_id: int) -> str | None:
+    return session.scalar(select(Campaign.state).where(Campaign.id == campaign_id))
+
+
+def cohort_select(practice_ids: Sequence[int], on: date) -> Select[Any]:
+    """The cohort to snapshot: (patient_id, practice_id, cohort_status, held, age_band,
+    sex, ethnic_group, ethnic_category, imd_quintile): eligible and not-textable patients,
+    and those held for review (`held`), whose cohort_status is what they will be once the
+    unrecognised condition is resolved as not excluding.
+
+    The eligibility rule itself lives in `app.data.cohort.cohort_query`, the one
+    query the preview, the export and approval share.
+    """
+    everyone = cohort_query(practice_ids, on).subquery()
+    return select(
+        everyone.c.patient_id,
+        everyone.c.practice_id,
+        everyone.c.contact_status.label("cohort_status"),
+        (everyone.c.status == eligibility.NEEDS_REVIEW).label("held"),
+        everyone.c.age_band,
+        everyone.c.sex,
+        everyone.c.ethnic_group,
+        everyone.c.ethnic_category,
+        everyone.c.imd_quintile,
+    ).where(
+        everyone.c.status.in_(
+            (eligibility.ELIGIBLE, eligibility.NOT_TEXTABLE, eligibility.NEEDS_REVIEW)
+        )
+    )
+
+
+def snapshot_members(
+    session: Session, campaign_id: int, practice_ids: Sequence[int], on: date, *, now: datetime
+) -> None:
+    """Copy the cohort into the campaign's members in one statement: the held wait for
+    review, the eligible wait for an offer, the rest are not textable."""
+    cohort = cohort_select(practice_ids, on).subquery()
+    session.execute(
+        insert(CampaignMember).from_select(
+            [
+                "campaign_id",
+                "patient_id",
+                "practice_id",
+                "cohort_status",
+                "state",
+                "age_band",
+                "sex",
+                "ethnic_group",
+                "ethnic_category",
+                "imd_quintile",
+                "invitations",
+                "priority_rank",
+                "updated_at",
+            ],
+            select(
+                literal(campaign_id),
+                cohort.c.patient_id,
+                cohort.c.practice_id,
+                cohort.c.cohort_status,
+                case(
+                    (cohort.c.held, literal("needs_review")),
+                    (cohort.c.cohort_status == "eligible", literal("waiting")),
+                    else_=literal("not_textable"),
+                ),
+                cohort.c.age_band,
+                cohort.c.sex,
+                cohort.c.ethnic_group,
+                cohort.c.ethnic_category,
+                cohort.c.imd_quintile,
+                literal(0),
+                literal(0),
+                literal(now),
+            ),
+        )
+    )
+
+
+def members_of(session: Session, campaign_id: int) -> list[Any]:
+    """(id, cohort_status, state) of every member."""
+    return list(
+        session.execute(
+            select(CampaignMember.id, CampaignMember.cohort_status, CampaignMember.state).where(
+                CampaignMember.campaign_id == campaign_id
+            )
+        ).all()
+    )
+
+
+def set_arms(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Each member's variant and priority rank (`id`, `variant`, `priority_rank` dicts)."""
+    if rows:
+        session.execute(update(CampaignMember), rows)
+
+
+def state_counts(
+    session: Session, campaign_id: int
+) -> tuple[list[Any], dict[str, int], dict[str, int]]:
+    """(member state, count, invited) rows, offers by state, outbound messages by status."""
+    member_rows = session.execute(
+        select(
+            CampaignMember.state,
+            func.count(),
+            func.sum(case((CampaignMember.invitations > 0, 1), else_=0)),
+        )
+        .where(CampaignMember.campaign_id == campaign_id)
+        .group_by(CampaignMember.state)
+    ).all()
+    offers = dict(
+        session.execute(
+            select(Offer.state, func.count())
+            .where(Offer.campaign_id == campaign_id)
+            .group_by(Offer.state)
+        ).all()
+    )
+    messages = dict(
+        session.execute(
+            select(Message.status, func.count())
+            .where(Message.campaign_id == campaign_id, Message.direction == "out")
+            .group_by(Message.status)
+        ).all()
+    )
+    return list(member_rows), offers, messages

@@ -1,0 +1,52 @@
+"""The practice diary's rows: slots in a time range, new slots, taking a free slot out
+of use, the practice named by an ODS code, and the live booking on a slot."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from app.data.models import Booking, Practice, Slot
+
+
+def live_slots_between(
+    session: Session, practice_id: int, lo: datetime, hi: datetime
+) -> list[tuple[str, datetime, int]]:
+    """(location, starts_at, duration) of the practice's uncancelled slots starting in [lo, hi)."""
+    rows = session.execute(
+        select(Slot.location, Slot.starts_at, Slot.duration_minutes).where(
+            Slot.practice_id == practice_id,
+            Slot.state != "cancelled",
+            Slot.starts_at >= lo,
+            Slot.starts_at < hi,
+        )
+    ).all()
+    return [(location, starts_at, duration) for location, starts_at, duration in rows]
+
+
+def insert_slots(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    session.execute(insert(Slot), list(rows))
+
+
+def practice_with_ods(session: Session, ods_code: str) -> Practice | None:
+    return session.scalar(select(Practice).where(Practice.ods_code == ods_code.upper()))
+
+
+def retire_free_slot(session: Session, slot_id: int) -> bool:
+    """Cancel the slot only if it is free now; False when it changed under us."""
+    changed = session.execute(
+        update(Slot)
+        .where(Slot.id == slot_id, Slot.state == "free")
+        .values(state="cancelled", held_by_offer_id=None)
+    ).rowcount  # type: ignore[attr-defined]
+    return bool(changed == 1)
+
+
+def live_booking(session: Session, slot_id: int) -> Booking | None:
+    return session.scalar(
+        select(Booking).where(Booking.slot_id == slot_id, Booking.state == "booked")
+    )

@@ -138,6 +138,8 @@ class Act:
         self.now = now
         self.config = config
         self.replies: list[str] = []
+        # answers to queue: the caller queues a batch's in one insert
+        self.outbox: list[messages.OutboundText] = []
         self.booking_id: int | None = None
         # when the text arrived: an opt-out takes effect then, not when the job ran
         self.received_at = now
@@ -175,8 +177,7 @@ class Act:
             **fields,
         )
         offer = self.context.open_offer or self.context.latest_offer
-        messages.queue(
-            self.session,
+        self.outbox.append(
             messages.OutboundText(
                 to=self.context.number,
                 body=body,
@@ -187,8 +188,7 @@ class Act:
                 campaign_id=offer.campaign_id if offer else None,
                 patient_id=self.context.patient_id,
                 offer_id=offer.id if offer else None,
-            ),
-            now=self.now,
+            )
         )
         self.replies.append(template)
 

@@ -27,7 +27,7 @@ from app.data.models import (
     Message,
 )
 from app.domain.keywords import parse
-from app.services.reply_actions import Act, context_for
+from app.services.reply_actions import Act, Context, context_for, open_offer_contexts
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,7 @@ def _act_on_batch(
         numbers = {m.from_number for m in claimed if m.from_number is not None}
         locked = conversations.lock_many(session, numbers, now)
         waiting = messages.first_pending_outside(session, numbers, (m.id for m in claimed))
+        contexts = open_offer_contexts(session, numbers, now)
         outbox: list[messages.OutboundText] = []
         acted = 0
         previous: str | None = None
@@ -129,9 +130,11 @@ def _act_on_batch(
             first_elsewhere = waiting.get(message.from_number)
             if first_elsewhere is not None and first_elsewhere < message.id:
                 continue
+            context = contexts.get(message.from_number)
             if message.from_number == previous:
-                # a number's later text reads what its earlier one queued
+                # a number's later text reads what its earlier one did and queued
                 _flush(session, outbox, now)
+                context = None
             previous = message.from_number
             result = _act(
                 session,
@@ -140,6 +143,7 @@ def _act_on_batch(
                 now=now,
                 config=config,
                 outbox=outbox,
+                context=context,
             )
             acted += result.action is not None
         _flush(session, outbox, now)
@@ -178,13 +182,15 @@ def _act(
     now: datetime,
     config: Mapping[str, Any],
     outbox: list[messages.OutboundText],
+    context: Context | None = None,
 ) -> InboundResult:
     """Read one stored inbound text, act on it, and mark it processed; its answers are
-    added to `outbox` for the caller to queue."""
+    added to `outbox` for the caller to queue. `context`: the sender's, if the batch
+    loaded it already."""
     assert message.from_number is not None and message.provider_sid is not None
     number, sid = message.from_number, message.provider_sid
     intent = parse(message.body)
-    context = context_for(session, number, now)
+    context = context or context_for(session, number, now)
     offer = context.open_offer or context.latest_offer
     about_offer = offer is not None and context.patient_id is not None
     messages.attribute_inbound(

@@ -213,27 +213,11 @@ def earlier_inbound_pending(session: Session, message: Message) -> bool:
     return earlier is not None
 
 
-def attribute_inbound(
-    session: Session,
-    message_id: int,
-    *,
-    processed_at: datetime,
-    patient_id: int | None,
-    offer_id: int | None,
-    campaign_id: int | None,
-) -> None:
-    """Stamp an inbound text acted on, with the patient (and offer) it was acted on for."""
-    session.execute(
-        update(Message)
-        .where(Message.id == message_id)
-        .values(
-            processed_at=processed_at,
-            patient_id=patient_id,
-            offer_id=offer_id,
-            campaign_id=campaign_id,
-        )
-        .execution_options(synchronize_session=False)
-    )
+def attribute_inbound_many(session: Session, stamps: Sequence[dict[str, Any]]) -> None:
+    """Stamp inbound texts acted on, each with the patient (and offer) it was acted on
+    for: one executemany of rows keyed by `id`."""
+    if stamps:
+        session.execute(update(Message), list(stamps))
 
 
 def cancel_queued(

@@ -122,7 +122,7 @@ def _act_on_batch(
         locked = conversations.lock_many(session, numbers, now)
         waiting = messages.first_pending_outside(session, numbers, (m.id for m in claimed))
         contexts = open_offer_contexts(session, numbers, now)
-        outbox: list[messages.OutboundText] = []
+        outbox = Outbox()
         acted = 0
         previous: str | None = None
         for message in sorted(claimed, key=lambda m: (m.from_number or "", m.id)):
@@ -150,7 +150,18 @@ def _act_on_batch(
         return len(claimed), max(m.id for m in claimed), acted
 
 
-def _flush(session: Session, outbox: list[messages.OutboundText], now: datetime) -> None:
+class Outbox(list[messages.OutboundText]):
+    """Answers to queue, and texts to stamp acted on, written together by `_flush`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stamps: list[dict[str, Any]] = []
+
+
+def _flush(session: Session, outbox: Outbox, now: datetime) -> None:
+    """Stamp the texts acted on (one executemany) and queue their answers (one insert)."""
+    messages.attribute_inbound_many(session, outbox.stamps)
+    outbox.stamps.clear()
     if outbox:
         messages.queue_many(session, outbox, now=now)
         outbox.clear()
@@ -168,7 +179,7 @@ def act_in_order(
     conversation = conversations.lock(session, message.from_number, now)
     if messages.earlier_inbound_pending(session, message):
         return None
-    outbox: list[messages.OutboundText] = []
+    outbox = Outbox()
     result = _act(session, message, conversation, now=now, config=config, outbox=outbox)
     _flush(session, outbox, now)
     return result
@@ -181,11 +192,11 @@ def _act(
     *,
     now: datetime,
     config: Mapping[str, Any],
-    outbox: list[messages.OutboundText],
+    outbox: Outbox,
     context: Context | None = None,
 ) -> InboundResult:
-    """Read one stored inbound text, act on it, and mark it processed; its answers are
-    added to `outbox` for the caller to queue. `context`: the sender's, if the batch
+    """Read one stored inbound text, act on it, ; its processed stamp and answers
+    are added to `outbox` for the caller to write. `context`: the sender's, if the batch
     loaded it already."""
     assert message.from_number is not None and message.provider_sid is not None
     number, sid = message.from_number, message.provider_sid
@@ -193,13 +204,14 @@ def _act(
     context = context or context_for(session, number, now)
     offer = context.open_offer or context.latest_offer
     about_offer = offer is not None and context.patient_id is not None
-    messages.attribute_inbound(
-        session,
-        message.id,
-        processed_at=now,
-        patient_id=context.patient_id,
-        offer_id=offer.id if offer and about_offer else None,
-        campaign_id=offer.campaign_id if offer and about_offer else None,
+    outbox.stamps.append(
+        {
+            "id": message.id,
+            "processed_at": now,
+            "patient_id": context.patient_id,
+            "offer_id": offer.id if offer and about_offer else None,
+            "campaign_id": offer.campaign_id if offer and about_offer else None,
+        }
     )
     if context.practice is not None:
         # the flag follows the practice whose patient (and offer) the text is about

@@ -31,6 +31,29 @@ def lock(session: Session, number: str, now: datetime) -> Conversation:
     ).one()
 
 
+def lock_many(session: Session, numbers: Iterable[str], now: datetime) -> dict[str, Conversation]:
+    """The numbers' conversation rows by number, created if new and locked until commit.
+
+    One multi-row upsert in number order: two replies jobs locking overlapping batches
+    take the rows in the same order, so one waits for the other and neither deadlocks.
+    """
+    ordered = sorted(set(numbers))
+    if not ordered:
+        return {}
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    statement = insert(Conversation).values(
+        [{"number": n, "unclear_streak": 0, "updated_at": now} for n in ordered]
+    )
+    rows = session.scalars(
+        statement.on_conflict_do_update(
+            index_elements=["number"], set_={"updated_at": statement.excluded.updated_at}
+        )
+        .returning(Conversation)
+        .execution_options(populate_existing=True)
+    ).all()
+    return {row.number: row for row in rows}
+
+
 def by_key(session: Session, key: str, practice_ids: Iterable[int] | None) -> Conversation | None:
     """The conversation with this key among `practice_ids`' (None: any), by its index."""
     query = select(Conversation).where(Conversation.key == key)

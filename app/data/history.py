@@ -74,5 +74,15 @@ def practice_of(session: Session, patient_id: int) -> Practice | None:
     )
 
 
+def practices_of(session: Session, patient_ids: Iterable[int]) -> dict[int, Practice]:
+    """Each patient's practice, in one query."""
+    rows = session.execute(
+        select(Patient.id, Practice)
+        .join(Practice, Patient.practice_id == Practice.id)
+        .where(Patient.id.in_(list(patient_ids)))
+    )
+    return {patient_id: practice for patient_id, practice in rows}
+
+
 def slot_start(session: Session, slot_id: int) -> datetime | None:
     return session.scalar(select(Slot.starts_at).where(Slot.id == slot_id))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -165,6 +165,39 @@ def claim_next_inbound(session: Session, *, after: int = 0) -> Message | None:
     )
 
 
+def claim_inbound(session: Session, *, after: int = 0, limit: int) -> list[Message]:
+    """Up to `limit` of the oldest inbound texts after id `after` not yet acted on, locked
+    until commit; texts another worker has claimed are skipped (PostgreSQL; SQLite has
+    one writer)."""
+    return list(
+        session.scalars(
+            select(Message)
+            .where(Message.direction == "in", Message.processed_at.is_(None), Message.id > after)
+            .order_by(Message.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
+def first_pending_outside(
+    session: Session, numbers: Iterable[str], claimed: Iterable[int]
+) -> dict[str, int]:
+    """Per number, the oldest text still waiting to be acted on that is not among the
+    `claimed` ids (one a worker has not committed yet, or not claimed at all)."""
+    rows = session.execute(
+        select(Message.from_number, func.min(Message.id))
+        .where(
+            Message.direction == "in",
+            Message.processed_at.is_(None),
+            Message.from_number.in_(list(numbers)),
+            Message.id.not_in(list(claimed)),
+        )
+        .group_by(Message.from_number)
+    )
+    return {number: first for number, first in rows if number is not None}
+
+
 def earlier_inbound_pending(session: Session, message: Message) -> bool:
     """Is an earlier text from the same number still waiting to be acted on?"""
     earlier = session.scalar(
@@ -180,27 +213,11 @@ def earlier_inbound_pending(session: Session, message: Message) -> bool:
     return earlier is not None
 
 
-def attribute_inbound(
-    session: Session,
-    message_id: int,
-    *,
-    processed_at: datetime,
-    patient_id: int | None,
-    offer_id: int | None,
-    campaign_id: int | None,
-) -> None:
-    """Stamp an inbound text acted on, with the patient (and offer) it was acted on for."""
-    session.execute(
-        update(Message)
-        .where(Message.id == message_id)
-        .values(
-            processed_at=processed_at,
-            patient_id=patient_id,
-            offer_id=offer_id,
-            campaign_id=campaign_id,
-        )
-        .execution_options(synchronize_session=False)
-    )
+def attribute_inbound_many(session: Session, stamps: Sequence[dict[str, Any]]) -> None:
+    """Stamp inbound texts acted on, each with the patient (and offer) it was acted on
+    for: one executemany of rows keyed by `id`."""
+    if stamps:
+        session.execute(update(Message), list(stamps))
 
 
 def cancel_queued(

@@ -432,6 +432,14 @@ def open_offer_for(session: Session, number: str) -> Offer | None:
     return session.scalar(select(Offer).where(Offer.mobile == number, Offer.state == "open"))
 
 
+def open_offers_for(session: Session, numbers: Iterable[str]) -> dict[str, Offer]:
+    """The open offer of each of `numbers` that has one, in one query."""
+    rows = session.scalars(
+        select(Offer).where(Offer.mobile.in_(list(numbers)), Offer.state == "open")
+    )
+    return {offer.mobile: offer for offer in rows}
+
+
 def latest_offer_for(session: Session, number: str) -> Offer | None:
     return session.scalar(
         select(Offer).where(Offer.mobile == number).order_by(Offer.id.desc()).limit(1)

@@ -27,7 +27,7 @@ from app.data.models import (
     Message,
 )
 from app.domain.keywords import parse
-from app.services.reply_actions import Act, context_for
+from app.services.reply_actions import Act, Context, context_for, open_offer_contexts
 
 
 @dataclass(frozen=True)
@@ -74,47 +74,97 @@ def receive_inbound(
         return stored is not None
 
 
+BATCH = 100
+
+
 def process_inbound(
     db: Database, *, now: datetime, config: Mapping[str, Any], limit: int = 200
 ) -> int:
     """Act on up to `limit` stored inbound texts, oldest first; how many were acted on.
 
-    Each text is one unit of work (its own transaction), claimed with SKIP LOCKED on
-    PostgreSQL so two replies jobs share the queue, and acted on only once every earlier
-    text from the same number has been (a skipped one waits for the next run), so a
-    resident's texts are read in the order they were sent.
+    Texts are claimed in batches (SKIP LOCKED on PostgreSQL, so two replies jobs share
+    the queue), and each batch is one transaction: a crash or error anywhere in it rolls
+    the whole batch back, so no text's action is ever committed without its processed
+    stamp, or stamped without its action, and every text is acted on exactly once. A
+    text is acted on only once every earlier text from the same number has been (one
+    still pending elsewhere leaves it for a later run), so a resident's texts are read in
+    the order they were sent.
     """
     acted = 0
     after = 0
-    for _ in range(limit):
-        result = _act_on_next(db, now=now, config=config, after=after)
-        if result is None:
+    while limit > 0:
+        batch = _act_on_batch(db, now=now, config=config, after=after, limit=min(limit, BATCH))
+        if batch is None:
             break
-        assert result.message_id is not None
-        after = result.message_id
-        acted += result.action is not None
+        claimed, last_id, done = batch
+        limit -= claimed
+        after = last_id
+        acted += done
     return acted
 
 
-def _act_on_next(
-    db: Database,
-    *,
-    now: datetime,
-    config: Mapping[str, Any],
-    after: int = 0,
-) -> InboundResult | None:
-    """Claim the oldest pending inbound text after id `after` and act on it.
+def _act_on_batch(
+    db: Database, *, now: datetime, config: Mapping[str, Any], after: int, limit: int
+) -> tuple[int, int, int] | None:
+    """Claim up to `limit` pending texts after id `after` and act on them in one commit.
 
-    None when none is pending. A result with no `action` (and the text's id in
-    `message_id`) when it was left for later because an earlier text from the same
-    number is still pending (claimed by another worker that has not committed).
+    (claimed, highest id claimed, acted on), or None when none is pending. The senders'
+    conversation rows are locked in one statement, in number order (so two jobs never
+    deadlock), then texts are acted on number by number, each number's oldest first; a
+    number with an earlier text pending outside the batch (another worker's, not yet
+    committed) is left for a later run. The answers are queued in one multi-row insert.
     """
     with db.transaction() as session:
-        message = messages.claim_next_inbound(session, after=after)
-        if message is None:
+        claimed = messages.claim_inbound(session, after=after, limit=limit)
+        if not claimed:
             return None
-        result = act_in_order(session, message, now=now, config=config)
-        return result or InboundResult(duplicate=False, message_id=message.id)
+        numbers = {m.from_number for m in claimed if m.from_number is not None}
+        locked = conversations.lock_many(session, numbers, now)
+        waiting = messages.first_pending_outside(session, numbers, (m.id for m in claimed))
+        contexts = open_offer_contexts(session, numbers, now)
+        outbox = Outbox()
+        acted = 0
+        previous: str | None = None
+        for message in sorted(claimed, key=lambda m: (m.from_number or "", m.id)):
+            assert message.from_number is not None
+            first_elsewhere = waiting.get(message.from_number)
+            if first_elsewhere is not None and first_elsewhere < message.id:
+                continue
+            context = contexts.get(message.from_number)
+            if message.from_number == previous:
+                # a number's later text reads what its earlier one did and queued
+                _flush(session, outbox, now)
+                context = None
+            previous = message.from_number
+            result = _act(
+                session,
+                message,
+                locked[message.from_number],
+                now=now,
+                config=config,
+                outbox=outbox,
+                context=context,
+            )
+            acted += result.action is not None
+        _flush(session, outbox, now)
+        return len(claimed), max(m.id for m in claimed), acted
+
+
+class Outbox(list[messages.OutboundText]):
+    """Answers to queue, and texts to stamp acted on, written together by `_flush`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stamps: list[dict[str, Any]] = []
+
+
+def _flush(session: Session, outbox: Outbox, now: datetime) -> None:
+    """Stamp the texts acted on (one executemany) and queue their answers (one insert)."""
+    messages.attribute_inbound_many(session, outbox.stamps)
+    outbox.stamps.clear()
+    if outbox:
+        messages.queue_many(session, outbox, now=now)
+        outbox.clear()
 
 
 def act_in_order(
@@ -129,7 +179,10 @@ def act_in_order(
     conversation = conversations.lock(session, message.from_number, now)
     if messages.earlier_inbound_pending(session, message):
         return None
-    return _act(session, message, conversation, now=now, config=config)
+    outbox = Outbox()
+    result = _act(session, message, conversation, now=now, config=config, outbox=outbox)
+    _flush(session, outbox, now)
+    return result
 
 
 def _act(
@@ -139,26 +192,32 @@ def _act(
     *,
     now: datetime,
     config: Mapping[str, Any],
+    outbox: Outbox,
+    context: Context | None = None,
 ) -> InboundResult:
-    """Read one stored inbound text, act on it, queue the answer and mark it processed."""
+    """Read one stored inbound text, act on it, ; its processed stamp and answers
+    are added to `outbox` for the caller to write. `context`: the sender's, if the batch
+    loaded it already."""
     assert message.from_number is not None and message.provider_sid is not None
     number, sid = message.from_number, message.provider_sid
     intent = parse(message.body)
-    context = context_for(session, number, now)
+    context = context or context_for(session, number, now)
     offer = context.open_offer or context.latest_offer
     about_offer = offer is not None and context.patient_id is not None
-    messages.attribute_inbound(
-        session,
-        message.id,
-        processed_at=now,
-        patient_id=context.patient_id,
-        offer_id=offer.id if offer and about_offer else None,
-        campaign_id=offer.campaign_id if offer and about_offer else None,
+    outbox.stamps.append(
+        {
+            "id": message.id,
+            "processed_at": now,
+            "patient_id": context.patient_id,
+            "offer_id": offer.id if offer and about_offer else None,
+            "campaign_id": offer.campaign_id if offer and about_offer else None,
+        }
     )
     if context.practice is not None:
         # the flag follows the practice whose patient (and offer) the text is about
         conversation.practice_id = context.practice.id
     act = Act(session, context, conversation, intent, sid, message.to_number, now, config)
+    act.outbox = outbox
     act.received_at = as_utc(message.created_at)
     action = act.run(message.opt_out_type)
     if intent.kind != "unclear" and action != "unknown_sender" and conversation.unclear_streak:

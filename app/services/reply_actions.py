@@ -8,7 +8,7 @@ action and queues its answer in the caller's transaction (`replies.act_in_order`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -95,6 +95,28 @@ class _Unknown:
     """Not looked up yet."""
 
 
+def open_offer_contexts(
+    session: Session, numbers: Iterable[str], now: datetime
+) -> dict[str, Context]:
+    """The context of each of `numbers` with an open offer (the common case), loaded for
+    a whole batch in two queries: their open offers, then their patients' practices."""
+    open_offers = offers.open_offers_for(session, numbers)
+    practices = history.practices_of(session, {o.patient_id for o in open_offers.values()})
+    return {
+        number: Context(
+            session,
+            now,
+            number,
+            offer.patient_id,
+            practices.get(offer.patient_id),
+            offer,
+            offer,
+            _Unknown(),
+        )
+        for number, offer in open_offers.items()
+    }
+
+
 def context_for(session: Session, number: str, now: datetime) -> Context:
     open_offer = open_offer_for(session, number)
     latest_offer = open_offer or offers.latest_offer_for(session, number)
@@ -138,6 +160,8 @@ class Act:
         self.now = now
         self.config = config
         self.replies: list[str] = []
+        # answers to queue: the caller queues a batch's in one insert
+        self.outbox: list[messages.OutboundText] = []
         self.booking_id: int | None = None
         # when the text arrived: an opt-out takes effect then, not when the job ran
         self.received_at = now
@@ -175,8 +199,7 @@ class Act:
             **fields,
         )
         offer = self.context.open_offer or self.context.latest_offer
-        messages.queue(
-            self.session,
+        self.outbox.append(
             messages.OutboundText(
                 to=self.context.number,
                 body=body,
@@ -187,8 +210,7 @@ class Act:
                 campaign_id=offer.campaign_id if offer else None,
                 patient_id=self.context.patient_id,
                 offer_id=offer.id if offer else None,
-            ),
-            now=self.now,
+            )
         )
         self.replies.append(template)
 

@@ -3,22 +3,8 @@
 Each use case reads one consistent snapshot in one transaction: the funnel stamps brought
 up to date (app.data.report_stamps), the stage counts by group (app.data.report_queries),
 then the tables published by the domain's rules (app.domain.report_tables: margins,
-disclosure control, rates and comparisons). The counting rules (app.domain.funnel):
-
-Counting rules (intention to treat: each cohort member counts once, in the arm and groups
-they had at approval, from the snapshot columns of campaign_member):
-- eligible: every member not removed; of them, not textable (cohort_status) and textable;
-- invited: an invitation SMS left us (sent, delivered, undelivered, failed or uncertain);
-- delivered / undeliverable: an invitation was delivered / none was and one failed;
-- replied: an inbound SMS from the offer's number while the offer was open;
-- booked: a live booking (not cancelled) in the campaign; attended: one marked attended;
-  replied, booked and attended count only invited members, so the funnel nests;
-- opted out, declined: the member's state; expired without reply: an offer expired and
-  the member neither replied nor booked.
-Rates (OHID definitions; take-up = attended / invited is the national measure):
-coverage = invited / eligible, textable coverage = textable / eligible, delivery =
-delivered / invited, response = replied / invited, booking = booked / invited, attendance
-= attended / booked, take-up = attended / invited. Every rate has a 95% Wilson interval.
+disclosure control, rates and comparisons). The counting rules and rates are stated once,
+in app.domain.funnel.
 
 The funnel reads only campaign_member, whose stamps (`invited_at` ... `attended_at`) are
 refreshed set-based from offers, messages and bookings while the campaign's personal data

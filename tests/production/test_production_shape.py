@@ -147,7 +147,9 @@ class Shape:
                 answer = self.post(
                     "/webhooks/twilio/sms", data=params, headers={"X-Twilio-Signature": signature}
                 )
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+                # the node died mid-answer: send again, as Twilio does; the text is stored
+                # once by its MessageSid whatever happened to the first try
                 continue
             if answer.status_code == 200:
                 return sid

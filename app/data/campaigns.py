@@ -3,7 +3,7 @@ the cohort snapshot into members with their arms and ranks, and progress counts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -11,7 +11,14 @@ from sqlalchemy import Select, case, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from app.data.cohort import cohort_query
-from app.data.models import Campaign, CampaignMember, Message, Offer, Practice
+from app.data.models import (
+    Campaign,
+    CampaignMember,
+    CampaignPractice,
+    Message,
+    Offer,
+    Practice,
+)
 from app.domain import eligibility
 
 
@@ -159,3 +166,42 @@ def state_counts(
         ).all()
     )
     return list(member_rows), offers, messages
+
+
+def active_campaign(session: Session, campaign_id: int) -> Campaign | None:
+    return session.scalar(
+        select(Campaign).where(Campaign.id == campaign_id, Campaign.state == "active")
+    )
+
+
+def active_campaign_ids(session: Session) -> list[int]:
+    return list(
+        session.scalars(select(Campaign.id).where(Campaign.state == "active").order_by(Campaign.id))
+    )
+
+
+def campaign_of_member(session: Session, member_id: int) -> Campaign | None:
+    """The member's campaign if it is active (offers are made only then)."""
+    return session.scalar(
+        select(Campaign)
+        .join(CampaignMember, CampaignMember.campaign_id == Campaign.id)
+        .where(CampaignMember.id == member_id, Campaign.state == "active")
+    )
+
+
+def campaign_practices(session: Session, campaign_id: int) -> dict[int, Practice]:
+    return {
+        p.id: p
+        for p in session.scalars(
+            select(Practice)
+            .join(CampaignPractice, CampaignPractice.practice_id == Practice.id)
+            .where(CampaignPractice.campaign_id == campaign_id)
+        )
+    }
+
+
+def practices(session: Session, practice_ids: Iterable[int]) -> dict[int, Practice]:
+    return {
+        p.id: p
+        for p in session.scalars(select(Practice).where(Practice.id.in_(list(practice_ids))))
+    }

@@ -24,7 +24,6 @@ from app.data.models import (
     Booking,
     Campaign,
     CampaignMember,
-    CampaignPractice,
     Message,
     Offer,
     OfferSlot,
@@ -128,45 +127,6 @@ def lock_wave_planner(session: Session) -> None:
     """Let one wave planner run at a time (PostgreSQL; SQLite's writer lock does it)."""
     if is_postgresql(session):
         session.execute(select(func.pg_advisory_xact_lock(WAVE_LOCK_KEY)))
-
-
-def active_campaign(session: Session, campaign_id: int) -> Campaign | None:
-    return session.scalar(
-        select(Campaign).where(Campaign.id == campaign_id, Campaign.state == "active")
-    )
-
-
-def active_campaign_ids(session: Session) -> list[int]:
-    return list(
-        session.scalars(select(Campaign.id).where(Campaign.state == "active").order_by(Campaign.id))
-    )
-
-
-def campaign_of_member(session: Session, member_id: int) -> Campaign | None:
-    """The member's campaign if it is active (offers are made only then)."""
-    return session.scalar(
-        select(Campaign)
-        .join(CampaignMember, CampaignMember.campaign_id == Campaign.id)
-        .where(CampaignMember.id == member_id, Campaign.state == "active")
-    )
-
-
-def campaign_practices(session: Session, campaign_id: int) -> dict[int, Practice]:
-    return {
-        p.id: p
-        for p in session.scalars(
-            select(Practice)
-            .join(CampaignPractice, CampaignPractice.practice_id == Practice.id)
-            .where(CampaignPractice.campaign_id == campaign_id)
-        )
-    }
-
-
-def practices(session: Session, practice_ids: Iterable[int]) -> dict[int, Practice]:
-    return {
-        p.id: p
-        for p in session.scalars(select(Practice).where(Practice.id.in_(list(practice_ids))))
-    }
 
 
 def free_slot_pools(

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from app.clock import LONDON
 from app.data import campaigns as campaign_data
-from app.data import offers as offer_data
 from app.data.db import Database
 from app.data.models import (
     Campaign,
@@ -187,7 +186,7 @@ def approve(db: Database, campaign_id: int, *, now: datetime, actor: str) -> App
         )
         campaign = session.get(Campaign, campaign_id)
         assert campaign is not None
-        practice_ids = list(offer_data.campaign_practices(session, campaign_id))
+        practice_ids = list(campaign_data.campaign_practices(session, campaign_id))
         campaign_data.snapshot_members(
             session, campaign_id, practice_ids, campaign.reference_date, now=now
         )

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.data import campaigns as campaign_data
 from app.data import messages
 from app.data import offers as offer_data
 from app.data.db import Database
@@ -65,7 +66,7 @@ def create_offer(
     number has one, is booked and still coming, or three suitable free slots are not
     there. Nothing is changed then.
     """
-    campaign = offer_data.campaign_of_member(session, member_id)
+    campaign = campaign_data.campaign_of_member(session, member_id)
     if campaign is None:
         return None
     found = offer_data.candidates(
@@ -76,7 +77,7 @@ def create_offer(
     candidate = found[0]
     expires_at = expiry_for(now, campaign.hold_hours)
     not_before = earliest_start(expires_at, campaign.min_notice_hours)
-    practices = offer_data.practices(session, [candidate.practice_id])
+    practices = campaign_data.practices(session, [candidate.practice_id])
     for _attempt in range(3):
         pool = offer_data.free_slot_pools(
             session, [candidate.practice_id], not_before, limit=ON_DEMAND_SLOT_LIMIT

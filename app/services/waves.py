@@ -23,6 +23,7 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.data import campaigns as campaign_data
 from app.data import messages
 from app.data import offers as offer_data
 from app.data.db import Database
@@ -50,7 +51,7 @@ def plan_waves(db: Database, *, now: datetime, config: Mapping[str, Any] | None 
     night would spend its hold time waiting to be sent.
     """
     with db.transaction() as session:
-        campaign_ids = offer_data.active_campaign_ids(session)
+        campaign_ids = campaign_data.active_campaign_ids(session)
     return sum(plan_wave(db, cid, now=now, config=config) for cid in campaign_ids)
 
 
@@ -69,7 +70,7 @@ def plan_wave(
     """
     with db.transaction() as session:
         offer_data.lock_wave_planner(session)
-        campaign = offer_data.active_campaign(session, campaign_id)
+        campaign = campaign_data.active_campaign(session, campaign_id)
         if campaign is None:
             return 0
         window = SendWindow.stored(
@@ -79,7 +80,7 @@ def plan_wave(
             return 0
         expires_at = expiry_for(now, campaign.hold_hours)
         not_before = earliest_start(expires_at, campaign.min_notice_hours)
-        practices = offer_data.campaign_practices(session, campaign_id)
+        practices = campaign_data.campaign_practices(session, campaign_id)
         pools = offer_data.free_slot_pools(session, list(practices), not_before)
         capacity = sum(pool.remaining // 3 for pool in pools.values())
         if capacity == 0:

@@ -10,10 +10,10 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import PROJECT_ROOT
-from app import config as settings
+from app import PROJECT_ROOT, config
 from app.clock import Clock, SystemClock
 from app.data.db import Database
+from app.settings import Settings
 
 DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
 
@@ -25,8 +25,8 @@ def create_app(test_config: dict[str, Any] | None = None, clock: Clock | None = 
     app = Flask("app", instance_path=instance_path, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     try:
-        settings.load(app, test_config)
-    except settings.ConfigError as refused:
+        config.load(app, test_config)
+    except config.ConfigError as refused:
         # one clear line for the operator; ConfigError then exits without a traceback
         print(f"Nudge cannot start: {refused}", file=sys.stderr)
         raise
@@ -40,6 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None, clock: Clock | None = 
 def register_services(app: Flask, clock: Clock) -> None:
     app.extensions["nudge.db"] = Database.from_url(app.config["DATABASE_URL"])
     app.extensions["nudge.clock"] = clock
+    app.extensions["nudge.settings"] = Settings.from_config(app.config)
 
 
 def register_proxies(app: Flask) -> None:

@@ -1,4 +1,4 @@
-"""The current app's database and clock, for blueprints and CLI commands."""
+"""The current app's database, clock and settings, for blueprints and CLI commands."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from flask import current_app
 
 from app.clock import Clock
 from app.data.db import Database
+from app.settings import Settings
 
 
 def get_db() -> Database:
@@ -14,3 +15,7 @@ def get_db() -> Database:
 
 def get_clock() -> Clock:
     return current_app.extensions["nudge.clock"]
+
+
+def get_settings() -> Settings:
+    return current_app.extensions["nudge.settings"]

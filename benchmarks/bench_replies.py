@@ -57,6 +57,7 @@ from app.data.models import (
 )
 from app.domain.nhs_number import synthetic_numbers
 from app.services.replies import process_inbound
+from app.settings import Settings
 from benchmarks import row, size
 
 HERE = Path(__file__).resolve().parent
@@ -355,8 +356,8 @@ def _check(db: Database, answered: int) -> tuple[int, int, int, int]:
 def _drain_worker(db_url: str, base: str, counts: Any, i: int) -> None:
     """One replies-job process: act on stored texts until none is left for it."""
     db = Database.from_url(db_url)
-    config = {"PUBLIC_BASE_URL": base, "SMS_FROM_NUMBER": "+447700900000"}
-    while acted := process_inbound(db, now=datetime.now(UTC), config=config):
+    settings = Settings(public_base_url=base, sms_from_number="+447700900000")
+    while acted := process_inbound(db, now=datetime.now(UTC), settings=settings):
         counts[i] += acted
     db.dispose()
 

@@ -30,6 +30,7 @@ from app.services.reminders import queue_appointment_reminders, queue_no_reply_r
 from app.services.replies import process_inbound
 from app.services.reports import refresh_all
 from app.services.retention import purge_personal_data as purge_due_campaigns
+from app.settings import Settings
 from app.sms.provider import SmsProvider
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class JobContext:
 
     db: Database
     clock: Clock
-    config: Mapping[str, Any]
+    settings: Settings
     provider: SmsProvider
     bucket: TokenBucket
     # seconds one dispatch run may keep going: under the tick (DISPATCH_TICK_SECONDS) for
@@ -72,16 +73,16 @@ def expire_offers(ctx: JobContext) -> str:
 
 
 def plan_waves(ctx: JobContext) -> str:
-    return f"{plan_due_waves(ctx.db, now=ctx.clock.now(), config=ctx.config)} offers made"
+    return f"{plan_due_waves(ctx.db, now=ctx.clock.now(), settings=ctx.settings)} offers made"
 
 
 def no_reply_reminders(ctx: JobContext) -> str:
-    queued = queue_no_reply_reminders(ctx.db, now=ctx.clock.now(), config=dict(ctx.config))
+    queued = queue_no_reply_reminders(ctx.db, now=ctx.clock.now(), settings=ctx.settings)
     return f"{queued} reminders queued"
 
 
 def appointment_reminders(ctx: JobContext) -> str:
-    queued = queue_appointment_reminders(ctx.db, now=ctx.clock.now(), config=dict(ctx.config))
+    queued = queue_appointment_reminders(ctx.db, now=ctx.clock.now(), settings=ctx.settings)
     return f"{queued} reminders queued"
 
 
@@ -89,7 +90,7 @@ def dispatch(ctx: JobContext) -> str:
     """Send what is due, batch after batch, until nothing is left or the budget is spent."""
     total = DispatchReport()
     deadline = time.monotonic() + ctx.dispatch_budget
-    batch = int(ctx.config.get("DISPATCH_BATCH", 50))
+    batch = ctx.settings.dispatch_batch
     if ctx.bucket.rate:
         # claim no more than the rate lets out within a tick: a reply queued meanwhile
         # waits one tick, and a crash leaves at most one small batch uncertain
@@ -102,7 +103,7 @@ def dispatch(ctx: JobContext) -> str:
             limit=batch,
             worker_id=ctx.worker_id,
             bucket=ctx.bucket,
-            max_attempts=int(ctx.config.get("DISPATCH_MAX_ATTEMPTS", 5)),
+            max_attempts=ctx.settings.dispatch_max_attempts,
         )
         total.add(report)
         if not (report.claimed or report.cancelled) or time.monotonic() > deadline:
@@ -118,7 +119,7 @@ def act_on_replies(ctx: JobContext) -> str:
     the dispatch here only runs when there is something to answer, and is safe beside
     the dispatch job (claims are conditional updates, the token bucket is locked).
     """
-    acted = process_inbound(ctx.db, now=ctx.clock.now(), config=ctx.config)
+    acted = process_inbound(ctx.db, now=ctx.clock.now(), settings=ctx.settings)
     if not acted:
         return "0"
     return f"acted on {acted} inbound; " + dispatch(ctx)
@@ -135,12 +136,10 @@ def recover_claims(ctx: JobContext) -> str:
 def received_texts(ctx: JobContext) -> str:
     """Poll GOV.UK Notify for received texts, for services that cannot take callbacks."""
     source = ctx.provider
-    if not ctx.config.get("NOTIFY_POLL_RECEIVED_TEXTS") or not isinstance(
-        source, ReceivedTextSource
-    ):
+    if not ctx.settings.notify_poll_received_texts or not isinstance(source, ReceivedTextSource):
         return "off"
     report = poll_received_texts(
-        ctx.db, source, now=ctx.clock.now(), inbound_number=ctx.config["SMS_FROM_NUMBER"]
+        ctx.db, source, now=ctx.clock.now(), inbound_number=ctx.settings.sms_from_number or ""
     )
     return report.summary()
 
@@ -151,7 +150,7 @@ def refresh_report_stamps(ctx: JobContext) -> str:
 
 
 def purge_personal_data(ctx: JobContext) -> str:
-    purged = purge_due_campaigns(ctx.db, now=ctx.clock.now(), config=ctx.config)
+    purged = purge_due_campaigns(ctx.db, now=ctx.clock.now(), settings=ctx.settings)
     return f"{purged} campaigns purged"
 
 

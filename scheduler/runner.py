@@ -32,7 +32,7 @@ def context_for(app: Flask) -> JobContext:
     return JobContext(
         db=app.extensions["nudge.db"],
         clock=app.extensions["nudge.clock"],
-        config=app.config,
+        settings=app.extensions["nudge.settings"],
         provider=provider_from_config(app.config),
         bucket=TokenBucket(rate),
         worker_id=default_worker_id(),

@@ -572,7 +572,7 @@ def act_on_inbound(app: object) -> int:
     return process_inbound(
         extensions["nudge.db"],
         now=extensions["nudge.clock"].now(),
-        config=app.config,  # type: ignore[attr-defined]
+        settings=extensions["nudge.settings"],
     )
 
 
@@ -588,7 +588,7 @@ def handle_inbound(
     to_number: str,
     body: str,
     now: datetime,
-    config: object,
+    settings: object,
     opt_out_type: str | None = None,
 ) -> object:
     """Receive one inbound SMS as the webhook does and act on it at once, after any earlier
@@ -629,9 +629,9 @@ def handle_inbound(
                     .with_for_update(skip_locked=True)
                 ).all()
                 for text in earlier:
-                    act_in_order(session, text, now=now, config=config)  # type: ignore[arg-type]
+                    act_in_order(session, text, now=now, settings=settings)  # type: ignore[arg-type]
                 own = session.get(Message, stored)
-                result = act_in_order(session, own, now=now, config=config)  # type: ignore[arg-type]
+                result = act_in_order(session, own, now=now, settings=settings)  # type: ignore[arg-type]
                 if result is None:
                     raise _ActLater
                 return result

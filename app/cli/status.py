@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import with_appcontext
 
-from app.runtime import get_clock, get_db
+from app.runtime import get_clock, get_db, get_settings
 from app.services import status
 
 
@@ -29,7 +29,7 @@ def status_command(as_json: bool) -> None:
     snap = status.snapshot(
         get_db(),
         now=get_clock().now(),
-        max_heartbeat_age=status.heartbeat_max_age(current_app.config),
+        max_heartbeat_age=status.heartbeat_max_age(get_settings()),
     )
     if as_json:
         click.echo(json.dumps(snap.as_dict(), indent=2))

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy.orm import Session
 
@@ -30,6 +29,7 @@ from app.data import attendance as attendance_data
 from app.data.db import Database
 from app.domain import coded
 from app.services import audit
+from app.settings import Settings
 
 OUTCOMES = ("attended", "did_not_attend")
 # SNOMED CT UK edition concept for the completed check (QOF / NHS Health Check cluster)
@@ -123,8 +123,7 @@ def record_outcome(
         return str(previous)
 
 
-def _setting_code(config: Mapping[str, Any], name: str) -> str:
-    raw = str(config.get(name) or "").strip()
+def _setting_code(raw: str, name: str) -> str:
     if not raw:
         return ""
     try:
@@ -133,13 +132,19 @@ def _setting_code(config: Mapping[str, Any], name: str) -> str:
         raise AttendanceError(f"Setting NUDGE_{name}: {exc}") from None
 
 
-def _codes(config: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+def _codes(settings: Settings) -> dict[str, tuple[str, str]]:
     return {
-        "invited": (_setting_code(config, "SNOMED_INVITATION_CODE"), SNOMED_INVITATION_TERM),
-        "declined": (_setting_code(config, "SNOMED_DECLINED_CODE"), SNOMED_DECLINED_TERM),
+        "invited": (
+            _setting_code(settings.snomed_invitation_code, "SNOMED_INVITATION_CODE"),
+            SNOMED_INVITATION_TERM,
+        ),
+        "declined": (
+            _setting_code(settings.snomed_declined_code, "SNOMED_DECLINED_CODE"),
+            SNOMED_DECLINED_TERM,
+        ),
         "attended": coded.completed_check_code(coded.national_clusters()),
         "did_not_attend": (
-            _setting_code(config, "SNOMED_DID_NOT_ATTEND_CODE"),
+            _setting_code(settings.snomed_did_not_attend_code, "SNOMED_DID_NOT_ATTEND_CODE"),
             SNOMED_DID_NOT_ATTEND_TERM,
         ),
         "booked": ("", ""),
@@ -154,7 +159,7 @@ def export_csv(
     last: date,
     now: datetime,
     actor: str,
-    config: Mapping[str, Any],
+    settings: Settings,
     layout: str = "full",
 ) -> tuple[str, int]:
     """The clinical-system CSV for a practice and London date range; (text, rows).
@@ -169,7 +174,7 @@ def export_csv(
     if (last - first).days >= MAX_EXPORT_DAYS:
         raise AttendanceError("Export at most a year at a time")
     start, end = london_day_bounds(first, last)
-    codes = _codes(config)
+    codes = _codes(settings)
     out = io.StringIO()
     full = csv.writer(out, lineterminator="\r\n")
     coding = layout == "coding"

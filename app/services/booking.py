@@ -21,10 +21,8 @@ These functions work in the caller's transaction and never commit.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -45,6 +43,7 @@ from app.data.models import (
 from app.data.offers import close_open_offers
 from app.domain import timefmt
 from app.services import audit
+from app.settings import Settings
 from app.sms.rendering import render
 
 DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
@@ -73,8 +72,8 @@ def calendar_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/c/{token}.ics"
 
 
-def _base_url(config: Mapping[str, Any] | None) -> str:
-    return str((config or {}).get("PUBLIC_BASE_URL") or DEFAULT_PUBLIC_BASE_URL)
+def _base_url(settings: Settings) -> str:
+    return settings.public_base_url or DEFAULT_PUBLIC_BASE_URL
 
 
 def book_choice(
@@ -83,7 +82,7 @@ def book_choice(
     position: int,
     *,
     now: datetime,
-    config: Mapping[str, Any] | None = None,
+    settings: Settings = Settings(),
 ) -> BookingResult:
     """Book the slot at `position` (1-3) of an open, unexpired offer (see module rules)."""
     slot_id = session.scalar(
@@ -144,7 +143,7 @@ def book_choice(
         .values(state="booked", updated_at=now)
     )
     messages.cancel_queued(session, now=now, offer_ids=[offer_id], kinds=messages.OFFER_TEXTS)
-    queue_confirmation(session, booking, to=claimed.mobile, now=now, config=config)
+    queue_confirmation(session, booking, to=claimed.mobile, now=now, settings=settings)
     return BookingResult("booked", booking_id=booking.id, slot_id=slot_id)
 
 
@@ -197,7 +196,7 @@ def queue_confirmation(
     *,
     to: str,
     now: datetime,
-    config: Mapping[str, Any] | None = None,
+    settings: Settings = Settings(),
 ) -> Message:
     """Queue the booking's confirmation SMS once (dedupe `confirmation:booking:<id>`)."""
     slot, practice = session.execute(
@@ -212,7 +211,7 @@ def queue_confirmation(
         location=slot.location,
         slot_time=timefmt.slot_time(slot.starts_at),
         duration_minutes=slot.duration_minutes,
-        calendar_url=calendar_url(_base_url(config), booking.calendar_token),
+        calendar_url=calendar_url(_base_url(settings), booking.calendar_token),
     )
     return messages.queue(
         session,
@@ -221,7 +220,7 @@ def queue_confirmation(
             body=body,
             kind="confirmation",
             dedupe_key=f"confirmation:booking:{booking.id}",
-            from_number=(config or {}).get("SMS_FROM_NUMBER"),
+            from_number=settings.sms_from_number,
             in_send_window=False,
             campaign_id=booking.campaign_id,
             patient_id=booking.patient_id,
@@ -308,7 +307,7 @@ def staff_book(
     *,
     now: datetime,
     by: str,
-    config: Mapping[str, Any] | None = None,
+    settings: Settings = Settings(),
     send_confirmation: bool = True,
 ) -> Booking:
     """Book a free slot for a patient on staff's word (e.g. they phoned the practice).
@@ -363,7 +362,7 @@ def staff_book(
         detail={"slot_id": slot_id, "withdrawn_offers": closed},
     )
     if send_confirmation and patient.mobile:
-        queue_confirmation(session, booking, to=patient.mobile, now=now, config=config)
+        queue_confirmation(session, booking, to=patient.mobile, now=now, settings=settings)
     return booking
 
 

@@ -22,6 +22,7 @@ from app.data.models import Campaign, CampaignPractice, Practice
 from app.domain import eligibility, ethnicity
 from app.domain.segments import count as count_segments
 from app.services import campaigns, cohort, offers
+from app.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -85,10 +86,10 @@ def variant_examples(
     info_url: str | None,
     hold_hours: int,
     now: datetime,
-    config: Mapping[str, Any],
+    settings: Settings,
 ) -> list[VariantExample]:
     """Each variant's invitation as a patient would get it, with its cost to send."""
-    price = float(config.get("SMS_COST_PER_SEGMENT_GBP", 0.04))
+    price = settings.sms_cost_per_segment_gbp
     starts = [now + timedelta(days=d, hours=h) for d, h in ((2, 0), (3, 3), (5, 6))]
     examples = []
     for name, weight in variants.items():

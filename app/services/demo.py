@@ -21,6 +21,7 @@ from app.data.db import Database
 from app.data.models import Campaign, Patient, Slot
 from app.services import campaigns, importing, practices, slots, users
 from app.services.synthetic import write_gp_list
+from app.settings import Settings
 
 DEMO_PRACTICE_ODS = "F84003"
 DEMO_PRACTICE_NAME = "Nudge Demo Practice (synthetic data)"
@@ -38,7 +39,7 @@ class DemoError(RuntimeError):
 class DemoContext:
     db: Database
     now: datetime
-    config: dict[str, Any]
+    settings: Settings
     log: list[str] = field(default_factory=list)
     # what earlier steps made, for later ones (e.g. "practice_id")
     made: dict[str, Any] = field(default_factory=dict)
@@ -104,7 +105,7 @@ DEMO_USERS = (
 def demo_users(ctx: DemoContext) -> None:
     """One user per role with the published demo password, marked as demo accounts
     (production refuses their sign-in; load_demo refuses production too)."""
-    if ctx.config.get("ENV") not in {"development", "demo", "testing", None}:
+    if ctx.settings.env not in {"development", "demo", "testing", None}:
         ctx.log.append("Users: not created outside development/demo")
         return
     made = []
@@ -118,7 +119,7 @@ def demo_users(ctx: DemoContext) -> None:
             )
             made.append(email)
         users.set_password_directly(ctx.db, email=email, password=DEMO_PASSWORD, now=ctx.now)
-    base = str(ctx.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    base = (ctx.settings.public_base_url or "http://127.0.0.1:5000").rstrip("/")
     ctx.log.append(
         f"Users ({len(made)} added): sign in at {base}/sign-in with password "
         f"{DEMO_PASSWORD!r} as " + ", ".join(f"{e} ({r})" for e, r in DEMO_USERS)
@@ -196,12 +197,11 @@ def demo_campaign(ctx: DemoContext) -> None:
 STEPS: list[DemoStep] = [demo_practice, demo_patients, demo_users, demo_campaign]
 
 
-def load_demo(db: Database, now: datetime, config: dict[str, Any] | None = None) -> list[str]:
+def load_demo(db: Database, now: datetime, settings: Settings = Settings()) -> list[str]:
     """Run every demo step in order; returns what each loaded. Never in production."""
-    settings = dict(config or {})
-    if settings.get("ENV") == "production":
+    if settings.env == "production":
         raise DemoError("the synthetic demo is never loaded in production")
-    ctx = DemoContext(db=db, now=now, config=settings)
+    ctx = DemoContext(db=db, now=now, settings=settings)
     for step in STEPS:
         step(ctx)
     return ctx.log

@@ -11,10 +11,8 @@ one transaction.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from app.clock import as_utc
 from app.data import messages
@@ -23,6 +21,7 @@ from app.data.db import Database
 from app.data.models import Offer, Patient, Practice, Slot
 from app.domain import timefmt
 from app.services import audit, booking, numbers, offers
+from app.settings import Settings
 from app.sms.rendering import render
 
 log = logging.getLogger(__name__)
@@ -40,7 +39,7 @@ class CancelledBooking:
 
 
 def cancel_booked_slot(
-    db: Database, slot_id: int, *, now: datetime, actor: str, config: Mapping[str, Any]
+    db: Database, slot_id: int, *, now: datetime, actor: str, settings: Settings
 ) -> CancelledBooking:
     with db.transaction() as session:
         slot = session.get(Slot, slot_id, with_for_update=True)
@@ -59,7 +58,9 @@ def cancel_booked_slot(
         if live.offer_id is not None:
             offered = session.get(Offer, live.offer_id)
             if offered is not None:
-                new_offer = offers.create_offer(session, offered.member_id, now=now, config=config)
+                new_offer = offers.create_offer(
+                    session, offered.member_id, now=now, settings=settings
+                )
         patient = session.get(Patient, live.patient_id)
         practice = session.get(Practice, slot.practice_id)
         assert patient is not None and practice is not None
@@ -79,7 +80,7 @@ def cancel_booked_slot(
                     body=body,
                     kind="booking_cancelled",
                     dedupe_key=f"booking_cancelled:booking:{live.id}",
-                    from_number=config.get("SMS_FROM_NUMBER"),
+                    from_number=settings.sms_from_number,
                     in_send_window=False,
                     patient_id=patient.id,
                     booking_id=live.id,

@@ -9,7 +9,7 @@ opt-out recorded by staff has the same effect as STOP (`numbers.opt_out`, source
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +22,7 @@ from app.data.db import Database
 from app.data.models import Conversation, Message, Patient, PhoneNumber, Slot
 from app.domain.segments import count as count_segments
 from app.services import audit, booking, numbers
+from app.settings import Settings
 
 MAX_REPLY_SEGMENTS = 3
 BOOKABLE_DAYS = 28
@@ -129,7 +130,7 @@ def reply(
     *,
     now: datetime,
     actor: str,
-    config: Mapping[str, Any],
+    settings: Settings,
 ) -> int:
     """Queue a staff reply in `conversation`, about its practice's patient; the message id."""
     number = conversation.number
@@ -148,7 +149,7 @@ def reply(
                 to=number,
                 body=body,
                 kind="staff_reply",
-                from_number=config.get("SMS_FROM_NUMBER"),
+                from_number=settings.sms_from_number,
                 in_send_window=False,
                 patient_id=patients[0].id if patients else None,
             ),
@@ -187,7 +188,7 @@ def book_for_patient(
     slot_id: int,
     now: datetime,
     actor: str,
-    config: Mapping[str, Any],
+    settings: Settings,
 ) -> int:
     """Book a free slot on the patient's behalf (`booking.staff_book`)."""
     with db.transaction() as session:
@@ -197,7 +198,7 @@ def book_for_patient(
             raise FollowUpError("Choose a slot at the patient's practice")
         try:
             made = booking.staff_book(
-                session, patient_id, slot_id, now=now, by=actor, config=config
+                session, patient_id, slot_id, now=now, by=actor, settings=settings
             )
         except booking.SlotUnavailable:
             raise FollowUpError("That slot has just been taken: choose another") from None

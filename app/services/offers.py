@@ -9,9 +9,7 @@ told how to book another way).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -28,6 +26,7 @@ from app.services.invitations import (
     render_invitation,
 )
 from app.services.waves import HoldShortfall, plan_wave, plan_waves, write_offers
+from app.settings import Settings
 from app.sms.rendering import render
 
 # free slots one on-demand offer locks and chooses from: a few clinic days, enough for
@@ -55,7 +54,7 @@ def create_offer(
     member_id: int,
     *,
     now: datetime,
-    config: Mapping[str, Any] | None = None,
+    settings: Settings = Settings(),
     respect_limit: bool = True,
 ) -> Offer | None:
     """Make one offer for a campaign member in the caller's transaction, or None.
@@ -94,7 +93,7 @@ def create_offer(
                     practices,
                     now=now,
                     expires_at=expires_at,
-                    from_number=(config or {}).get("SMS_FROM_NUMBER"),
+                    from_number=settings.sms_from_number,
                     member_states=REOFFERABLE,
                 )
         except HoldShortfall:

@@ -11,7 +11,6 @@ UPDATE, and each message has a dedupe key (`reminder:offer:<id>`,
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -22,25 +21,24 @@ from app.data import reminders as reminder_data
 from app.data.db import Database
 from app.data.models import Offer
 from app.domain import timefmt
+from app.settings import Settings
 from app.sms.rendering import render
 
 BATCH = 5000
 
 
 def queue_no_reply_reminders(
-    db: Database, *, now: datetime, config: dict[str, Any] | None = None
+    db: Database, *, now: datetime, settings: Settings = Settings()
 ) -> int:
     """Queue the one reminder each due, unanswered, still-open offer gets; how many."""
     with db.transaction() as session:
         stamped = reminder_data.stamp_due_offer_reminders(session, now=now, limit=BATCH)
         for offer in stamped:
-            _queue_reminder(session, offer, now=now, config=config or {})
+            _queue_reminder(session, offer, now=now, settings=settings)
         return len(stamped)
 
 
-def _queue_reminder(
-    session: Session, offer: Offer, *, now: datetime, config: dict[str, Any]
-) -> None:
+def _queue_reminder(session: Session, offer: Offer, *, now: datetime, settings: Settings) -> None:
     practice = history.practice_of(session, offer.patient_id)
     practice_name = practice.name if practice is not None else None
     starts = [slot.starts_at for slot in offer_data.offer_slots(session, offer.id)]
@@ -57,7 +55,7 @@ def _queue_reminder(
             body=body,
             kind="reminder",
             dedupe_key=f"reminder:offer:{offer.id}",
-            from_number=config.get("SMS_FROM_NUMBER"),
+            from_number=settings.sms_from_number,
             in_send_window=True,
             expires_at=offer.expires_at,
             campaign_id=offer.campaign_id,
@@ -77,16 +75,15 @@ def tomorrow_bounds(now: datetime) -> tuple[datetime, datetime]:
 
 
 def queue_appointment_reminders(
-    db: Database, *, now: datetime, config: dict[str, Any] | None = None
+    db: Database, *, now: datetime, settings: Settings = Settings()
 ) -> int:
     """Queue the day-before reminder for each live booking tomorrow that lacks one.
 
     A booking made today for tomorrow is skipped: its confirmation has just said it all.
     """
-    config = config or {}
     start, end = tomorrow_bounds(now)
     today_start = start - timedelta(days=1)
-    base_url = str(config.get("PUBLIC_BASE_URL", "")).rstrip("/")
+    base_url = settings.public_base_url.rstrip("/")
     with db.transaction() as session:
         rows = reminder_data.bookings_to_remind(
             session, start=start, end=end, booked_before=today_start, limit=BATCH
@@ -108,7 +105,7 @@ def queue_appointment_reminders(
                     body=body,
                     kind="appointment_reminder",
                     dedupe_key=f"appointment_reminder:booking:{booking.id}",
-                    from_number=config.get("SMS_FROM_NUMBER"),
+                    from_number=settings.sms_from_number,
                     in_send_window=True,
                     expires_at=as_utc(slot.starts_at),
                     campaign_id=booking.campaign_id,

@@ -12,7 +12,6 @@ hour) and the text stamped processed, all in one commit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,6 +27,7 @@ from app.data.models import (
 )
 from app.domain.keywords import parse
 from app.services.reply_actions import Act, Context, context_for, open_offer_contexts
+from app.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -77,9 +77,7 @@ def receive_inbound(
 BATCH = 100
 
 
-def process_inbound(
-    db: Database, *, now: datetime, config: Mapping[str, Any], limit: int = 200
-) -> int:
+def process_inbound(db: Database, *, now: datetime, settings: Settings, limit: int = 200) -> int:
     """Act on up to `limit` stored inbound texts, oldest first; how many were acted on.
 
     Texts are claimed in batches (SKIP LOCKED on PostgreSQL, so two replies jobs share
@@ -93,7 +91,7 @@ def process_inbound(
     acted = 0
     after = 0
     while limit > 0:
-        batch = _act_on_batch(db, now=now, config=config, after=after, limit=min(limit, BATCH))
+        batch = _act_on_batch(db, now=now, settings=settings, after=after, limit=min(limit, BATCH))
         if batch is None:
             break
         claimed, last_id, done = batch
@@ -104,7 +102,7 @@ def process_inbound(
 
 
 def _act_on_batch(
-    db: Database, *, now: datetime, config: Mapping[str, Any], after: int, limit: int
+    db: Database, *, now: datetime, settings: Settings, after: int, limit: int
 ) -> tuple[int, int, int] | None:
     """Claim up to `limit` pending texts after id `after` and act on them in one commit.
 
@@ -141,7 +139,7 @@ def _act_on_batch(
                 message,
                 locked[message.from_number],
                 now=now,
-                config=config,
+                settings=settings,
                 outbox=outbox,
                 context=context,
             )
@@ -168,7 +166,7 @@ def _flush(session: Session, outbox: Outbox, now: datetime) -> None:
 
 
 def act_in_order(
-    session: Session, message: Message, *, now: datetime, config: Mapping[str, Any]
+    session: Session, message: Message, *, now: datetime, settings: Settings
 ) -> InboundResult | None:
     """Act on a claimed text unless an earlier one from its number is pending (then None).
 
@@ -180,7 +178,7 @@ def act_in_order(
     if messages.earlier_inbound_pending(session, message):
         return None
     outbox = Outbox()
-    result = _act(session, message, conversation, now=now, config=config, outbox=outbox)
+    result = _act(session, message, conversation, now=now, settings=settings, outbox=outbox)
     _flush(session, outbox, now)
     return result
 
@@ -191,7 +189,7 @@ def _act(
     conversation: Conversation,
     *,
     now: datetime,
-    config: Mapping[str, Any],
+    settings: Settings,
     outbox: Outbox,
     context: Context | None = None,
 ) -> InboundResult:
@@ -216,7 +214,7 @@ def _act(
     if context.practice is not None:
         # the flag follows the practice whose patient (and offer) the text is about
         conversation.practice_id = context.practice.id
-    act = Act(session, context, conversation, intent, sid, message.to_number, now, config)
+    act = Act(session, context, conversation, intent, sid, message.to_number, now, settings)
     act.outbox = outbox
     act.received_at = as_utc(message.created_at)
     action = act.run(message.opt_out_type)

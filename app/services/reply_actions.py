@@ -8,7 +8,7 @@ action and queues its answer in the caller's transaction (`replies.act_in_order`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from app.domain.keywords import Intent
 from app.services import booking as booking_service
 from app.services import numbers
 from app.services.offers import create_offer
+from app.settings import Settings
 from app.sms.rendering import render
 
 # after this many unclear replies in a row a person at the practice follows up
@@ -149,16 +150,16 @@ class Act:
         message_sid: str,
         our_number: str,
         now: datetime,
-        config: Mapping[str, Any],
+        settings: Settings,
     ) -> None:
         self.session = session
         self.context = context
         self.conversation = conversation
         self.intent = intent
         self.sid = message_sid
-        self.our_number = our_number or config.get("SMS_FROM_NUMBER")
+        self.our_number = our_number or settings.sms_from_number
         self.now = now
-        self.config = config
+        self.settings = settings
         self.replies: list[str] = []
         # answers to queue: the caller queues a batch's in one insert
         self.outbox: list[messages.OutboundText] = []
@@ -256,7 +257,7 @@ class Act:
             return self.times_gone()
         assert self.intent.choice is not None
         result = booking_service.book_choice(
-            self.session, offer.id, self.intent.choice, now=self.now, config=self.config
+            self.session, offer.id, self.intent.choice, now=self.now, settings=self.settings
         )
         if result.booked:
             self.booking_id = result.booking_id
@@ -374,7 +375,7 @@ class Act:
         current = self.context.open_offer
         if current is not None:
             offers.withdraw(self.session, current.id, now=self.now)
-        fresh = create_offer(self.session, member_id, now=self.now, config=self.config)
+        fresh = create_offer(self.session, member_id, now=self.now, settings=self.settings)
         if fresh is None:
             savepoint.rollback()
             self.session.expire_all()

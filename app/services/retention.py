@@ -11,9 +11,7 @@ Idempotent: a purged campaign has `purged_at` and is skipped.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, or_, select, update
 
@@ -21,15 +19,14 @@ from app.data.db import Database
 from app.data.models import Campaign, CampaignMember, CampaignSnapshot, Message, Offer
 from app.services import audit
 from app.services.campaigns import counts
+from app.settings import Settings
 
 PURGED = ""  # what a blanked text column holds
 
 
-def purge_personal_data(
-    db: Database, *, now: datetime, config: Mapping[str, Any] | None = None
-) -> int:
+def purge_personal_data(db: Database, *, now: datetime, settings: Settings = Settings()) -> int:
     """Purge every campaign closed more than RETENTION_DAYS ago; how many were purged."""
-    days = int((config or {}).get("RETENTION_DAYS", 90))
+    days = settings.retention_days
     cutoff = now - timedelta(days=days)
     with db.transaction() as session:
         due = list(

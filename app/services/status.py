@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.data import migrate, operations
 from app.data.db import Database
+from app.settings import Settings
 
 # a scheduler writes a beat every HEARTBEAT_SECONDS; readiness allows a few missed beats
 HEARTBEAT_SECONDS = 10
@@ -105,8 +106,8 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def heartbeat_max_age(config: Any) -> timedelta:
-    return timedelta(seconds=float(config.get("READY_HEARTBEAT_MAX_AGE_SECONDS", 60)))
+def heartbeat_max_age(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.ready_heartbeat_max_age_seconds)
 
 
 def beat(db: Database, *, worker_id: str, started_at: datetime, now: datetime) -> None:

@@ -33,6 +33,7 @@ from app.domain import priority
 from app.domain.offers import SlotOption, SlotPool, earliest_start
 from app.domain.send_window import SendWindow, is_open
 from app.services.invitations import InvitationFacts, InvitationRenderer, expiry_for
+from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class HoldShortfall(RuntimeError):
     """A chosen slot or member changed between reading and writing: undo the offers."""
 
 
-def plan_waves(db: Database, *, now: datetime, config: Mapping[str, Any] | None = None) -> int:
+def plan_waves(db: Database, *, now: datetime, settings: Settings = Settings()) -> int:
     """Plan a wave for every active campaign whose send window is open; offers made.
 
     Each campaign's wave is its own transaction, so one campaign's problem never stops
@@ -52,7 +53,7 @@ def plan_waves(db: Database, *, now: datetime, config: Mapping[str, Any] | None 
     """
     with db.transaction() as session:
         campaign_ids = campaign_data.active_campaign_ids(session)
-    return sum(plan_wave(db, cid, now=now, config=config) for cid in campaign_ids)
+    return sum(plan_wave(db, cid, now=now, settings=settings) for cid in campaign_ids)
 
 
 def plan_wave(
@@ -60,7 +61,7 @@ def plan_wave(
     campaign_id: int,
     *,
     now: datetime,
-    config: Mapping[str, Any] | None = None,
+    settings: Settings = Settings(),
     respect_window: bool = True,
 ) -> int:
     """One campaign's wave, set-based: as many offers as free slots allow, by priority.
@@ -96,7 +97,7 @@ def plan_wave(
             practices,
             now=now,
             expires_at=expires_at,
-            from_number=(config or {}).get("SMS_FROM_NUMBER"),
+            from_number=settings.sms_from_number,
         )
         log.info("campaign %s: wave of %s offers", campaign_id, len(made))
         return len(made)

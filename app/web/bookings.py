@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from app.runtime import get_clock, get_db
+from app.runtime import get_clock, get_db, get_settings
 from app.services import attendance
 from app.web.display import chosen_practice, london_today, parse_day
 from app.web.security import current_user, practice_scope, roles_required
@@ -88,7 +88,7 @@ def export() -> str | Response | tuple[str, int]:
                     last=dates["last"],
                     now=get_clock().now(),
                     actor=current_user.email,
-                    config=current_app.config,
+                    settings=get_settings(),
                     layout=form["layout"],
                 )
             except attendance.AttendanceError as exc:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from app.runtime import get_clock, get_db
+from app.runtime import get_clock, get_db, get_settings
 from app.services import campaign_review, campaigns
 from app.services import practices as practice_service
 from app.web.display import london_today
@@ -179,7 +179,7 @@ def show(campaign_id: int) -> str:
         info_url=campaign.info_url,
         hold_hours=campaign.hold_hours,
         now=get_clock().now(),
-        config=current_app.config,
+        settings=get_settings(),
     )
     total_weight = sum(e.weight for e in examples) or 1
     mean_cost = sum(e.cost_gbp * e.weight for e in examples) / total_weight

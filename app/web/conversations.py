@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -22,7 +21,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from app.runtime import get_clock, get_db
+from app.runtime import get_clock, get_db, get_settings
 from app.services import follow_up
 from app.web.display import aware
 from app.web.security import current_user, practice_scope, record_denial, roles_required
@@ -95,7 +94,7 @@ def reply(key: str) -> Response:
             request.form.get("body", ""),
             now=get_clock().now(),
             actor=current_user.email,
-            config=current_app.config,
+            settings=get_settings(),
         )
         flash("Reply queued: it will be sent within a minute.", "success")
     except follow_up.FollowUpError as exc:
@@ -129,7 +128,7 @@ def book(key: str) -> Response:
             slot_id=slot_id,
             now=get_clock().now(),
             actor=current_user.email,
-            config=current_app.config,
+            settings=get_settings(),
         )
         flash("Booked. The patient will get a confirmation text.", "success")
     except follow_up.FollowUpError as exc:

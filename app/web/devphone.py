@@ -32,7 +32,7 @@ from flask import (
 from twilio.request_validator import RequestValidator
 from werkzeug.wrappers import Response
 
-from app.runtime import get_clock, get_db
+from app.runtime import get_clock, get_db, get_settings
 from app.services import replies
 from app.web.security import current_user, login_manager, record_denial
 from app.web.webhooks import NON_PRODUCTION, callback_token, public_url, signing_token
@@ -113,7 +113,7 @@ def send() -> Response:
     else:
         # act now rather than on the replies job's next tick, so the demo answer is
         # on screen at once; the webhook itself stayed exactly the provider's path
-        replies.process_inbound(get_db(), now=get_clock().now(), config=config)
+        replies.process_inbound(get_db(), now=get_clock().now(), settings=get_settings())
     return redirect(url_for("devphone.phone", _anchor="latest"))
 
 

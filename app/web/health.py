@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, abort, current_app, jsonify, request
 from werkzeug.wrappers import Response
 
-from app.runtime import get_clock, get_db
+from app.runtime import get_clock, get_db, get_settings
 from app.services import status
 from app.web import metrics, request_log
 
@@ -28,7 +28,7 @@ def readyz() -> tuple[Response, int]:
     result = status.readiness(
         get_db(),
         now=get_clock().now(),
-        max_heartbeat_age=status.heartbeat_max_age(current_app.config),
+        max_heartbeat_age=status.heartbeat_max_age(get_settings()),
     )
     body = jsonify(
         ready=result.ready,
@@ -48,7 +48,7 @@ def prometheus_metrics() -> Response:
         current_app.config, request.headers.get("Authorization", ""), request.remote_addr
     ):
         abort(403)
-    payload = metrics.exposition(get_db(), get_clock(), current_app.config)
+    payload = metrics.exposition(get_db(), get_clock(), get_settings())
     return Response(payload, mimetype="text/plain; version=0.0.4; charset=utf-8")
 
 

@@ -25,6 +25,7 @@ from werkzeug.wrappers import Response
 from app.clock import Clock
 from app.data.db import Database
 from app.services import status
+from app.settings import Settings
 
 # Twilio gives up after 15 s; the buckets resolve the 10-100 ms the webhook should take
 WEBHOOK_SECONDS = Histogram(
@@ -39,14 +40,14 @@ WEBHOOK_SECONDS = Histogram(
 class StateCollector(Collector):
     """The database's view of the service, read on each scrape."""
 
-    def __init__(self, db: Database, clock: Clock, config: Mapping[str, Any]) -> None:
+    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
         self.db = db
         self.clock = clock
-        self.config = config
+        self.settings = settings
 
     def collect(self) -> Iterator[Metric]:
         snap = status.snapshot(
-            self.db, now=self.clock.now(), max_heartbeat_age=status.heartbeat_max_age(self.config)
+            self.db, now=self.clock.now(), max_heartbeat_age=status.heartbeat_max_age(self.settings)
         )
         ready = snap.readiness
         yield _gauge("nudge_ready", "1 when /readyz would answer 200", int(ready.ready))
@@ -121,13 +122,13 @@ def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, documentation, value=value)
 
 
-def exposition(db: Database, clock: Clock, config: Mapping[str, Any]) -> bytes:
+def exposition(db: Database, clock: Clock, settings: Settings) -> bytes:
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(WEBHOOK_SECONDS)
-    registry.register(StateCollector(db, clock, config))
+    registry.register(StateCollector(db, clock, settings))
     return generate_latest(registry)
 
 

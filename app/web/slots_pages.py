@@ -7,11 +7,11 @@ from collections import defaultdict
 from datetime import date, time, timedelta
 from typing import TYPE_CHECKING
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from app.clock import LONDON
-from app.runtime import get_clock, get_db
+from app.runtime import get_clock, get_db, get_settings
 from app.services import diary, slot_queries, slots
 from app.services.attendance import london_day_bounds
 from app.web.display import aware, chosen_practice, london_today, parse_day
@@ -244,7 +244,7 @@ def cancel(slot_id: int) -> Response:
     try:
         if found.state == "booked":
             result = diary.cancel_booked_slot(
-                db, slot_id, now=now, actor=current_user.email, config=current_app.config
+                db, slot_id, now=now, actor=current_user.email, settings=get_settings()
             )
             told = (
                 "The patient has been sent a text"

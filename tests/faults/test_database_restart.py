@@ -25,6 +25,7 @@ from app.data.models import Booking, Message, Offer
 from app.services import replies
 from app.services.dispatch import DispatchReport
 from app.services.reconciliation import recover_stale_claims
+from app.settings import Settings
 from tests.builders import add_open_offer
 from tests.conftest import DEFAULT_NOW, make_test_config
 from tests.fakes.twilio_server import FakeTwilio
@@ -128,7 +129,9 @@ def test_a_burst_of_replies_survives_a_postgres_restart_with_nothing_half_writte
     # simply followed by the next one
     for _ in range(20):
         try:
-            replies.process_inbound(db, now=DEFAULT_NOW, config=private_app.config)
+            replies.process_inbound(
+                db, now=DEFAULT_NOW, settings=Settings.from_config(private_app.config)
+            )
             break
         except DBAPIError:
             time.sleep(0.2)

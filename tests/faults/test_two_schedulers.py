@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from app.data.db import Database
 from app.data.models import Message, Offer
+from app.settings import Settings
 from tests.builders import (
     add_free_slots,
     add_patient,
@@ -103,7 +104,7 @@ def test_two_schedulers_running_the_same_jobs_for_a_whole_campaign_do_no_harm(
                         to_number=dispatch_worker.FROM_NUMBER,
                         body="1",
                         now=at + timedelta(minutes=30),
-                        config={"PUBLIC_BASE_URL": dispatch_worker.PUBLIC_BASE_URL},
+                        settings=Settings(public_base_url=dispatch_worker.PUBLIC_BASE_URL),
                     )
         creates = creates_of(fake)
 

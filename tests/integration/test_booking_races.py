@@ -15,6 +15,7 @@ from app.data.db import Database
 from app.data.models import Booking, Message, Offer, Patient, Slot
 from app.services import booking as booking_service
 from app.services.offers import expire_offers
+from app.settings import Settings
 from tests.builders import add_open_offer, add_patient, handle_inbound
 from tests.races import together
 
@@ -22,7 +23,9 @@ pytestmark = pytest.mark.postgres
 
 ROUNDS = 25
 NOW = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
-CONFIG = {"PUBLIC_BASE_URL": "https://nudge.example.test", "SMS_FROM_NUMBER": "+447700900000"}
+SETTINGS = Settings.from_config(
+    {"PUBLIC_BASE_URL": "https://nudge.example.test", "SMS_FROM_NUMBER": "+447700900000"}
+)
 
 
 @pytest.fixture
@@ -40,7 +43,7 @@ def reply(db: Database, number: str, body: str, sid: str, now: datetime = NOW):
         to_number="+447700900000",
         body=body,
         now=now,
-        config=CONFIG,
+        settings=SETTINGS,
     )
 
 
@@ -176,7 +179,7 @@ def test_change_racing_a_staff_booking_of_the_same_slot_books_it_once(pg_db):
         def staff(other: int = other, slot_id: int = slot_id) -> Any:
             with pg_db.transaction() as session:
                 return booking_service.staff_book(
-                    session, other, slot_id, now=NOW, by="reception@test", config=CONFIG
+                    session, other, slot_id, now=NOW, by="reception@test", settings=SETTINGS
                 )
 
         results = together(reply(pg_db, number, "CHANGE", f"SMchg{round_no}"), staff)

@@ -15,6 +15,7 @@ from app.data.models import Offer
 from app.domain import coded
 from app.services import attendance
 from app.services.coded_events import read_events
+from app.settings import Settings
 from tests.builders import (
     add_booking,
     add_invitation,
@@ -59,7 +60,7 @@ def activity(db: Database) -> int:
 def _export(db: Database, clock: FixedClock, practice_id: int, layout: str, **config: str):  # type: ignore[no-untyped-def]
     return attendance.export_csv(
         db, practice_id=practice_id, first=DAY, last=DAY, now=clock.now(), actor="t",
-        config=config, layout=layout,
+        settings=Settings.from_config(config), layout=layout,
     )  # fmt: skip
 
 

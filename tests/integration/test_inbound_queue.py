@@ -6,6 +6,7 @@ import itertools
 import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -17,12 +18,15 @@ from app.data.models import Booking, Conversation, Message
 from app.domain.send_rate import TokenBucket
 from app.services import replies
 from app.services.replies import process_inbound, receive_inbound
+from app.settings import Settings
 from app.sms.outbox_provider import OutboxProvider
 from scheduler.jobs import JOBS, JobContext, run_once
 from tests.builders import add_open_offer, add_patient, add_practice, handle_inbound
 
 NOW = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
-CONFIG = {"PUBLIC_BASE_URL": "https://nudge.example.test", "SMS_FROM_NUMBER": "+447700900000"}
+SETTINGS = Settings.from_config(
+    {"PUBLIC_BASE_URL": "https://nudge.example.test", "SMS_FROM_NUMBER": "+447700900000"}
+)
 MOBILE = "+447700900001"
 _sids = itertools.count(1)
 
@@ -56,8 +60,8 @@ def test_a_received_text_is_stored_once_and_waits_for_the_replies_job(db):
     with db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Booking)) == 0
         assert session.scalar(select(Message.intent).where(Message.direction == "in")) == "choice"
-    assert process_inbound(db, now=NOW, config=CONFIG) == 1
-    assert process_inbound(db, now=NOW, config=CONFIG) == 0  # acted on once
+    assert process_inbound(db, now=NOW, settings=SETTINGS) == 1
+    assert process_inbound(db, now=NOW, settings=SETTINGS) == 0  # acted on once
     assert pending(db) == 0
     with db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Booking)) == 1
@@ -70,7 +74,7 @@ def test_texts_from_one_number_are_acted_on_in_the_order_they_arrived(db):
         add_open_offer(session, mobile=MOBILE, now=NOW)
     receive(db, "NO")  # declines first, so the later "1" finds no open offer
     receive(db, "1")
-    assert process_inbound(db, now=NOW, config=CONFIG) == 2
+    assert process_inbound(db, now=NOW, settings=SETTINGS) == 2
     with db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Booking)) == 0
         kinds = session.scalars(
@@ -86,9 +90,9 @@ def test_the_limit_bounds_one_run_and_the_next_run_carries_on(db):
             add_patient(session, practice, mobile=f"+4477009001{i:02d}")
     for i in range(5):
         receive(db, "what?", number=f"+4477009001{i:02d}")
-    assert process_inbound(db, now=NOW, config=CONFIG, limit=3) == 3
+    assert process_inbound(db, now=NOW, settings=SETTINGS, limit=3) == 3
     assert pending(db) == 2
-    assert process_inbound(db, now=NOW, config=CONFIG, limit=3) == 2
+    assert process_inbound(db, now=NOW, settings=SETTINGS, limit=3) == 2
     assert pending(db) == 0
 
 
@@ -103,7 +107,7 @@ def test_handle_inbound_receives_and_acts_at_once_for_synchronous_callers(db):
         to_number="+447700900000",
         body="3",
         now=NOW,
-        config=CONFIG,
+        settings=SETTINGS,
     )
     assert result.action == "booked" and not result.duplicate
     assert pending(db) == 0  # the earlier text was acted on first, in order
@@ -118,7 +122,7 @@ def test_the_replies_job_runs_first_and_its_answer_is_sent_in_the_same_run(db):
     ctx = JobContext(
         db=db,
         clock=FixedClock(NOW),
-        config={**CONFIG, "DISPATCH_MAX_ATTEMPTS": 5, "DISPATCH_BATCH": 25},
+        settings=replace(SETTINGS, dispatch_max_attempts=5, dispatch_batch=25),
         provider=OutboxProvider(),
         bucket=TokenBucket(None),
         worker_id="test",
@@ -172,14 +176,14 @@ def test_two_replies_jobs_at_once_act_on_each_text_once_and_in_order_per_number(
     def worker(_: int) -> int:
         barrier.wait(timeout=10)
         total = 0
-        while acted := process_inbound(pg_db, now=NOW, config=CONFIG, limit=25):
+        while acted := process_inbound(pg_db, now=NOW, settings=SETTINGS, limit=25):
             total += acted
         return total
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         totals = list(pool.map(worker, range(2)))
     # a text left for later by one worker is acted on by the other or the next run
-    totals.append(process_inbound(pg_db, now=NOW, config=CONFIG))
+    totals.append(process_inbound(pg_db, now=NOW, settings=SETTINGS))
     assert sum(totals) == len(numbers) * per_number
     assert pending(pg_db) == 0
     for number in numbers:
@@ -211,10 +215,10 @@ def test_a_later_text_waits_while_an_earlier_one_from_that_number_is_claimed(pg_
         holder.execute(text("SELECT id FROM message WHERE id = :id FOR UPDATE"), {"id": first_id})
         # the first text is claimed by a worker that has not committed: the other number
         # is acted on, this number's second text is left for later, not acted out of turn
-        assert process_inbound(pg_db, now=NOW, config=CONFIG) == 1
+        assert process_inbound(pg_db, now=NOW, settings=SETTINGS) == 1
         holder.rollback()
     assert pending(pg_db) == 2
-    assert process_inbound(pg_db, now=NOW, config=CONFIG) == 2
+    assert process_inbound(pg_db, now=NOW, settings=SETTINGS) == 2
     assert pending(pg_db) == 0
 
 
@@ -251,7 +255,7 @@ def test_each_stop_is_recorded_at_the_time_it_was_received_not_when_the_job_ran(
             body="STOP",
             now=at,
         )
-    assert process_inbound(db, now=NOW, config=CONFIG) == 2
+    assert process_inbound(db, now=NOW, settings=SETTINGS) == 2
     with db.sessions() as session:
         opted = {
             p.number: p.opted_out_at.replace(tzinfo=UTC)

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from app.data.db import Database
 from app.data.models import Base, CampaignMember, Offer, OfferSlot, Slot
 from app.services import offers
+from app.settings import Settings
 from tests.builders import add_free_slots, add_patient, add_practice, approved_campaign
 
 NOW = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)  # Wednesday, send window open
@@ -116,7 +117,10 @@ def test_no_slot_is_ever_held_by_two_offers(
                 for pick in on_demand[round_::3]:
                     with db.transaction() as session:
                         offers.create_offer(
-                            session, member_ids[pick % len(member_ids)], now=now, config={}
+                            session,
+                            member_ids[pick % len(member_ids)],
+                            now=now,
+                            settings=Settings(),
                         )
                     check_invariants(db, now)
                 now += timedelta(hours=49)
@@ -168,7 +172,7 @@ def test_wave_planners_racing_on_demand_offers_never_share_a_slot(pg_url: str) -
                 barrier.wait()
                 for member_id in ids:
                     with db.transaction() as session:
-                        if offers.create_offer(session, member_id, now=NOW, config={}):
+                        if offers.create_offer(session, member_id, now=NOW, settings=Settings()):
                             made.append(1)
             except BaseException as error:  # noqa: BLE001
                 errors.append(error)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from app.data.models import CampaignMember, Message, Offer, OfferSlot, PhoneNumber, Slot
 from app.services import offers
+from app.settings import Settings
 from tests.builders import (
     add_free_slots,
     add_patient,
@@ -75,7 +76,7 @@ def test_create_offer_holds_three_slots_and_queues_the_invitation(db, practice) 
     approved_campaign(db, info_url="https://example.nhs.uk/check")
     (member_id,) = member_ids(db)
     with db.transaction() as session:
-        offer = offers.create_offer(session, member_id, now=NOW, config={})
+        offer = offers.create_offer(session, member_id, now=NOW, settings=Settings())
         assert offer is not None
         offer_id = offer.id
     assert_holds_consistent(db)
@@ -109,7 +110,7 @@ def test_no_offer_without_three_slots_beyond_the_minimum_notice(db, practice) ->
     approved_campaign(db)
     (member_id,) = member_ids(db)
     with db.transaction() as session:
-        assert offers.create_offer(session, member_id, now=NOW, config={}) is None
+        assert offers.create_offer(session, member_id, now=NOW, settings=Settings()) is None
     with db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Offer)) == 0
         assert session.scalar(select(func.count()).where(Slot.state == "held")) == 0
@@ -123,7 +124,7 @@ def test_no_offer_to_an_opted_out_number(db, practice) -> None:
         session.add(PhoneNumber(number="+447700900103", opted_out_at=NOW))
     (member_id,) = member_ids(db)
     with db.transaction() as session:
-        assert offers.create_offer(session, member_id, now=NOW, config={}) is None
+        assert offers.create_offer(session, member_id, now=NOW, settings=Settings()) is None
     assert offers.plan_waves(db, now=NOW) == 0
 
 
@@ -135,7 +136,7 @@ def test_a_shared_phone_gets_one_open_offer_and_the_second_patient_waits(db, pra
     first, second = member_ids(db)
     with db.transaction() as session:
         # on demand too: the number already has an open offer
-        assert offers.create_offer(session, second, now=NOW, config={}) is None
+        assert offers.create_offer(session, second, now=NOW, settings=Settings()) is None
         states = dict(session.execute(select(CampaignMember.id, CampaignMember.state)).all())
     assert sorted(states.values()) == ["offered", "waiting"]
     # once the first offer closes, the second patient is offered times

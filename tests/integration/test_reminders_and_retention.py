@@ -18,6 +18,7 @@ from app.data.models import (
     Slot,
 )
 from app.services import campaigns, offers, reminders, retention
+from app.settings import Settings
 from tests.builders import (
     add_booking,
     add_free_slots,
@@ -93,7 +94,7 @@ def test_the_appointment_reminder_goes_the_day_before_once(db, offer_id) -> None
     sunday = datetime(2026, 1, 18, 9, 0, tzinfo=UTC)
     assert (
         reminders.queue_appointment_reminders(
-            db, now=sunday, config={"PUBLIC_BASE_URL": "https://nudge.example.test"}
+            db, now=sunday, settings=Settings(public_base_url="https://nudge.example.test")
         )
         == 1
     )
@@ -110,12 +111,12 @@ def test_purge_keeps_aggregates_and_demographics_and_blanks_personal_data(db, of
     with db.transaction() as session:
         campaign_id = session.scalar(select(Campaign.id))
     campaigns.close(db, campaign_id, now=NOW, actor="test")
-    config = {"RETENTION_DAYS": 90}
-    assert retention.purge_personal_data(db, now=NOW + timedelta(days=89), config=config) == 0
+    settings = Settings(retention_days=90)
+    assert retention.purge_personal_data(db, now=NOW + timedelta(days=89), settings=settings) == 0
     later = NOW + timedelta(days=91)
     offers.expire_offers(db, now=later)
-    assert retention.purge_personal_data(db, now=later, config=config) == 1
-    assert retention.purge_personal_data(db, now=later, config=config) == 0
+    assert retention.purge_personal_data(db, now=later, settings=settings) == 1
+    assert retention.purge_personal_data(db, now=later, settings=settings) == 0
     with db.transaction() as session:
         snapshot = session.get(CampaignSnapshot, campaign_id)
         assert snapshot.counts["invited"] == 1 and snapshot.counts["members"] == 1

@@ -17,6 +17,7 @@ from app.data.models import (
     Slot,
 )
 from app.services import reply_actions
+from app.settings import Settings
 from tests.builders import add_open_offer, add_patient, add_practice, handle_inbound, queue_outbound
 
 MOBILE = "+447700900001"
@@ -32,7 +33,7 @@ def text(app, db, clock, body: str, *, sid: str | None = None, number: str = MOB
         to_number=OUR_NUMBER,
         body=body,
         now=clock.now(),
-        config=app.config,
+        settings=Settings.from_config(app.config),
         **kw,
     )
 
@@ -289,7 +290,7 @@ def test_more_closes_the_offer_and_sends_new_times_now(app, db, clock, monkeypat
     """MORE makes a fresh offer (create_offer, faked here with the builder)."""
     offer_id = an_offer(db, clock)
 
-    def fake_create_offer(session, member_id, *, now, config):
+    def fake_create_offer(session, member_id, *, now, settings):
         member = session.get(CampaignMember, member_id)
         fresh = add_open_offer(session, now=now, mobile=MOBILE, spare_slots=0)
         fresh.member_id, fresh.sequence = member.id, 2

@@ -15,6 +15,7 @@ from app.data.models import Campaign, CampaignMember, Message
 from app.domain.funnel import BASELINE_DIMENSIONS, ReportError
 from app.domain.suppression import Rule
 from app.services import report_csv, reports
+from app.settings import Settings
 from tests.builders import (
     BUILDER_NOW,
     add_campaign_booking,
@@ -332,7 +333,7 @@ def test_the_retention_purge_stamps_the_funnel_before_it_blanks_the_numbers(
             .values(state="closed", closed_at=NOW - timedelta(days=100))
         )
     # no report has run yet: the purge itself must stamp the funnel first
-    assert retention.purge_personal_data(db, now=NOW, config={"RETENTION_DAYS": 90}) == 1
+    assert retention.purge_personal_data(db, now=NOW, settings=Settings(retention_days=90)) == 1
     from app.data.models import Offer
 
     with db.transaction() as s:

@@ -21,6 +21,7 @@ from app.data.db import Database
 from app.data.models import Message, Offer, OfferSlot
 from app.domain.send_rate import TokenBucket
 from app.services import campaigns
+from app.settings import Settings
 from app.sms.outbox_provider import OutboxProvider
 from scheduler.jobs import JOBS, JobContext, run_once
 from scheduler.runner import MISFIRE_GRACE_SECONDS, build_scheduler
@@ -35,7 +36,7 @@ def context(db: Database, at: datetime = NOW, worker: str = "test") -> JobContex
     return JobContext(
         db=db,
         clock=FixedClock(at),
-        config={"DISPATCH_MAX_ATTEMPTS": 5, "DISPATCH_BATCH": 25, "RETENTION_DAYS": 90},
+        settings=Settings(dispatch_max_attempts=5, dispatch_batch=25, retention_days=90),
         provider=OutboxProvider(),
         bucket=TokenBucket(None),
         worker_id=worker,
@@ -125,12 +126,14 @@ def test_the_received_texts_job_polls_only_a_provider_that_has_them_when_asked(
     db: Database,
 ) -> None:
     job = next(job for job in JOBS if job.name == "received_texts")
-    asked = replace(context(db), config={"NOTIFY_POLL_RECEIVED_TEXTS": True})
+    asked = replace(context(db), settings=Settings(notify_poll_received_texts=True))
     assert job.run(asked) == "off"  # the outbox provider receives nothing
-    assert job.run(replace(asked, provider=_Inbox(), config={})) == "off"  # not asked
+    assert job.run(replace(asked, provider=_Inbox(), settings=Settings())) == "off"  # not asked
     report = job.run(
         replace(
-            asked, provider=_Inbox(), config={**asked.config, "SMS_FROM_NUMBER": "+447700900000"}
+            asked,
+            provider=_Inbox(),
+            settings=replace(asked.settings, sms_from_number="+447700900000"),
         )
     )
     assert report != "off"

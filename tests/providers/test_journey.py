@@ -12,6 +12,7 @@ from app.data.models import Booking, CampaignMember, Message, Offer, PhoneNumber
 from app.services.dispatch import dispatch_due
 from app.services.offers import create_offer
 from app.services.reconciliation import reconcile_early_callbacks
+from app.settings import Settings
 from app.sms import provider_from_config
 from tests.builders import act_on_inbound, add_open_offer, queue_outbound
 from tests.fakes.providers import PUBLIC_BASE_URL, FakeProvider, fake_provider, poster_for
@@ -27,7 +28,9 @@ def invite(app: Flask, db: Database, clock: FixedClock) -> int:
         old.state = "expired"
         session.flush()
         member.state = "waiting"
-        offer = create_offer(session, member.id, now=clock.now(), config=app.config)
+        offer = create_offer(
+            session, member.id, now=clock.now(), settings=Settings.from_config(app.config)
+        )
         assert offer is not None
         return offer.id
 

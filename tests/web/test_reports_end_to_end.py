@@ -12,6 +12,7 @@ from twilio.request_validator import RequestValidator
 from app.data.models import Booking, Message
 from app.services import attendance, campaigns, offers, slots
 from app.services.dispatch import dispatch_due
+from app.settings import Settings
 from app.sms.outbox_provider import OutboxProvider
 from tests.builders import act_on_inbound, add_patient, add_practice, add_user
 from tests.web.staff import sign_in
@@ -82,7 +83,9 @@ def test_the_funnel_counts_what_happened_through_the_real_webhooks(app, client, 
     campaign_id = campaigns.create(db, spec, now=now, actor="tests")
     approval = campaigns.approve(db, campaign_id, now=now, actor="tests")
     assert (approval.eligible, approval.not_textable) == (24, 3)
-    assert offers.plan_wave(db, campaign_id, now=now, config=app.config) == 24
+    assert (
+        offers.plan_wave(db, campaign_id, now=now, settings=Settings.from_config(app.config)) == 24
+    )
     sent = dispatch_due(db, OutboxProvider(), now=now, limit=100)
     assert sent.claimed == 24
     with db.sessions() as s:

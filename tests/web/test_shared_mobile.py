@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from app.data.models import Message
+from app.settings import Settings
 from tests.builders import (
     add_open_offer,
     add_patient,
@@ -73,7 +74,7 @@ def texted(app, db, clock, body):
         to_number="+447700900000",
         body=body,
         now=clock.now(),
-        config=app.config,
+        settings=Settings.from_config(app.config),
     )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from app.data.models import Booking, Message, Offer, PhoneNumber, Slot
+from app.settings import Settings
 from app.web.webhooks import EMPTY_TWIML
 from tests.builders import act_on_inbound, add_open_offer, queue_outbound
 
@@ -171,7 +172,9 @@ def test_from_invitation_to_confirmation_and_calendar_through_the_signed_webhook
         old.state = "expired"  # the member's first offer lapsed; the service makes a new one
         session.flush()
         member.state = "waiting"
-        offer = create_offer(session, member.id, now=clock.now(), config=app.config)
+        offer = create_offer(
+            session, member.id, now=clock.now(), settings=Settings.from_config(app.config)
+        )
         assert offer is not None
         offer_id = offer.id
     with db.sessions() as session:

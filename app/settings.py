@@ -1,0 +1,56 @@
+"""The settings the services and the scheduler read, as one frozen value.
+
+Built once from the Flask config (`Settings.from_config`) by the factory, and by the
+scheduler for its job context; services take it instead of the whole config mapping, so
+what a use case depends on is named and typed. The names in `app.config.DEFAULTS` (and
+the NUDGE_* environment variables) stay the contract; this is a typed view of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Defaults are what a service assumed when a setting was absent."""
+
+    # ENV: None lets the demo load (a bare service call names no environment)
+    env: str | None = None
+    # SMS_FROM_NUMBER: the number residents text; None lets the outbox row say so
+    sms_from_number: str | None = None
+    # PUBLIC_BASE_URL: where links in texts point ("" when unset)
+    public_base_url: str = ""
+    sms_cost_per_segment_gbp: float = 0.04
+    retention_days: int = 90
+    ready_heartbeat_max_age_seconds: float = 60.0
+    dispatch_batch: int = 50
+    dispatch_max_attempts: int = 5
+    notify_poll_received_texts: bool = False
+    # SNOMED concept ids for coded exports, as set (checked where they are used)
+    snomed_invitation_code: str = ""
+    snomed_declined_code: str = ""
+    snomed_did_not_attend_code: str = ""
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Settings:
+        """Read the named settings from a Flask config (or any mapping of them)."""
+        from_number = config.get("SMS_FROM_NUMBER")
+        return cls(
+            env=config.get("ENV"),
+            sms_from_number=None if from_number is None else str(from_number),
+            public_base_url=str(config.get("PUBLIC_BASE_URL") or ""),
+            sms_cost_per_segment_gbp=float(config.get("SMS_COST_PER_SEGMENT_GBP", 0.04)),
+            retention_days=int(config.get("RETENTION_DAYS", 90)),
+            ready_heartbeat_max_age_seconds=float(
+                config.get("READY_HEARTBEAT_MAX_AGE_SECONDS", 60)
+            ),
+            dispatch_batch=int(config.get("DISPATCH_BATCH", 50)),
+            dispatch_max_attempts=int(config.get("DISPATCH_MAX_ATTEMPTS", 5)),
+            notify_poll_received_texts=bool(config.get("NOTIFY_POLL_RECEIVED_TEXTS")),
+            snomed_invitation_code=str(config.get("SNOMED_INVITATION_CODE") or "").strip(),
+            snomed_declined_code=str(config.get("SNOMED_DECLINED_CODE") or "").strip(),
+            snomed_did_not_attend_code=str(config.get("SNOMED_DID_NOT_ATTEND_CODE") or "").strip(),
+        )

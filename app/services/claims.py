@@ -1,16 +1,15 @@
 """Claiming due messages for a dispatcher: send windows, per-number caps, one owner each.
 
 Due rows (`queued`, `not_before <= now`, their send window open, replies first) are locked
-with `FOR UPDATE SKIP LOCKED` on PostgreSQL (SQLite's `BEGIN IMMEDIATE` already
-serialises writers) and marked `sending` with `claimed_by` / `claimed_at`, in one short
-transaction. Expired messages and those to opted-out or untextable numbers are cancelled
-instead (an opt-out acknowledgement is the one message such a number still gets).
+for one dispatcher and marked `sending` with `claimed_by` / `claimed_at`, in one short
+transaction (`app.data.claims` holds the queries and locks). Expired messages and those
+to opted-out or untextable numbers are cancelled instead (an opt-out acknowledgement is
+the one message such a number still gets).
 
 A number never gets more than 20 identical or 100 messages in an hour. Two dispatchers
 claiming different rows to one number at once would each count the hour's sends without
-the other's claim; so on PostgreSQL the claim first takes a transaction-scoped advisory
-lock per number (in sorted order: no deadlock), and counts after it, when the other's
-claim is committed and visible.
+the other's claim; so the claim first locks the numbers (`claim_data.lock_numbers`, in
+sorted order: no deadlock), and counts after it, when the other's claim is visible.
 """
 
 from __future__ import annotations
@@ -19,33 +18,20 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from functools import lru_cache
-from typing import Any, cast
 
-from sqlalchemy import (
-    ColumnElement,
-    Table,
-    and_,
-    bindparam,
-    false,
-    func,
-    or_,
-    select,
-    text,
-    update,
-)
 from sqlalchemy.orm import Session
 
+from app.data import claims as claim_data
+from app.data.claims import DueRow
 from app.data.db import Database
-from app.data.models import Campaign, Message
 from app.domain.send_rate import (
     MAX_ANY_PER_HOUR,
     MAX_IDENTICAL_PER_HOUR,
     PER_NUMBER_PERIOD,
 )
 from app.domain.send_window import SendWindow, is_open
-from app.services import numbers
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +39,6 @@ STOP_ACK = "stop_ack"
 # campaigns whose invitations and reminders may go out (a paused campaign holds them;
 # a closed one may still have appointment reminders for its bookings)
 SENDING_CAMPAIGN_STATES = ("active", "closed")
-# messages that reached (or may have reached) the provider, for the per-number caps
-HANDED_OVER = ("sending", "uncertain")
 # a message held by a per-number cap waits at least this long before it is looked at again
 HOLD_RECHECK = timedelta(minutes=1)
 DEFAULT_WINDOW = SendWindow.parse("09:00-19:00", "mon-sat")
@@ -101,62 +85,32 @@ def claim_due(
     """Mark up to `limit` due messages `sending` for `worker_id`, in one short transaction."""
     report = DispatchReport()
     with db.transaction() as session:
-        unsendable = Message.to_number.in_(numbers.unsendable_numbers())
-        rows = session.execute(
-            select(
-                Message.id,
-                Message.to_number,
-                Message.body,
-                Message.kind,
-                Message.expires_at,
-                unsendable.label("unsendable"),
-            )
-            .where(
-                Message.direction == "out",
-                Message.status == "queued",
-                Message.not_before <= now,
-                or_(_window_open(session, now), Message.expires_at <= now),
-            )
-            # replies (outside the window rules) first: someone is waiting for them
-            .order_by(Message.in_send_window, Message.not_before, Message.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ).all()
+        open_ids = [
+            w.id
+            for w in claim_data.campaign_windows(session, SENDING_CAMPAIGN_STATES)
+            if _campaign_window_open(w.send_window_start, w.send_window_end, w.send_days, now)
+        ]
+        rows = claim_data.due_outbound(
+            session,
+            now=now,
+            open_campaign_ids=open_ids,
+            default_window_open=is_open(DEFAULT_WINDOW, now),
+            limit=limit,
+        )
         expired = [r.id for r in rows if r.expires_at is not None and r.expires_at <= now]
         blocked = [
             r.id for r in rows if r.id not in set(expired) and r.unsendable and r.kind != STOP_ACK
         ]
         skip = set(expired) | set(blocked)
         candidates = [r for r in rows if r.id not in skip]
-        _lock_numbers(session, sorted({r.to_number for r in candidates}))
+        claim_data.lock_numbers(session, sorted({r.to_number for r in candidates}))
         accepted, held = _within_per_number_caps(session, candidates, now=now)
-        _set_status(session, expired, "cancelled", now=now, error_code="expired")
-        _set_status(session, blocked, "cancelled", now=now, error_code="unsendable")
-        if held:
-            table = cast(Table, Message.__table__)
-            session.execute(
-                update(table)
-                .where(table.c.id == bindparam("message_id"), table.c.status == "queued")
-                .values(not_before=bindparam("free_at")),
-                [{"message_id": i, "free_at": at} for i, at in held],
-            )
-        claimed_ids: set[int] = set()
-        if accepted:
-            claimed_ids = set(
-                session.scalars(
-                    update(Message)
-                    .where(Message.id.in_([r.id for r in accepted]), Message.status == "queued")
-                    .values(
-                        status="sending",
-                        claimed_by=worker_id,
-                        claimed_at=now,
-                        status_updated_at=now,
-                        attempts=Message.attempts + 1,
-                    )
-                    .returning(Message.id)
-                    .execution_options(synchronize_session=False)
-                )
-            )
+        claim_data.set_status(session, expired, "cancelled", now=now, error_code="expired")
+        claim_data.set_status(session, blocked, "cancelled", now=now, error_code="unsendable")
+        claim_data.hold_until(session, held)
+        claimed_ids = claim_data.mark_sending(
+            session, [r.id for r in accepted], worker_id=worker_id, now=now
+        )
     report.cancelled = len(expired) + len(blocked)
     report.held = len(held)
     report.claimed = len(claimed_ids)
@@ -169,43 +123,8 @@ def claim_due(
 
 
 # -- claim helpers ---------------------------------------------------------------------
-def _lock_numbers(session: Session, to_numbers: Sequence[str]) -> None:
-    """Serialise claims to the same numbers across dispatchers until this commits
-    (PostgreSQL; SQLite's writers are serialised already)."""
-    if to_numbers and session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text(
-                "SELECT pg_advisory_xact_lock(hashtext(n))"
-                " FROM unnest(CAST(:numbers AS text[])) AS n"
-            ),
-            {"numbers": list(to_numbers)},
-        )
-
-
-def _window_open(session: Session, now: datetime) -> ColumnElement[bool]:
-    """Which queued rows the send window lets out now: evaluated per campaign in Python
-    (London time, bank holidays) and handed to SQL as a list of campaign ids."""
-    open_ids = [
-        row.id
-        for row in session.execute(
-            select(
-                Campaign.id,
-                Campaign.send_window_start,
-                Campaign.send_window_end,
-                Campaign.send_days,
-            ).where(Campaign.state.in_(SENDING_CAMPAIGN_STATES))
-        )
-        if _campaign_window_open(row.send_window_start, row.send_window_end, row.send_days, now)
-    ]
-    clauses: list[ColumnElement[bool]] = [Message.in_send_window.is_(False)]
-    if open_ids:
-        clauses.append(Message.campaign_id.in_(open_ids))
-    if is_open(DEFAULT_WINDOW, now):
-        clauses.append(Message.campaign_id.is_(None))
-    return or_(*clauses) if clauses else false()
-
-
 def _campaign_window_open(start: time, end: time, days: str, now: datetime) -> bool:
+    """Whether a campaign's stored send window is open now (London time, bank holidays)."""
     window = _window(start, end, days)
     return window is not None and is_open(window, now)
 
@@ -222,43 +141,26 @@ def _window(start: time, end: time, days: str) -> SendWindow | None:
 
 
 def _within_per_number_caps(
-    session: Session, candidates: Sequence[Any], *, now: datetime
-) -> tuple[list[Any], list[tuple[int, datetime]]]:
+    session: Session, candidates: Sequence[DueRow], *, now: datetime
+) -> tuple[list[DueRow], list[tuple[int, datetime]]]:
     """Split candidates into those the hourly per-number caps allow now, and the rest
     with the moment the cap lets them out: when the oldest send that counts against them
     is an hour old."""
     if not candidates:
         return [], []
     to_numbers = sorted({c.to_number for c in candidates})
-    cutoff = now - PER_NUMBER_PERIOD
-    recent = session.execute(
-        select(
-            Message.to_number,
-            Message.body,
-            func.count(),
-            func.min(func.coalesce(Message.sent_at, Message.claimed_at)),
-        )
-        .where(
-            Message.direction == "out",
-            Message.to_number.in_(to_numbers),
-            or_(
-                Message.sent_at > cutoff,
-                and_(Message.status.in_(HANDED_OVER), Message.claimed_at > cutoff),
-            ),
-        )
-        .group_by(Message.to_number, Message.body)
-    ).all()
+    recent = claim_data.recent_sends(session, to_numbers, since=now - PER_NUMBER_PERIOD)
     any_count: Counter[str] = Counter()
     same_count: Counter[tuple[str, str]] = Counter()
     oldest_any: dict[str, datetime] = {}
     oldest_same: dict[tuple[str, str], datetime] = {}
-    for number, body, count, oldest in recent:
-        oldest = _utc(oldest) if oldest is not None else now
+    for number, body, count, sent in recent:
+        oldest = sent if sent is not None else now
         any_count[number] += count
         same_count[(number, body)] += count
         oldest_any[number] = min(oldest, oldest_any.get(number, oldest))
         oldest_same[(number, body)] = oldest
-    accepted: list[Any] = []
+    accepted: list[DueRow] = []
     held: list[tuple[int, datetime]] = []
     for c in candidates:
         number, body = c.to_number, c.body
@@ -276,23 +178,3 @@ def _within_per_number_caps(
         same_count[(number, body)] += 1
         accepted.append(c)
     return accepted, held
-
-
-def _utc(at: datetime | str) -> datetime:
-    """An aggregate over a UTC column comes back without the column's type on SQLite
-    (naive, or text); every stored time is UTC."""
-    if isinstance(at, str):
-        at = datetime.fromisoformat(at)
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
-
-def _set_status(
-    session: Session, ids: Sequence[int], status: str, *, now: datetime, error_code: str
-) -> None:
-    if ids:
-        session.execute(
-            update(Message)
-            .where(Message.id.in_(ids))
-            .values(status=status, error_code=error_code, status_updated_at=now)
-            .execution_options(synchronize_session=False)
-        )

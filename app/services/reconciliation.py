@@ -23,10 +23,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
+from app.data.claims import HANDED_OVER
 from app.data.db import Database
 from app.data.models import Message, StatusEvent
 from app.services import delivery
-from app.services.claims import HANDED_OVER
 from app.sms.provider import Doubt, SmsProvider, Unreachable
 
 log = logging.getLogger(__name__)

@@ -205,3 +205,7 @@ def practices(session: Session, practice_ids: Iterable[int]) -> dict[int, Practi
         p.id: p
         for p in session.scalars(select(Practice).where(Practice.id.in_(list(practice_ids))))
     }
+
+
+def campaign_named(session: Session, name: str) -> int | None:
+    return session.scalar(select(Campaign.id).where(Campaign.name == name))

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, time
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Row,
     Table,
     and_,
     bindparam,
@@ -20,9 +21,10 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from app.data.models import Campaign, Message
+from app.data.models import Campaign, Message, StatusEvent
 from app.data.phones import unsendable_numbers
 
 # messages that reached (or may have reached) the provider, for the per-number caps
@@ -200,3 +202,62 @@ def set_status(
             .values(status=status, error_code=error_code, status_updated_at=now)
             .execution_options(synchronize_session=False)
         )
+
+
+# -- after the provider call ---------------------------------------------------------------
+def still_claimed(
+    reader: Session | Connection, message_id: int, worker_id: str
+) -> Row[str, bool] | None:
+    """The message's status and whether its number is now unsendable, if `worker_id`
+    still holds its claim (a claim recovered as stale is not ours)."""
+    return reader.execute(
+        select(
+            Message.status,
+            Message.to_number.in_(unsendable_numbers()).label("blocked"),
+        ).where(Message.id == message_id, Message.claimed_by == worker_id)
+    ).one_or_none()
+
+
+def settle(session: Session, message_id: int, *, now: datetime, **values: Any) -> None:
+    """Give a message still `sending` its outcome (`values`: status, error_code, ...)."""
+    session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.status == "sending")
+        .values(status_updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def attempts_of(session: Session, message_id: int) -> int:
+    return session.scalar(select(Message.attempts).where(Message.id == message_id)) or 0
+
+
+def record_sent(session: Session, sent: Sequence[tuple[int, str | None]], *, now: datetime) -> None:
+    """Record (message id, provider SID) pairs as sent in one executemany; also over
+    `uncertain`: if recovery gave up on us but the provider took it, we know."""
+    # on the Core table a list of parameters is one executemany (the ORM wants PK rows)
+    table = cast(Table, Message.__table__)
+    session.execute(
+        update(table)
+        .where(
+            table.c.id == bindparam("message_id"),
+            or_(table.c.status == "sending", table.c.status == "uncertain"),
+        )
+        .values(
+            status="sent",
+            provider_sid=bindparam("sid"),
+            sent_at=now,
+            status_updated_at=now,
+            error_code=None,
+        ),
+        [{"message_id": message_id, "sid": sid} for message_id, sid in sent],
+    )
+
+
+def early_receipts(session: Session, sids: Sequence[str]) -> list[str]:
+    """Which of these provider SIDs already have stored status callbacks."""
+    return list(
+        session.scalars(
+            select(StatusEvent.provider_sid).distinct().where(StatusEvent.provider_sid.in_(sids))
+        )
+    )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.data.models import Booking, Practice, Slot
@@ -50,3 +50,11 @@ def live_booking(session: Session, slot_id: int) -> Booking | None:
     return session.scalar(
         select(Booking).where(Booking.slot_id == slot_id, Booking.state == "booked")
     )
+
+
+def slot_count(session: Session, practice_id: int) -> int:
+    """How many slots the practice's diary has, in any state."""
+    count = session.scalar(
+        select(func.count()).select_from(Slot).where(Slot.practice_id == practice_id)
+    )
+    return int(count or 0)

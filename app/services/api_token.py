@@ -10,11 +10,10 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.data import staff
 from app.data.db import Database
-from app.data.models import User
 from app.services import audit, users
 
 PREFIX = "nudge_"  # makes a leaked token easy to recognise in logs and secret scanners
@@ -25,7 +24,7 @@ def issue(db: Database, *, email: str, now: datetime, actor: str) -> str:
     """Create (or replace) the user's API token and return it; it is never shown again."""
     token = PREFIX + secrets.token_urlsafe(32)
     with db.transaction() as session:
-        user = session.scalar(select(User).where(User.email == users.normalise_email(email)))
+        user = staff.user_by_email(session, users.normalise_email(email))
         if user is None:
             raise users.UserError(f"no user with email {email}")
         if not user.active:
@@ -48,14 +47,10 @@ def issue(db: Database, *, email: str, now: datetime, actor: str) -> str:
 def revoke(db: Database, *, email: str, now: datetime, actor: str) -> bool:
     """Remove the user's API token; False when they had none."""
     with db.transaction() as session:
-        user = session.scalar(select(User).where(User.email == users.normalise_email(email)))
+        user = staff.user_by_email(session, users.normalise_email(email))
         if user is None:
             raise users.UserError(f"no user with email {email}")
-        done = session.execute(
-            update(User)
-            .where(User.id == user.id, User.api_token_hash.is_not(None))
-            .values(api_token_hash=None)
-        ).rowcount  # type: ignore[attr-defined]
+        done = staff.clear_api_token(session, user.id)
         if done:
             audit.record(
                 session, now=now, actor=actor, action="api_token.revoked", target=f"user:{user.id}"
@@ -67,7 +62,7 @@ def identify(session: Session, token: str) -> users.StaffIdentity | None:
     """The active user a bearer token belongs to, or None."""
     if not 16 <= len(token) <= 200:
         return None
-    user = session.scalar(select(User).where(User.api_token_hash == users.token_hash(token)))
+    user = staff.user_by_api_token(session, users.token_hash(token))
     if user is None or not user.active:
         return None
     return users.identity(session, user)

@@ -24,23 +24,20 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.data import messages
+from app.data import bookings, messages
 from app.data.db import Database
 from app.data.models import (
     Booking,
-    CampaignMember,
     Message,
     Offer,
-    OfferSlot,
     Patient,
     Practice,
     Slot,
 )
-from app.data.offers import close_open_offers
+from app.data.offers import close_open_offers, release_holds
 from app.domain import timefmt
 from app.services import audit
 from app.settings import Settings
@@ -85,51 +82,25 @@ def book_choice(
     settings: Settings = Settings(),
 ) -> BookingResult:
     """Book the slot at `position` (1-3) of an open, unexpired offer (see module rules)."""
-    slot_id = session.scalar(
-        select(OfferSlot.slot_id).where(
-            OfferSlot.offer_id == offer_id, OfferSlot.position == position
-        )
-    )
+    slot_id = bookings.choice_slot(session, offer_id, position)
     if slot_id is None:
         return BookingResult("no_such_choice")
-    claimed = session.execute(
-        update(Offer)
-        .where(Offer.id == offer_id, Offer.state == "open", Offer.expires_at > now)
-        .values(state="booked", closed_at=now)
-        .returning(Offer.member_id, Offer.patient_id, Offer.campaign_id, Offer.mobile)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
+    claimed = bookings.claim_offer(session, offer_id, now=now)
     if claimed is None:
         return _why_not(session, offer_id, now)
-    took = session.execute(
-        update(Slot)
-        .where(Slot.id == slot_id, Slot.state == "held", Slot.held_by_offer_id == offer_id)
-        .values(state="booked", held_by_offer_id=None)
-        .returning(Slot.starts_at)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
-    if took is None:
+    starts_at = bookings.book_held_slot(session, slot_id, offer_id)
+    if starts_at is None:
         # cannot happen while holds are only released by closing the offer first; if it
         # does, undo step 1 (we hold the offer's row lock) and book nothing
-        session.execute(
-            update(Offer)
-            .where(Offer.id == offer_id, Offer.state == "booked")
-            .values(state="open", closed_at=None)
-            .execution_options(synchronize_session=False)
-        )
+        bookings.reopen_offer(session, offer_id)
         return BookingResult("slot_gone", slot_id=slot_id)
-    session.execute(
-        update(Slot)
-        .where(Slot.held_by_offer_id == offer_id, Slot.state == "held")
-        .values(state="free", held_by_offer_id=None)
-        .execution_options(synchronize_session=False)
-    )
+    release_holds(session, [offer_id])
     # a second live booking would raise here and roll the whole unit of work back: the
     # unique indexes are the backstop if the steps above were ever bypassed
     booking = _add_booking(
         session,
         slot_id=slot_id,
-        starts_at=took.starts_at,
+        starts_at=starts_at,
         patient_id=claimed.patient_id,
         offer_id=offer_id,
         campaign_id=claimed.campaign_id,
@@ -137,22 +108,16 @@ def book_choice(
         by=None,
         now=now,
     )
-    session.execute(
-        update(CampaignMember)
-        .where(CampaignMember.id == claimed.member_id)
-        .values(state="booked", updated_at=now)
-    )
+    bookings.mark_member_booked(session, claimed.member_id, now=now)
     messages.cancel_queued(session, now=now, offer_ids=[offer_id], kinds=messages.OFFER_TEXTS)
     queue_confirmation(session, booking, to=claimed.mobile, now=now, settings=settings)
     return BookingResult("booked", booking_id=booking.id, slot_id=slot_id)
 
 
 def _why_not(session: Session, offer_id: int, now: datetime) -> BookingResult:
-    row = session.execute(select(Offer.state, Offer.expires_at).where(Offer.id == offer_id)).one()
+    row = bookings.offer_state(session, offer_id)
     if row.state == "booked":
-        existing = session.scalar(
-            select(Booking.id).where(Booking.offer_id == offer_id, Booking.state != "cancelled")
-        )
+        existing = bookings.live_booking_of_offer(session, offer_id)
         return BookingResult("already_booked", booking_id=existing)
     if row.state == "expired" or (row.state == "open" and row.expires_at <= now):
         return BookingResult("expired")
@@ -199,11 +164,7 @@ def queue_confirmation(
     settings: Settings = Settings(),
 ) -> Message:
     """Queue the booking's confirmation SMS once (dedupe `confirmation:booking:<id>`)."""
-    slot, practice = session.execute(
-        select(Slot, Practice)
-        .join(Practice, Practice.id == Slot.practice_id)
-        .where(Slot.id == booking.slot_id)
-    ).one()
+    slot, practice = bookings.slot_and_practice(session, booking.slot_id)
     body = render(
         "confirmation",
         practice_name=practice.name,
@@ -231,18 +192,6 @@ def queue_confirmation(
     )
 
 
-def live_booking_for_number(session: Session, number: str, now: datetime) -> Booking | None:
-    """The latest booked, still-future appointment of any patient using `number`."""
-    return session.scalar(
-        select(Booking)
-        .join(Patient, Patient.id == Booking.patient_id)
-        .join(Slot, Slot.id == Booking.slot_id)
-        .where(Patient.mobile == number, Booking.state == "booked", Slot.starts_at > now)
-        .order_by(Booking.booked_at.desc(), Booking.id.desc())
-        .limit(1)
-    )
-
-
 def cancel_booking(
     session: Session,
     booking_id: int,
@@ -261,24 +210,14 @@ def cancel_booking(
     caller to free with `free_booked_slot` later in the same transaction (CHANGE does,
     so the new offer does not hand back the time just given up).
     """
-    cancelled = session.execute(
-        update(Booking)
-        .where(Booking.id == booking_id, Booking.state == "booked")
-        .values(state="cancelled", cancelled_at=now)
-        .returning(Booking.slot_id, Booking.offer_id)
-    ).one_or_none()
+    cancelled = bookings.cancel(session, booking_id, now=now)
     if cancelled is None:
         return False
     if free_slot:
-        free_booked_slot(session, cancelled.slot_id)
+        bookings.free_booked_slot(session, cancelled.slot_id)
     messages.cancel_queued(session, now=now, booking_id=booking_id, kinds=("appointment_reminder",))
     if cancelled.offer_id is not None:
-        member_id = select(Offer.member_id).where(Offer.id == cancelled.offer_id).scalar_subquery()
-        session.execute(
-            update(CampaignMember)
-            .where(CampaignMember.id == member_id, CampaignMember.state == "booked")
-            .values(state="waiting", updated_at=now)
-        )
+        bookings.member_waits_again(session, cancelled.offer_id, now=now)
     audit.record(
         session,
         now=now,
@@ -288,16 +227,6 @@ def cancel_booking(
         detail={"reason": reason},
     )
     return True
-
-
-def free_booked_slot(session: Session, slot_id: int) -> None:
-    """Put a booked slot with no live booking back on offer."""
-    live = select(Booking.id).where(Booking.slot_id == slot_id, Booking.state != "cancelled")
-    session.execute(
-        update(Slot)
-        .where(Slot.id == slot_id, Slot.state == "booked", ~live.exists())
-        .values(state="free", held_by_offer_id=None)
-    )
 
 
 def staff_book(
@@ -317,27 +246,14 @@ def staff_book(
     The patient's open offer, if any, is closed as `withdrawn` (its holds released),
     because they are now booked.
     """
-    starts_at = session.scalar(
-        update(Slot)
-        .where(Slot.id == slot_id, Slot.state == "free")
-        .values(state="booked")
-        .returning(Slot.starts_at)
-        .execution_options(synchronize_session=False)
-    )
+    starts_at = bookings.book_free_slot(session, slot_id)
     if starts_at is None:
         raise SlotUnavailable(f"slot {slot_id} is not free")
     patient = session.get(Patient, patient_id)
     if patient is None:
         raise LookupError(f"no patient {patient_id}")
     closed = close_open_offers(session, Offer.patient_id == patient_id, state="withdrawn", now=now)
-    session.execute(
-        update(CampaignMember)
-        .where(
-            CampaignMember.patient_id == patient_id,
-            CampaignMember.state.in_(("waiting", "offered")),
-        )
-        .values(state="booked", updated_at=now)
-    )
+    bookings.mark_patient_booked(session, patient_id, now=now)
     try:
         with session.begin_nested():
             booking = _add_booking(
@@ -369,11 +285,4 @@ def staff_book(
 def calendar_entry(db: Database, token: str) -> tuple[Slot, Practice] | None:
     """The slot and practice of the live booking with this calendar token (read only)."""
     with db.sessions() as session:
-        row = session.execute(
-            select(Slot, Practice)
-            .join(Booking, Booking.slot_id == Slot.id)
-            .join(Patient, Patient.id == Booking.patient_id)
-            .join(Practice, Practice.id == Patient.practice_id)
-            .where(Booking.calendar_token == token, Booking.state != "cancelled")
-        ).one_or_none()
-        return (row.Slot, row.Practice) if row is not None else None
+        return bookings.calendar_entry(session, token)

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-
 from app.clock import LONDON
+from app.data import campaigns as campaign_data
+from app.data import patient_list
+from app.data import slots as slots_data
 from app.data.db import Database
-from app.data.models import Campaign, Patient, Slot
 from app.services import campaigns, importing, practices, slots, users
 from app.services.synthetic import write_gp_list
 from app.settings import Settings
@@ -68,11 +68,7 @@ def demo_practice(ctx: DemoContext) -> None:
 def demo_patients(ctx: DemoContext) -> None:
     """400 synthetic patients with Ofcom drama-range mobiles, imported like a real list."""
     with ctx.db.transaction() as session:
-        count = session.scalar(
-            select(func.count())
-            .select_from(Patient)
-            .where(Patient.practice_id == ctx.made["practice_id"])
-        )
+        count = patient_list.patient_count(session, ctx.made["practice_id"])
     if count:
         ctx.log.append(f"Patients: {count} already loaded")
         return
@@ -136,10 +132,8 @@ def demo_campaign(ctx: DemoContext) -> None:
     practice_id = ctx.made["practice_id"]
     ods = ctx.made.get("practice_ods", "F84003")
     with ctx.db.transaction() as session:
-        slot_count = session.scalar(
-            select(func.count()).select_from(Slot).where(Slot.practice_id == practice_id)
-        )
-        existing = session.scalar(select(Campaign.id).where(Campaign.name == DEMO_CAMPAIGN_NAME))
+        slot_count = slots_data.slot_count(session, practice_id)
+        existing = campaign_data.campaign_named(session, DEMO_CAMPAIGN_NAME)
     if slot_count:
         ctx.log.append(f"Slots: {slot_count} already loaded")
     else:

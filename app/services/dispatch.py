@@ -27,13 +27,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from time import monotonic
-from typing import cast
 
-from sqlalchemy import Connection, Table, and_, bindparam, or_, select, update
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from app.data import claims as claim_data
 from app.data.db import Database
-from app.data.models import Message, StatusEvent
 from app.domain.send_rate import TokenBucket, backoff
 from app.services import delivery, numbers
 from app.services.claims import STOP_ACK, ClaimedMessage, DispatchReport, claim_due
@@ -138,25 +137,16 @@ def _still_ours_and_sendable(
     report: DispatchReport,
 ) -> bool:
     """STOP may have arrived since the claim; and a claim recovered as stale is not ours."""
-    query = select(
-        Message.status,
-        Message.to_number.in_(numbers.unsendable_numbers()).label("blocked"),
-    ).where(Message.id == sms.id, Message.claimed_by == worker)
     if reader is not None:
-        row = reader.execute(query).one_or_none()
+        row = claim_data.still_claimed(reader, sms.id, worker)
     else:
         with db.transaction() as session:
-            row = session.execute(query).one_or_none()
+            row = claim_data.still_claimed(session, sms.id, worker)
     if row is None or row.status != "sending":
         return False
     if row.blocked and sms.kind != STOP_ACK:
         with db.transaction() as session:
-            session.execute(
-                update(Message)
-                .where(Message.id == sms.id, Message.status == "sending")
-                .values(status="cancelled", error_code="unsendable", status_updated_at=now)
-                .execution_options(synchronize_session=False)
-            )
+            claim_data.settle(session, sms.id, now=now, status="cancelled", error_code="unsendable")
         report.cancelled += 1
         return False
     return True
@@ -196,31 +186,13 @@ def _record_sent(
     """Record provider SIDs in one statement (executemany); apply early callbacks."""
     if not accepted:
         return
-    # also over `uncertain`: if recovery gave up on us but the provider took it, we know;
-    # on the Core table a list of parameters is one executemany (the ORM wants PK rows)
-    table = cast(Table, Message.__table__)
-    session.execute(
-        update(table)
-        .where(
-            table.c.id == bindparam("message_id"),
-            or_(table.c.status == "sending", table.c.status == "uncertain"),
-        )
-        .values(
-            status="sent",
-            provider_sid=bindparam("sid"),
-            sent_at=now,
-            status_updated_at=now,
-            error_code=None,
-        ),
-        [{"message_id": sms.id, "sid": outcome.provider_sid} for sms, outcome in accepted],
+    claim_data.record_sent(
+        session, [(sms.id, outcome.provider_sid) for sms, outcome in accepted], now=now
     )
     report.sent += len(accepted)
     # Twilio's status callbacks can beat us here; the webhook stores them by SID for replay
     sids = [outcome.provider_sid for _, outcome in accepted if outcome.provider_sid]
-    early = session.scalars(
-        select(StatusEvent.provider_sid).distinct().where(StatusEvent.provider_sid.in_(sids))
-    ).all()
-    for sid in early:
+    for sid in claim_data.early_receipts(session, sids):
         delivery.replay_stored_events(session, sid, now=now)
 
 
@@ -235,11 +207,10 @@ def _record(
     rng: random.Random | None,
     report: DispatchReport,
 ) -> None:
-    mine = and_(Message.id == sms.id, Message.status == "sending")
     if outcome.kind == "sent":
         _record_sent(session, [(sms, outcome)], now=now, report=report)
     elif outcome.kind == "retry":
-        attempts = session.scalar(select(Message.attempts).where(Message.id == sms.id)) or 0
+        attempts = claim_data.attempts_of(session, sms.id)
         if attempts >= max_attempts:
             values: dict[str, object] = {"status": "failed"}
             report.failed += 1
@@ -247,19 +218,9 @@ def _record(
         else:
             values = {"status": "queued", "not_before": now + backoff(attempts, rng)}
             report.retried += 1
-        session.execute(
-            update(Message)
-            .where(mine)
-            .values(error_code=outcome.error_code, status_updated_at=now, **values)
-            .execution_options(synchronize_session=False)
-        )
+        claim_data.settle(session, sms.id, now=now, error_code=outcome.error_code, **values)
     elif outcome.kind == "failed":
-        session.execute(
-            update(Message)
-            .where(mine)
-            .values(status="failed", error_code=outcome.error_code, status_updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        claim_data.settle(session, sms.id, now=now, status="failed", error_code=outcome.error_code)
         report.failed += 1
         report.failed_codes[outcome.error_code or "refused"] += 1
         fault = provider.number_fault(outcome.error_code)
@@ -269,10 +230,7 @@ def _record(
         elif fault == NOT_TEXTABLE:
             numbers.mark_not_textable(session, sms.to, now=now, reason=reason)
     else:
-        session.execute(
-            update(Message)
-            .where(mine)
-            .values(status="uncertain", error_code=outcome.error_code, status_updated_at=now)
-            .execution_options(synchronize_session=False)
+        claim_data.settle(
+            session, sms.id, now=now, status="uncertain", error_code=outcome.error_code
         )
         report.uncertain += 1

@@ -5,7 +5,7 @@ The file is streamed (never held in memory): each row is checked by the pure rul
 file, mobile, conditions) in a parser thread (`app.services.batches`), and good rows are
 merged into `patient` by (practice, NHS number) with `app.data.bulk`'s upsert, so a
 re-import updates patients by NHS number and never duplicates them. Patients the list no
-longer has are marked as having left it (`app.services.left_list`); members held for
+longer has are marked as having left it (`app.data.patient_list`); members held for
 review follow their conditions (`app.services.condition_review`). Rejected rows, with
 their line numbers and reasons, go to `FILE.rejected.csv` beside the input. If anything
 fails half way, the transaction rolls back and the database is as it was.
@@ -22,13 +22,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from app.clock import LONDON
 from app.data import bulk
 from app.data.db import Database
-from app.data.models import ImportBatch, Patient, Practice
+from app.data.models import ImportBatch, Patient
+from app.data.patient_list import (
+    has_patients,
+    listed_count,
+    lock_for_import,
+    mark_left,
+    sync_holds,
+)
 from app.domain import phone
 from app.domain.coded import national_clusters
 from app.domain.csv_headers import match_headers
@@ -37,8 +44,6 @@ from app.domain.import_rows import FIELDS, MOBILE_STATUS, Rejection, RowChecker
 from app.services import audit
 from app.services.batches import BatchThread
 from app.services.coded_events import EventsFileError, EventsRead, read_events
-from app.services.condition_review import sync_holds
-from app.services.left_list import listed_count, mark_left
 from app.services.practices import require_by_ods
 
 BATCH_SIZE = 5_000
@@ -261,12 +266,8 @@ def _load(
 ) -> ImportResult:
     with db.transaction() as session:
         practice = require_by_ods(session, practice_ods)
-        # one import of a practice at a time: a second waits here until the first has
-        # committed, then sees its patients (FOR NO KEY UPDATE leaves foreign-key
-        # checks on the practice row, such as new slots, unblocked)
-        session.execute(
-            select(Practice.id).where(Practice.id == practice.id).with_for_update(key_share=True)
-        )
+        # one import of a practice at a time: a second waits here, then sees its patients
+        lock_for_import(session, practice.id)
         listed_before = listed_count(session, practice.id)
         batch = ImportBatch(
             practice_id=practice.id,
@@ -379,7 +380,6 @@ def _patient_upsert(session: Session, practice_id: int, now: datetime) -> bulk.U
     """Checked rows into `patient`, matched by (practice, NHS number). A practice's first
     list is a plain insert (nothing can conflict: the checker rejects repeats, and imports
     of a practice are serialised); a patient on the list again loses left_list_at."""
-    has_patients = select(Patient.id).where(Patient.practice_id == practice_id).exists()
     return bulk.Upsert(
         table=cast(Table, Patient.__table__),
         columns=STAGED,
@@ -389,7 +389,7 @@ def _patient_upsert(session: Session, practice_id: int, now: datetime) -> bulk.U
         updatable=UPDATABLE,
         touch=("updated_at",),
         reset={"left_list_at": None},
-        fresh=not session.scalar(select(has_patients)),
+        fresh=not has_patients(session, practice_id),
     )
 
 

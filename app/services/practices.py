@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.data import staff
 from app.data.db import Database
 from app.data.models import Practice
+from app.data.slots import practice_with_ods
 from app.services import audit
 
 # ODS organisation codes for GP practices: a letter and five digits (e.g. F84003);
@@ -30,7 +31,7 @@ def normalise_ods(ods: str) -> str:
 
 
 def get_by_ods(session: Session, ods: str) -> Practice | None:
-    return session.scalar(select(Practice).where(Practice.ods_code == normalise_ods(ods)))
+    return practice_with_ods(session, normalise_ods(ods))
 
 
 def require_by_ods(session: Session, ods: str) -> Practice:
@@ -58,7 +59,7 @@ def add_practice(
     if not name.strip():
         raise PracticeError("a practice needs a name")
     with db.transaction() as session:
-        practice = session.scalar(select(Practice).where(Practice.ods_code == code))
+        practice = practice_with_ods(session, code)
         created = practice is None
         if practice is None:
             practice = Practice(ods_code=code, name=name.strip(), created_at=now)
@@ -85,13 +86,10 @@ def add_practice(
 
 
 def list_practices(session: Session) -> list[Practice]:
-    return list(session.scalars(select(Practice).order_by(Practice.ods_code)))
+    return staff.practices_by_ods(session)
 
 
 def by_name(db: Database, only: frozenset[int] | None = None) -> list[Practice]:
     """Practices in name order, for pickers; `only` limits them to these ids."""
-    query = select(Practice).order_by(Practice.name)
-    if only is not None:
-        query = query.where(Practice.id.in_(only))
     with db.transaction() as session:
-        return list(session.scalars(query))
+        return staff.practices_by_name(session, only)

@@ -21,11 +21,8 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
-
-from app.data.claims import HANDED_OVER
+from app.data import doubts
 from app.data.db import Database
-from app.data.models import Message, StatusEvent
 from app.services import delivery
 from app.sms.provider import Doubt, SmsProvider, Unreachable
 
@@ -56,13 +53,7 @@ def recover_stale_claims(db: Database, *, now: datetime, older_than: timedelta) 
     `reconcile_uncertain` has asked the provider. Returns how many.
     """
     with db.transaction() as session:
-        result = session.execute(
-            update(Message)
-            .where(Message.status == "sending", Message.claimed_at < now - older_than)
-            .values(status="uncertain", error_code="stale", status_updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return doubts.mark_stale_uncertain(session, claimed_before=now - older_than, now=now)
 
 
 def reconcile_uncertain(
@@ -72,35 +63,13 @@ def reconcile_uncertain(
     report = ReconcileReport()
     settled = now - provider.settle_after
     with db.transaction() as session:
-        rows = session.execute(
-            select(
-                Message.id,
-                Message.to_number,
-                Message.body,
-                Message.claimed_at,
-                Message.attempts,
-            )
-            .where(
-                Message.direction == "out",
-                Message.status == "uncertain",
-                Message.provider_sid.is_(None),
-                Message.claimed_at <= settled,
-            )
-            .order_by(Message.id)
-            .limit(limit)
-        ).all()
+        rows = doubts.settled_doubts(session, claimed_by=settled, limit=limit)
     for index, row in enumerate(rows):
         doubt = Doubt(row.id, row.to_number, row.body, _aware(row.claimed_at or now))
         try:
             with db.transaction() as session:
-                known = session.scalars(
-                    select(Message.provider_sid).where(
-                        Message.to_number == doubt.to,
-                        Message.direction == "out",
-                        Message.provider_sid.is_not(None),
-                    )
-                ).all()
-            sid = provider.find(doubt, exclude=[s for s in known if s])
+                known = doubts.sids_sent_to(session, doubt.to)
+            sid = provider.find(doubt, exclude=known)
         except Unreachable as exc:
             log.warning(
                 "message %s and later: provider could not be asked, they stay uncertain: %s",
@@ -111,44 +80,17 @@ def reconcile_uncertain(
             report.unreachable += len(rows) - index
             break
         with db.transaction() as session:
-            # still the doubt we asked about: not settled meanwhile by another recovery
-            # job, nor sent again and in doubt again (each claim counts an attempt)
-            ours = (
-                Message.id == doubt.message_id,
-                Message.status == "uncertain",
-                Message.provider_sid.is_(None),
-                Message.attempts == row.attempts,
-            )
+            # settled only if still the doubt we asked about
             if sid is not None:
-                settled_sent = session.execute(
-                    update(Message)
-                    .where(*ours)
-                    .values(
-                        status="sent",
-                        provider_sid=sid,
-                        sent_at=now,
-                        status_updated_at=now,
-                        error_code=None,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-                if settled_sent.rowcount:  # type: ignore[attr-defined]
+                if doubts.settle_sent(
+                    session, doubt.message_id, attempts=row.attempts, sid=sid, now=now
+                ):
                     delivery.replay_stored_events(session, sid, now=now)
                     report.sent += 1
             else:
-                requeued = session.execute(
-                    update(Message)
-                    .where(*ours)
-                    .values(
-                        status="queued",
-                        not_before=now,
-                        claimed_by=None,
-                        status_updated_at=now,
-                        error_code="requeued",
-                    )
-                    .execution_options(synchronize_session=False)
+                report.requeued += doubts.requeue(
+                    session, doubt.message_id, attempts=row.attempts, now=now
                 )
-                report.requeued += int(requeued.rowcount or 0)  # type: ignore[attr-defined]
     return report
 
 
@@ -171,18 +113,7 @@ def reconcile_early_callbacks(db: Database, *, now: datetime) -> int:
     received. Applying a status only ever moves a message up, so repeating it is harmless.
     """
     with db.transaction() as session:
-        sids = list(
-            session.scalars(
-                select(Message.provider_sid)
-                .distinct()
-                .join(StatusEvent, StatusEvent.provider_sid == Message.provider_sid)
-                .where(
-                    Message.direction == "out",
-                    Message.status.in_(("sent", *HANDED_OVER)),
-                    StatusEvent.status.in_(LATER_THAN_SENT),
-                )
-            )
-        )
+        sids = doubts.sids_with_later_receipts(session, LATER_THAN_SENT)
         for sid in sids:
             if sid is not None:
                 delivery.replay_stored_events(session, sid, now=now)

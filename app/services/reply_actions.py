@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.data import history, messages, offers
+from app.data import bookings, history, messages, offers
 from app.data.models import (
     Booking,
     Conversation,
@@ -65,9 +65,7 @@ class Context:
     @property
     def booking(self) -> Booking | None:
         if isinstance(self._booking, _Unknown):
-            self._booking = booking_service.live_booking_for_number(
-                self._session, self.number, self._now
-            )
+            self._booking = bookings.live_booking_for_number(self._session, self.number, self._now)
         return self._booking
 
     @booking.setter
@@ -126,7 +124,7 @@ def context_for(session: Session, number: str, now: datetime) -> Context:
     if latest_offer is not None:
         patient_id = latest_offer.patient_id
     else:
-        booking = booking_service.live_booking_for_number(session, number, now)
+        booking = bookings.live_booking_for_number(session, number, now)
         patient_id = booking.patient_id if booking is not None else None
     if patient_id is None:
         # no offer or booking: the patient the practice that last texted the number wrote
@@ -335,7 +333,7 @@ class Act:
             return self.unclear()
         self.context.booking = None
         fresh = self.new_offer()  # before the old slot is freed, so it is not offered again
-        booking_service.free_booked_slot(self.session, booking.slot_id)
+        bookings.free_booked_slot(self.session, booking.slot_id)
         self.reply("change", slot_time=timefmt.slot_time(starts_at), new_times=fresh is not None)
         return "changed_new_offer" if fresh else "changed"
 

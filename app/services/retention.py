@@ -13,15 +13,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
-
+from app.data import purge
 from app.data.db import Database
-from app.data.models import Campaign, CampaignMember, CampaignSnapshot, Message, Offer
+from app.data.models import CampaignSnapshot
 from app.services import audit
 from app.services.campaigns import counts
 from app.settings import Settings
-
-PURGED = ""  # what a blanked text column holds
 
 
 def purge_personal_data(db: Database, *, now: datetime, settings: Settings = Settings()) -> int:
@@ -29,15 +26,7 @@ def purge_personal_data(db: Database, *, now: datetime, settings: Settings = Set
     days = settings.retention_days
     cutoff = now - timedelta(days=days)
     with db.transaction() as session:
-        due = list(
-            session.scalars(
-                select(Campaign.id).where(
-                    Campaign.state == "closed",
-                    Campaign.closed_at <= cutoff,
-                    Campaign.purged_at.is_(None),
-                )
-            )
-        )
+        due = purge.due_campaigns(session, closed_by=cutoff)
     for campaign_id in due:
         _purge(db, campaign_id, now=now, days=days)
     return len(due)
@@ -45,36 +34,16 @@ def purge_personal_data(db: Database, *, now: datetime, settings: Settings = Set
 
 def _purge(db: Database, campaign_id: int, *, now: datetime, days: int) -> None:
     with db.transaction() as session:
-        claimed = session.execute(
-            update(Campaign)
-            .where(Campaign.id == campaign_id, Campaign.purged_at.is_(None))
-            .values(purged_at=now)
-        ).rowcount  # type: ignore[attr-defined]
-        if claimed != 1:
+        if not purge.claim(session, campaign_id, now=now):
             return  # another scheduler got here first
         # stamp the funnel from offers, messages and bookings before they are blanked
         from app.data.report_stamps import refresh_progress
 
         refresh_progress(session, [campaign_id], include_purged=True)
         snapshot = counts(session, campaign_id)
-        by_variant = session.execute(
-            select(CampaignMember.variant, CampaignMember.state, func.count())
-            .where(CampaignMember.campaign_id == campaign_id)
-            .group_by(CampaignMember.variant, CampaignMember.state)
-        ).all()
-        snapshot["by_variant"] = [{"variant": v, "state": s, "count": n} for v, s, n in by_variant]
+        snapshot["by_variant"] = purge.members_by_variant(session, campaign_id)
         session.merge(CampaignSnapshot(campaign_id=campaign_id, taken_at=now, counts=snapshot))
-        offer_ids = select(Offer.id).where(Offer.campaign_id == campaign_id)
-        blanked = session.execute(
-            update(Message)
-            .where(or_(Message.campaign_id == campaign_id, Message.offer_id.in_(offer_ids)))
-            .values(body=PURGED, to_number=PURGED, from_number=None)
-        ).rowcount  # type: ignore[attr-defined]
-        session.execute(
-            update(Offer)
-            .where(Offer.campaign_id == campaign_id, Offer.state != "open")
-            .values(mobile=PURGED)
-        )
+        blanked = purge.blank_texts(session, campaign_id)
         audit.record(
             session,
             now=now,

@@ -9,11 +9,12 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.data import staff
 from app.data.db import Database
-from app.data.models import Practice, User, UserPractice
+from app.data.models import User
+from app.data.slots import practice_with_ods
 from app.domain import passwords
 from app.services import audit
 
@@ -63,17 +64,9 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def _practice_ids(session: Session, user: User) -> frozenset[int]:
-    if user.role == "admin":
-        return frozenset(session.scalars(select(Practice.id)))
-    return frozenset(
-        session.scalars(select(UserPractice.practice_id).where(UserPractice.user_id == user.id))
-    )
-
-
 def identity(session: Session, user: User) -> StaffIdentity:
     return StaffIdentity(
-        user.id, user.email, user.role, _practice_ids(session, user), user.session_version
+        user.id, user.email, user.role, staff.practice_ids_of(session, user), user.session_version
     )
 
 
@@ -89,7 +82,7 @@ def load_identity(session: Session, user_id: int, session_version: int) -> Staff
 
 
 def user_id_for(session: Session, email: str) -> int | None:
-    return session.scalar(select(User.id).where(User.email == normalise_email(email)))
+    return staff.user_id_by_email(session, normalise_email(email))
 
 
 def _end_sessions(user: User) -> None:
@@ -145,11 +138,11 @@ def create_user(
     if role != "practice" and practice_ods:
         raise UserError("only practice staff belong to practices")
     with db.transaction() as session:
-        if session.scalar(select(User.id).where(User.email == email)) is not None:
+        if staff.user_id_by_email(session, email) is not None:
             raise UserError(f"a user with email {email} already exists")
         practices = []
         for code in practice_ods:
-            practice = session.scalar(select(Practice).where(Practice.ods_code == code.upper()))
+            practice = practice_with_ods(session, code)
             if practice is None:
                 raise UserError(f"no practice with ODS code {code}")
             practices.append(practice)
@@ -180,7 +173,7 @@ def issue_set_password_token(db: Database, *, email: str, now: datetime, actor: 
     """A fresh one-time link for an existing account (a forgotten password, a new start)."""
     token = secrets.token_urlsafe(32)
     with db.transaction() as session:
-        user = session.scalar(select(User).where(User.email == normalise_email(email)))
+        user = staff.user_by_email(session, normalise_email(email))
         if user is None:
             raise UserError(f"no user with email {email}")
         user.set_password_token_hash = token_hash(token)
@@ -194,15 +187,7 @@ def issue_set_password_token(db: Database, *, email: str, now: datetime, actor: 
 
 def token_is_valid(db: Database, token: str, *, now: datetime) -> bool:
     with db.transaction() as session:
-        return (
-            session.scalar(
-                select(User.id).where(
-                    User.set_password_token_hash == token_hash(token),
-                    User.set_password_expires_at > now,
-                )
-            )
-            is not None
-        )
+        return staff.user_by_set_password_token(session, token_hash(token), now=now) is not None
 
 
 def set_password(db: Database, *, token: str, password: str, now: datetime) -> str:
@@ -213,25 +198,10 @@ def set_password(db: Database, *, token: str, password: str, now: datetime) -> s
     """
     hashed = hash_password(password)
     with db.transaction() as session:
-        user = session.scalar(
-            select(User).where(
-                User.set_password_token_hash == token_hash(token),
-                User.set_password_expires_at > now,
-            )
-        )
+        user = staff.user_by_set_password_token(session, token_hash(token), now=now)
         if user is None:
             raise UserError("This link has expired or has already been used")
-        done = session.execute(
-            update(User)
-            .where(User.id == user.id, User.set_password_token_hash == token_hash(token))
-            .values(
-                password_hash=hashed,
-                set_password_token_hash=None,
-                set_password_expires_at=None,
-                session_version=User.session_version + 1,
-            )
-        )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
+        if not staff.use_set_password_token(session, user.id, token_hash(token), hashed):
             raise UserError("This link has expired or has already been used")
         audit.record(
             session, now=now, actor=user.email, action="user.password_set", target=f"user:{user.id}"
@@ -244,17 +214,7 @@ def set_password_directly(db: Database, *, email: str, password: str, now: datet
     production refuses to sign in (real staff set theirs through the one-time link)."""
     hashed = _hasher.hash(password)  # the demo's published password is not a staff choice
     with db.transaction() as session:
-        session.execute(
-            update(User)
-            .where(User.email == normalise_email(email))
-            .values(
-                password_hash=hashed,
-                set_password_token_hash=None,
-                set_password_expires_at=None,
-                session_version=User.session_version + 1,
-                demo=True,
-            )
-        )
+        staff.set_demo_password(session, normalise_email(email), hashed)
 
 
 def authenticate(
@@ -274,7 +234,7 @@ def authenticate(
     """
     email = normalise_email(email)[:254]
     with db.transaction() as session:
-        user = session.scalar(select(User).where(User.email == email))
+        user = staff.user_by_email(session, email)
         usable = user is not None and user.active and (allow_demo or not user.demo)
         stored = user.password_hash if user is not None and usable else None
         ok = False
@@ -300,4 +260,4 @@ def authenticate(
 
 
 def list_users(session: Session) -> list[User]:
-    return list(session.scalars(select(User).order_by(User.email)))
+    return staff.users_by_email(session)

@@ -209,3 +209,19 @@ def practices(session: Session, practice_ids: Iterable[int]) -> dict[int, Practi
 
 def campaign_named(session: Session, name: str) -> int | None:
     return session.scalar(select(Campaign.id).where(Campaign.name == name))
+
+
+def newest_first(session: Session) -> list[Campaign]:
+    return list(session.scalars(select(Campaign).order_by(Campaign.created_at.desc())))
+
+
+def practices_by_name(session: Session, campaign_id: int) -> list[Practice]:
+    """The campaign's practices in name order."""
+    return list(
+        session.scalars(
+            select(Practice)
+            .join(CampaignPractice, CampaignPractice.practice_id == Practice.id)
+            .where(CampaignPractice.campaign_id == campaign_id)
+            .order_by(Practice.name)
+        )
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -107,4 +107,13 @@ def free_slots(
             .order_by(Slot.starts_at)
             .limit(limit)
         )
+    )
+
+
+def resolve(session: Session, number: str, *, now: datetime, by: str) -> None:
+    """Mark the number's open conversation resolved by staff."""
+    session.execute(
+        update(Conversation)
+        .where(Conversation.number == number, Conversation.resolved_at.is_(None))
+        .values(resolved_at=now, resolved_by=by, unclear_streak=0, updated_at=now)
     )

@@ -113,3 +113,15 @@ def replies_backlog(session: Session) -> tuple[int, datetime | None]:
 
 def count_audit_events(session: Session, action: str) -> int:
     return int(session.scalar(select(func.count()).where(AuditEvent.action == action)) or 0)
+
+
+def audit_events(
+    session: Session, *, action: str | None, actor: str | None, offset: int, limit: int
+) -> list[AuditEvent]:
+    """Entries newest first; `action` a prefix, `actor` an exact email."""
+    query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    if action:
+        query = query.where(AuditEvent.action.startswith(action))
+    if actor:
+        query = query.where(AuditEvent.actor == actor)
+    return list(session.scalars(query.offset(offset).limit(limit)))

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.data.models import Booking, Practice, Slot
@@ -58,3 +58,23 @@ def slot_count(session: Session, practice_id: int) -> int:
         select(func.count()).select_from(Slot).where(Slot.practice_id == practice_id)
     )
     return int(count or 0)
+
+
+def practice_slots_between(
+    session: Session, practice_id: int, start: datetime, end: datetime
+) -> list[Slot]:
+    """A practice's slots starting in [start, end), by time and room."""
+    return list(
+        session.scalars(
+            select(Slot)
+            .where(Slot.practice_id == practice_id, Slot.starts_at >= start, Slot.starts_at < end)
+            .order_by(Slot.starts_at, Slot.location)
+        )
+    )
+
+
+def owner_and_state(session: Session, slot_id: int) -> Row[int, str, datetime] | None:
+    """The slot's practice, state and start."""
+    return session.execute(
+        select(Slot.practice_id, Slot.state, Slot.starts_at).where(Slot.id == slot_id)
+    ).one_or_none()

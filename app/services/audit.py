@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.data import operations
 from app.data.db import Database
 from app.data.models import AuditEvent
 
@@ -34,10 +34,11 @@ def recent(
 ) -> list[AuditEvent]:
     """Entries newest first; `action` matches a prefix ("sign_in" finds every sign-in
     entry), `actor` an exact (lower-case) email."""
-    query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-    if action:
-        query = query.where(AuditEvent.action.startswith(action))
-    if actor:
-        query = query.where(AuditEvent.actor == actor.lower())
     with db.transaction() as session:
-        return list(session.scalars(query.offset(offset).limit(limit)))
+        return operations.audit_events(
+            session,
+            action=action,
+            actor=actor.lower(),
+            offset=offset,
+            limit=limit,
+        )

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
+from app.data import campaigns as campaign_data
 from app.data.db import Database
-from app.data.models import Campaign, CampaignPractice, Practice
+from app.data.models import Campaign, Practice
 from app.domain import eligibility, ethnicity
 from app.domain.segments import count as count_segments
 from app.services import campaigns, cohort, offers
@@ -135,7 +134,7 @@ def available_variants() -> list[str]:
 def listing(db: Database) -> list[dict[str, Any]]:
     """Every campaign, newest first, with its member counts (the campaigns page)."""
     with db.transaction() as session:
-        rows = session.scalars(select(Campaign).order_by(Campaign.created_at.desc())).all()
+        rows = campaign_data.newest_first(session)
         return [{"campaign": c, "counts": campaigns.counts(session, c.id)} for c in rows]
 
 
@@ -145,10 +144,4 @@ def with_practices(db: Database, campaign_id: int) -> tuple[Campaign, list[Pract
         campaign = session.get(Campaign, campaign_id)
         if campaign is None:
             return None
-        practices = session.scalars(
-            select(Practice)
-            .join(CampaignPractice, CampaignPractice.practice_id == Practice.id)
-            .where(CampaignPractice.campaign_id == campaign_id)
-            .order_by(Practice.name)
-        )
-        return campaign, list(practices)
+        return campaign, campaign_data.practices_by_name(session, campaign_id)

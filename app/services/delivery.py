@@ -23,12 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.data import receipts
 from app.data.db import Database
-from app.data.models import Message, StatusEvent
+from app.data.models import StatusEvent
 from app.services import numbers
 
 RANK = {
@@ -127,23 +127,16 @@ def apply_status(
     The dispatcher may call this for events stored before it recorded the SID.
     """
     lower = [name for name, rank in RANK.items() if rank < RANK.get(status, -1)]
-    moved = session.execute(
-        update(Message)
-        .where(Message.provider_sid == message_sid, Message.direction == "out")
-        .where(Message.status.in_(lower))
-        .values(status=status, error_code=error_code, status_updated_at=now)
-        .returning(Message.to_number)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
+    moved = receipts.move_status_up(
+        session, message_sid, status=status, error_code=error_code, from_statuses=lower, now=now
+    )
     if moved is None:
-        to_number = session.scalar(
-            select(Message.to_number).where(Message.provider_sid == message_sid)
-        )
+        to_number = receipts.number_of(session, message_sid)
         if to_number is None:
             return StatusResult("unknown_sid")
         outcome = "kept"
     else:
-        to_number = moved.to_number
+        to_number = moved
         outcome = "updated"
     action = None
     if error_code == UNSUBSCRIBED_ERROR:
@@ -159,10 +152,5 @@ def apply_status(
 
 def replay_stored_events(session: Session, message_sid: str, *, now: datetime) -> None:
     """Apply callbacks that arrived before the dispatcher stored `message_sid` (no commit)."""
-    events = session.execute(
-        select(StatusEvent.status, StatusEvent.error_code)
-        .where(StatusEvent.provider_sid == message_sid)
-        .order_by(StatusEvent.id)
-    ).all()
-    for event in events:
+    for event in receipts.stored_events(session, message_sid):
         apply_status(session, message_sid, event.status, event.error_code or None, now=now)

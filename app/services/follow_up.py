@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.data import conversations, messages, phones
@@ -214,8 +213,4 @@ def resolve(db: Database, number: str, *, now: datetime, actor: str) -> None:
 
 
 def _resolve(session: Any, number: str, *, now: datetime, actor: str) -> None:
-    session.execute(
-        update(Conversation)
-        .where(Conversation.number == number, Conversation.resolved_at.is_(None))
-        .values(resolved_at=now, resolved_by=actor, unclear_streak=0, updated_at=now)
-    )
+    conversations.resolve(session, number, now=now, by=actor)

@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy import select
-
+from app.data import receipts
 from app.data.db import Database
-from app.data.models import Message
 from app.services import replies
 
 log = logging.getLogger(__name__)
@@ -102,7 +100,4 @@ def poll(
 
 def _is_stored(db: Database, text_id: str) -> bool:
     with db.transaction() as session:
-        found = session.scalar(
-            select(Message.id).where(Message.provider_sid == text_id, Message.direction == "in")
-        )
-    return found is not None
+        return receipts.inbound_stored(session, text_id)

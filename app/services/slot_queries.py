@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
 from app.clock import as_utc
+from app.data import slots
 from app.data.db import Database
 from app.data.models import Slot
 
@@ -15,15 +14,7 @@ from app.data.models import Slot
 def between(db: Database, practice_id: int, start: datetime, end: datetime) -> list[Slot]:
     """A practice's slots starting in [start, end), by time and room (the week view)."""
     with db.transaction() as session:
-        return list(
-            session.scalars(
-                select(Slot)
-                .where(
-                    Slot.practice_id == practice_id, Slot.starts_at >= start, Slot.starts_at < end
-                )
-                .order_by(Slot.starts_at, Slot.location)
-            )
-        )
+        return slots.practice_slots_between(session, practice_id, start, end)
 
 
 @dataclass(frozen=True)
@@ -36,7 +27,5 @@ class SlotSummary:
 def summary(db: Database, slot_id: int) -> SlotSummary | None:
     """Whose slot this is, its state and time: enough to scope and route a change."""
     with db.transaction() as session:
-        row = session.execute(
-            select(Slot.practice_id, Slot.state, Slot.starts_at).where(Slot.id == slot_id)
-        ).one_or_none()
+        row = slots.owner_and_state(session, slot_id)
     return SlotSummary(row.practice_id, row.state, as_utc(row.starts_at)) if row else None

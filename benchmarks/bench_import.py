@@ -2,7 +2,7 @@
 
 Targets (on a 2-core machine): import within 5x of the database's own bulk
 load of the same file, peak memory under 500 MB, cohort preview under 2 s.
-- The list: `synth gp-list --rows 1000000 --unique-mobiles` (app.services.synthetic).
+- The list: `synth gp-list --rows 1000000 --unique-mobiles` (app.domain.synthetic).
   Only ~909,091 valid 999-range NHS numbers exist, so a million-row list repeats about
   91,000 of them: those rows are rejected as duplicates, as the importer must.
 - Floors, measured in the same run on the same file: SQLite, the sqlite3 command-line
@@ -94,7 +94,7 @@ def _say(msg: str) -> None:
 
 
 def make_list(path: Path, rows: int) -> None:
-    from app.services.synthetic import write_gp_list
+    from app.domain.synthetic import write_gp_list
 
     with path.open("w", encoding="utf-8", newline="") as f:
         write_gp_list(f, rows, seed=2, unique_mobiles=True)

@@ -95,7 +95,7 @@ def _once(fn: Callable[[], Any]) -> float:
 
 
 def _lists(directory: Path) -> list[Path]:
-    from app.services.synthetic import write_gp_list
+    from app.domain.synthetic import write_gp_list
 
     paths = []
     for n in range(LISTS):

@@ -9,10 +9,11 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from app.domain import report_csv
 from app.domain.funnel import DIMENSIONS, ReportError
 from app.domain.suppression import Rule
 from app.runtime import get_clock, get_db
-from app.services import audit, report_csv, reports
+from app.services import audit, reports
 
 report_group = AppGroup("report", help="Uptake reports (NHS Digital suppression unless --raw).")
 

@@ -1,4 +1,4 @@
-"""`flask synth gp-list`: write a synthetic GP list (see app.services.synthetic for the mix)."""
+"""`flask synth gp-list`: write a synthetic GP list (see app.domain.synthetic for the mix)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from app.clock import london_today
+from app.domain.synthetic import write_gp_list
 from app.runtime import get_clock
-from app.services.synthetic import write_gp_list
 
 synth_group = AppGroup("synth", help="Synthetic data: never real patients.")
 

@@ -19,8 +19,8 @@ from app.data import campaigns as campaign_data
 from app.data import patient_list
 from app.data import slots as slots_data
 from app.data.db import Database
+from app.domain.synthetic import write_gp_list
 from app.services import campaigns, importing, practices, slots, users
-from app.services.synthetic import write_gp_list
 from app.settings import Settings
 
 DEMO_PRACTICE_ODS = "F84003"

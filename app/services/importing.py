@@ -2,7 +2,7 @@
 
 The file is streamed (never held in memory): each row is checked by the pure rules of
 `app.domain.import_rows` (NHS number modulus 11, date of birth, duplicates within the
-file, mobile, conditions) in a parser thread (`app.services.batches`), and good rows are
+file, mobile, conditions) in a parser thread (`app.data.batches`), and good rows are
 merged into `patient` by (practice, NHS number) with `app.data.bulk`'s upsert, so a
 re-import updates patients by NHS number and never duplicates them. Patients the list no
 longer has are marked as having left it (`app.data.patient_list`); members held for
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from app.clock import LONDON
 from app.data import bulk
+from app.data.batches import BatchThread
 from app.data.db import Database
 from app.data.models import ImportBatch, Patient
 from app.data.patient_list import (
@@ -42,7 +43,6 @@ from app.domain.csv_headers import match_headers
 from app.domain.event_rows import CodedRowError
 from app.domain.import_rows import FIELDS, MOBILE_STATUS, Rejection, RowChecker
 from app.services import audit
-from app.services.batches import BatchThread
 from app.services.coded_events import EventsFileError, EventsRead, read_events
 from app.services.practices import require_by_ods
 

@@ -25,8 +25,7 @@ from app.data.db import Database
 from app.data.models import ImportBatch, Offer, Practice, Slot
 from app.data.offers import close_open_offers
 from app.domain import diary_range
-from app.services import audit
-from app.services.slot_rows import (
+from app.domain.slot_rows import (
     COLUMNS,
     MAX_DURATION_MINUTES,
     SlotError,
@@ -35,6 +34,7 @@ from app.services.slot_rows import (
     london_to_utc,
     parse_csv,
 )
+from app.services import audit
 from app.sms.rendering import render
 
 __all__ = [

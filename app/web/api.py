@@ -12,9 +12,10 @@ from flask import Blueprint, Response, abort, jsonify, request
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
+from app.domain import report_csv
 from app.domain.funnel import ReportError
 from app.runtime import get_clock, get_db
-from app.services import api_token, report_csv, reports
+from app.services import api_token, reports
 from app.web.reports import (
     Viewer,
     allowed_campaigns,

@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from app.clock import LONDON
+from app.domain import report_csv
 from app.domain.funnel import (
     DIMENSIONS,
     FUNNEL,
@@ -27,7 +28,7 @@ from app.domain.funnel import (
 )
 from app.domain.suppression import Rule
 from app.runtime import get_clock, get_db
-from app.services import audit, report_csv, reports
+from app.services import audit, reports
 from app.web.display import london
 from app.web.security import current_user, roles_required
 

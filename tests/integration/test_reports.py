@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 from app.data import report_queries
 from app.data.db import Database
 from app.data.models import Campaign, CampaignMember, Message
+from app.domain import report_csv
 from app.domain.funnel import BASELINE_DIMENSIONS, ReportError
 from app.domain.suppression import Rule
-from app.services import report_csv, reports
+from app.services import reports
 from app.settings import Settings
 from tests.builders import (
     BUILDER_NOW,

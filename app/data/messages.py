@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, exists, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -244,13 +244,23 @@ def cancel_queued(
     session.execute(update(Message).where(*where).values(status="cancelled", status_updated_at=now))
 
 
-def send_now(session: Session, *, offer_id: int, kind: str, now: datetime) -> None:
+def send_now(
+    session: Session, *, offer_id: int, kind: str, now: datetime, preface: str | None = None
+) -> None:
     """Let the offer's queued text of `kind` go at once, outside the send window (an
-    answer to the resident's own text)."""
+    answer to the resident's own text), led by `preface` when given.
+
+    What introduces new times (the booking is cancelled, those times have gone) is the
+    start of the text carrying them, not a text of its own: two texts may reach a phone
+    in either order, and "new times follow" arriving after the times reads as nonsense.
+    """
+    values: dict[str, Any] = {"in_send_window": False, "not_before": now}
+    if preface:
+        values["body"] = literal(preface.strip() + "\n\n") + Message.body
     session.execute(
         update(Message)
         .where(Message.offer_id == offer_id, Message.status == "queued", Message.kind == kind)
-        .values(in_send_window=False, not_before=now)
+        .values(**values)
     )
 
 

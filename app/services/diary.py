@@ -73,20 +73,26 @@ def cancel_booked_slot(
                 when=timefmt.slot_time(as_utc(slot.starts_at)),
                 new_times=new_offer is not None,
             )
-            messages.queue(
-                session,
-                messages.OutboundText(
-                    to=patient.mobile,
-                    body=body,
-                    kind="booking_cancelled",
-                    dedupe_key=f"booking_cancelled:booking:{live.id}",
-                    from_number=settings.sms_from_number,
-                    in_send_window=False,
-                    patient_id=patient.id,
-                    booking_id=live.id,
-                ),
-                now=now,
-            )
+            if new_offer is not None:
+                # one text: the apology opens the invitation with the new times, at once
+                messages.send_now(
+                    session, offer_id=new_offer.id, kind="invitation", now=now, preface=body
+                )
+            else:
+                messages.queue(
+                    session,
+                    messages.OutboundText(
+                        to=patient.mobile,
+                        body=body,
+                        kind="booking_cancelled",
+                        dedupe_key=f"booking_cancelled:booking:{live.id}",
+                        from_number=settings.sms_from_number,
+                        in_send_window=False,
+                        patient_id=patient.id,
+                        booking_id=live.id,
+                    ),
+                    now=now,
+                )
             told = True
         audit.record(
             session,

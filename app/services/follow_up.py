@@ -25,6 +25,7 @@ from app.settings import Settings
 
 MAX_REPLY_SEGMENTS = 3
 BOOKABLE_DAYS = 28
+FREE_TIMES_LISTED = 100  # one drop-down; later times are reached by choosing a later day
 
 
 class FollowUpError(ValueError):
@@ -52,6 +53,11 @@ class ConversationView:
     patients: list[Patient]
     phone: PhoneNumber | None
     free_slots: list[Slot]
+    # the listed free times start after `free_from` and before `free_until`; when
+    # `free_more`, there are more in that span than the list shows
+    free_from: datetime
+    free_until: datetime
+    free_more: bool = False
 
 
 def _thread(session: Session, conversation: Conversation, limit: int | None) -> list[Message]:
@@ -92,16 +98,26 @@ def find(db: Database, key: str, practice_ids: Iterable[int] | None) -> Conversa
         return conversations.by_key(session, key, practice_ids)
 
 
-def view(db: Database, conversation: Conversation, *, now: datetime) -> ConversationView:
+def view(
+    db: Database, conversation: Conversation, *, now: datetime, times_from: datetime | None = None
+) -> ConversationView:
+    """The conversation as its practice sees it, with up to `FREE_TIMES_LISTED` free
+    times in the `BOOKABLE_DAYS` from `times_from` (not before now)."""
+    start = max(now, times_from) if times_from is not None else now
+    end = start + timedelta(days=BOOKABLE_DAYS)
     with db.transaction() as session:
+        free = conversations.free_slots(
+            session, conversation.practice_id, start, end, limit=FREE_TIMES_LISTED + 1
+        )
         return ConversationView(
             conversation,
             _thread(session, conversation, limit=200),
             conversations.patients_on(session, conversation.number, conversation.practice_id),
             conversations.phone(session, conversation.number),
-            conversations.free_slots(
-                session, conversation.practice_id, now, now + timedelta(days=BOOKABLE_DAYS)
-            ),
+            free[:FREE_TIMES_LISTED],
+            free_from=start,
+            free_until=end,
+            free_more=len(free) > FREE_TIMES_LISTED,
         )
 
 

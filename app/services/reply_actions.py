@@ -188,15 +188,18 @@ class Act:
 
     # -- answers ---------------------------------------------------------------
 
-    def reply(
-        self, template: str, *, kind: str = "reply", dedupe_key: str | None = None, **fields: Any
-    ) -> None:
-        body = render(
+    def render(self, template: str, **fields: Any) -> str:
+        return render(
             template,
             practice_name=self.context.practice_name,
             practice_phone=self.context.phone,
             **fields,
         )
+
+    def reply(
+        self, template: str, *, kind: str = "reply", dedupe_key: str | None = None, **fields: Any
+    ) -> None:
+        body = self.render(template, **fields)
         offer = self.context.open_offer or self.context.latest_offer
         self.outbox.append(
             messages.OutboundText(
@@ -273,9 +276,12 @@ class Act:
         return result.outcome
 
     def times_gone(self) -> str:
-        fresh = self.new_offer()
-        self.reply("times_gone", new_times=fresh is not None)
-        return "times_gone_new_offer" if fresh else "times_gone"
+        fresh = self.new_offer(preface=self.render("times_gone", new_times=True))
+        if fresh is None:
+            self.reply("times_gone", new_times=False)
+            return "times_gone"
+        self.replies.append("times_gone")
+        return "times_gone_new_offer"
 
     def reply_already_booked(self) -> None:
         booking = self.context.booking or self.session.get(Booking, self.booking_id)
@@ -332,10 +338,15 @@ class Act:
         ):
             return self.unclear()
         self.context.booking = None
-        fresh = self.new_offer()  # before the old slot is freed, so it is not offered again
+        slot_time = timefmt.slot_time(starts_at)
+        # before the old slot is freed, so it is not offered again
+        fresh = self.new_offer(preface=self.render("change", slot_time=slot_time, new_times=True))
         bookings.free_booked_slot(self.session, booking.slot_id)
-        self.reply("change", slot_time=timefmt.slot_time(starts_at), new_times=fresh is not None)
-        return "changed_new_offer" if fresh else "changed"
+        if fresh is None:
+            self.reply("change", slot_time=slot_time, new_times=False)
+            return "changed"
+        self.replies.append("change")
+        return "changed_new_offer"
 
     def unclear(self) -> str:
         conversation = self.conversation
@@ -356,7 +367,7 @@ class Act:
 
     # -- new times ---------------------------------------------------------------
 
-    def new_offer(self) -> Offer | None:
+    def new_offer(self, *, preface: str | None = None) -> Offer | None:
         """Fresh, different times for this member through `create_offer`, or None.
 
         One open offer per number, so the current offer leaves `open` first, but its
@@ -364,7 +375,7 @@ class Act:
         times again; then they are released. If no new offer can be made (invitation
         limit, no free slots, campaign not active) the savepoint rolls back and the
         current times stay held. The new invitation is a reply, so it leaves the send
-        window and goes out now.
+        window and goes out now, opened by `preface` (what happened to the old times).
         """
         member_id = self.context.member_id
         if member_id is None:
@@ -384,6 +395,8 @@ class Act:
             messages.cancel_queued(
                 self.session, now=self.now, offer_ids=[current.id], kinds=messages.OFFER_TEXTS
             )
-        messages.send_now(self.session, offer_id=fresh.id, kind="invitation", now=self.now)
+        messages.send_now(
+            self.session, offer_id=fresh.id, kind="invitation", now=self.now, preface=preface
+        )
         self.context.open_offer = fresh
         return fresh

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -43,8 +43,10 @@ __all__ = [
     "SlotError",
     "SlotImportReport",
     "SlotRow",
+    "RowCheck",
     "add_slots",
     "cancel_slot",
+    "check_pattern",
     "generate_pattern",
     "import_slots",
     "london_to_utc",
@@ -104,6 +106,44 @@ def _overlap_problems(
     return rejected, unchanged
 
 
+@dataclass
+class RowCheck:
+    """What saving rows would do: add `new`, leave `unchanged` (identical slots already
+    in the diary), and refuse `past` and `refused` (with the reason)."""
+
+    new: list[tuple[SlotRow, datetime]] = field(default_factory=list)
+    unchanged: list[SlotRow] = field(default_factory=list)
+    past: list[SlotRow] = field(default_factory=list)
+    refused: list[tuple[SlotRow, str]] = field(default_factory=list)
+
+
+def check_rows(
+    session: Session, *, practice_id: int, rows: Iterable[SlotRow], now: datetime
+) -> RowCheck:
+    """Sort slot rows by what saving them would do; changes nothing."""
+    check = RowCheck()
+    timed: list[tuple[SlotRow, datetime]] = []
+    for row in rows:
+        try:
+            starts_at = london_to_utc(row.day, row.start)
+        except ValueError as error:
+            check.refused.append((row, str(error)))
+            continue
+        if starts_at <= now:
+            check.past.append(row)
+            continue
+        timed.append((row, starts_at))
+    rejected, unchanged = _overlap_problems(session, practice_id, timed)
+    for row, starts_at in timed:
+        if row.line in rejected:
+            check.refused.append((row, rejected[row.line]))
+        elif row.line in unchanged:
+            check.unchanged.append(row)
+        else:
+            check.new.append((row, starts_at))
+    return check
+
+
 def add_slots(
     session: Session,
     *,
@@ -114,36 +154,24 @@ def add_slots(
     batch_id: int | None = None,
 ) -> SlotImportReport:
     """Validate and insert slot rows in the caller's transaction (set-based)."""
-    timed: list[tuple[SlotRow, datetime]] = []
-    for row in rows:
-        try:
-            starts_at = london_to_utc(row.day, row.start)
-        except ValueError as error:
-            report.reject(row.line, str(error))
-            continue
-        if starts_at <= now:
-            report.reject(row.line, f"{row.day} {row.start:%H:%M} is in the past")
-            continue
-        timed.append((row, starts_at))
-    rejected, unchanged = _overlap_problems(session, practice_id, timed)
-    new_rows = []
-    for row, starts_at in timed:
-        if row.line in rejected:
-            report.reject(row.line, rejected[row.line])
-        elif row.line in unchanged:
-            report.unchanged += 1
-        else:
-            new_rows.append(
-                {
-                    "practice_id": practice_id,
-                    "starts_at": starts_at,
-                    "duration_minutes": row.duration_minutes,
-                    "location": row.location,
-                    "state": "free",
-                    "import_batch_id": batch_id,
-                    "created_at": now,
-                }
-            )
+    check = check_rows(session, practice_id=practice_id, rows=rows, now=now)
+    for row in check.past:
+        report.reject(row.line, f"{row.day} {row.start:%H:%M} is in the past")
+    for row, reason in check.refused:
+        report.reject(row.line, reason)
+    report.unchanged += len(check.unchanged)
+    new_rows = [
+        {
+            "practice_id": practice_id,
+            "starts_at": starts_at,
+            "duration_minutes": row.duration_minutes,
+            "location": row.location,
+            "state": "free",
+            "import_batch_id": batch_id,
+            "created_at": now,
+        }
+        for row, starts_at in check.new
+    ]
     if new_rows:
         slot_data.insert_slots(session, new_rows)
     report.added += len(new_rows)
@@ -269,6 +297,14 @@ def generate_pattern(
                 minute += step
         day += timedelta(days=1)
     return rows
+
+
+def check_pattern(
+    db: Database, rows: Sequence[SlotRow], *, practice_id: int, now: datetime
+) -> RowCheck:
+    """What saving a pattern would do now, for its preview (the same checks as saving)."""
+    with db.sessions() as session:
+        return check_rows(session, practice_id=practice_id, rows=rows, now=now)
 
 
 def save_pattern(

@@ -35,6 +35,7 @@ def day() -> str:
         previous_day=(shown - timedelta(days=1)).isoformat(),
         next_day=(shown + timedelta(days=1)).isoformat(),
         can_record=shown <= london_today(),
+        today=london_today(),
     )
 
 

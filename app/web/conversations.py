@@ -8,6 +8,7 @@ admin acting for a practice, see only the conversation's practice's part of it.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from flask import (
@@ -21,9 +22,11 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
+from app.clock import LONDON
 from app.runtime import get_clock, get_db, get_settings
 from app.services import follow_up
-from app.web.display import aware
+from app.services.attendance import london_day_bounds
+from app.web.display import aware, london_today, parse_day
 from app.web.security import current_user, practice_scope, record_denial, roles_required
 
 if TYPE_CHECKING:
@@ -62,7 +65,14 @@ def queue() -> str:
 @roles_required(*STAFF)
 def show(key: str) -> str:
     conversation = _find(key)
-    seen = follow_up.view(get_db(), conversation, now=get_clock().now())
+    now = get_clock().now()
+    times_from = parse_day(request.args.get("times_from"), london_today(), "first day for times")
+    start, _ = london_day_bounds(times_from, times_from)
+    seen = follow_up.view(get_db(), conversation, now=now, times_from=start)
+    later_from = None
+    if seen.free_more:  # the last listed day again (its later times), or the next if full
+        last_day = aware(seen.free_slots[-1].starts_at).astimezone(LONDON).date()
+        later_from = last_day if last_day > times_from else times_from + timedelta(days=1)
     for message in seen.messages:
         message.created_at = aware(message.created_at)
     return render_template(
@@ -73,6 +83,12 @@ def show(key: str) -> str:
         patients=seen.patients,
         phone=seen.phone,
         free_slots=seen.free_slots,
+        free_from=seen.free_from,
+        free_until=seen.free_until,
+        free_more=seen.free_more,
+        free_listed=follow_up.FREE_TIMES_LISTED,
+        times_from=times_from,
+        later_from=later_from,
         masked=_mask(conversation.number),
         errors={},
     )

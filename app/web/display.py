@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, abort, current_app, request
+from markupsafe import Markup, escape
 
 from app.clock import LONDON
 from app.clock import as_utc as aware
@@ -22,6 +24,15 @@ def london(value: datetime | None, fmt: str = "%a %-d %b %Y %H:%M") -> str:
     if value is None:
         return ""
     return aware(value).astimezone(LONDON).strftime(fmt)
+
+
+_BREAK_AFTER = re.compile(r"([._@:/])")
+
+
+def breakable(value: object) -> Markup:
+    """Text that may wrap after its dots, underscores, @, colons and slashes (emails,
+    action names, targets), so a narrow column wraps it between words, not mid-word."""
+    return Markup(_BREAK_AFTER.sub(r"\1<wbr>", str(escape("" if value is None else value))))
 
 
 def london_today() -> date:
@@ -101,5 +112,6 @@ def practice_codes(practices: list[Practice]) -> list[tuple[str, str]]:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(london, "london")
+    app.add_template_filter(breakable, "breakable")
     app.add_template_global(practice_options, "practice_options")
     app.add_template_global(practice_codes, "practice_codes")

@@ -174,6 +174,11 @@ def _pattern_form() -> tuple[dict[str, str | list[str]], dict[str, str], list[sl
     return form, errors, rows
 
 
+def _pattern_reason(reason: str) -> str:
+    """A file import's reason, said of a pattern's slot (its day and time are beside it)."""
+    return "in the past" if reason.endswith(" is in the past") else reason
+
+
 @bp.route("/pattern", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def pattern() -> str | Response | tuple[str, int]:
@@ -186,35 +191,44 @@ def pattern() -> str | Response | tuple[str, int]:
         "weekdays": [],
     }
     errors: dict[str, str] = {}
-    rows: list[slots.SlotRow] = []
+    check: slots.RowCheck | None = None
     if request.method == "POST":
         form, errors, rows = _pattern_form()
         if practice_id is None:
             errors["practice"] = "Choose a practice"
-        if not errors and request.form.get("action") == "save":
+        if not errors:
             assert practice_id is not None
+            check = slots.check_pattern(
+                get_db(), rows, practice_id=practice_id, now=get_clock().now()
+            )
+        if check is not None and check.new and request.form.get("action") == "save":
+            assert practice_id is not None
+            # what the preview said: only the slots it would add (past ones were shown left out)
             report = slots.save_pattern(
                 get_db(),
-                rows,
+                [row for row, _ in check.new],
                 practice_id=practice_id,
                 now=get_clock().now(),
                 actor=current_user.email,
                 description=f"pattern {form['first_day']} to {form['last_day']}",
             )
+            if report.problems or not report.added:
+                by_line = {row.line: row for row in rows}
+                return render_template(
+                    "slots/pattern_result.html",
+                    practice_id=practice_id,
+                    report=report,
+                    not_added=[
+                        (by_line[p["line"]], _pattern_reason(p["reason"])) for p in report.problems
+                    ],
+                    week_of=str(form["first_day"]),
+                )
+            left_out = len(check.past) + len(check.unchanged) + len(check.refused)
             flash(
-                f"Saved {report.added} slots ({report.unchanged} already there, "
-                f"{report.rejected} not added).",
+                f"Saved {report.added} slots from the pattern"
+                + (f" ({left_out} left out, as the preview said)." if left_out else "."),
                 "success",
             )
-            if report.problems:
-                return render_template(
-                    "slots/upload.html",
-                    practices=practices,
-                    practice_id=practice_id,
-                    errors={},
-                    report=report,
-                    columns=slots.COLUMNS,
-                )
             week_of = str(form["first_day"])
             return redirect(url_for("slots_pages.week", practice=practice_id, week=week_of))
     page = render_template(
@@ -223,10 +237,10 @@ def pattern() -> str | Response | tuple[str, int]:
         practice_id=practice_id,
         form=form,
         errors=errors,
-        rows=rows[:PREVIEW_ROWS],
-        total=len(rows),
+        check=check,
+        shown=check.new[:PREVIEW_ROWS] if check else [],
         weekdays=WEEKDAYS,
-        preview=request.method == "POST" and not errors,
+        now=get_clock().now(),
     )
     return page, (400 if errors else 200)
 

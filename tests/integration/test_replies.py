@@ -386,8 +386,64 @@ def test_change_after_booking_offers_new_times(app, db, clock):
         held = set(session.scalars(select(Slot.id).where(Slot.held_by_offer_id == fresh.id)))
         assert len(held) == 3 and booking.slot_id not in held  # not the time just given up
         assert session.get(Slot, booking.slot_id).state == "free"
+    invitation = outbound(db, "invitation")[-1]
+    assert invitation.body.startswith("Your NHS Health Check on ")
+    assert "is cancelled.\nChoose a new time from those below.\n\n" in invitation.body
+    assert "1) " in invitation.body and invitation.in_send_window is False
+    assert not [m for m in outbound(db, "reply") if "cancelled" in m.body]
+
+
+def _sent_bodies(db, clock) -> list[str]:
+    """Dispatch everything due through a recording provider; the bodies in send order."""
+    from app.services.dispatch import dispatch_due
+    from app.sms.outbox_provider import OutboxProvider
+
+    seen: list[str] = []
+
+    class Recording(OutboxProvider):
+        def send(self, sms, now):  # type: ignore[no-untyped-def]
+            seen.append(sms.body)
+            return super().send(sms, now)
+
+    dispatch_due(db, Recording(), now=clock.now())
+    return seen
+
+
+def test_after_change_the_cancellation_and_the_new_times_arrive_as_one_text(app, db, clock):
+    """Through the dispatcher: nothing promises times that were already sent."""
+    an_offer(db, clock)
+    text(app, db, clock, "3")
+    _sent_bodies(db, clock)  # the confirmation
+    clock.advance(minutes=10)
+    text(app, db, clock, "CHANGE")
+    sent = _sent_bodies(db, clock)
+    assert len(sent) == 1
+    opening, times = sent[0].split("\n\n", 1)
+    assert opening.startswith("Your NHS Health Check on ") and "is cancelled" in opening
+    assert "1) " in times and "2) " in times and "3) " in times
+    assert not any("follow in the next text" in body for body in sent)
+
+
+def test_a_choice_after_expiry_sends_the_apology_with_the_fresh_times(app, db, clock):
+    offer_id = an_offer(db, clock)
+    with db.transaction() as session:
+        session.get(Offer, offer_id).state = "expired"
+    _sent_bodies(db, clock)
+    assert text(app, db, clock, "2").action == "times_gone_new_offer"
+    sent = _sent_bodies(db, clock)
+    assert len(sent) == 1 and sent[0].startswith("Sorry, those times have gone.\n")
+    assert "1) " in sent[0]
+
+
+def test_change_with_no_times_left_says_how_to_book(app, db, clock):
+    an_offer(db, clock)
+    text(app, db, clock, "3")
+    with db.transaction() as session:
+        member = session.scalar(select(CampaignMember))
+        member.invitations = 2
+    assert text(app, db, clock, "CHANGE").action == "changed"
     change = outbound(db, "reply")[-1]
-    assert "New times" in change.body
+    assert "is cancelled" in change.body and "call" in change.body
 
 
 def test_the_stop_ack_and_night_time_answers_are_dispatched_at_once(app, db, clock):
@@ -418,3 +474,24 @@ def test_a_webhook_post_without_a_message_sid_is_a_bad_request(client):
         "/webhooks/twilio/sms", data=params, headers={"X-Twilio-Signature": signature}
     )
     assert response.status_code == 400
+
+
+def test_a_staff_cancellation_sends_the_apology_with_the_new_times_as_one_text(app, db, clock):
+    """Through the dispatcher, at 22:00 (outside the send window): one text, at once."""
+    from app.services.diary import cancel_booked_slot
+
+    an_offer(db, clock)
+    text(app, db, clock, "1")
+    _sent_bodies(db, clock)
+    clock.advance(hours=12)
+    with db.sessions() as session:
+        slot_id = session.scalars(select(Booking.slot_id)).one()
+    result = cancel_booked_slot(
+        db, slot_id, now=clock.now(), actor="gp@example.nhs.uk", settings=Settings()
+    )
+    assert result.patient_told and result.new_offer_id is not None
+    sent = _sent_bodies(db, clock)
+    assert len(sent) == 1
+    assert sent[0].startswith("Sorry, ") and "has had to cancel your NHS Health Check" in sent[0]
+    assert "Choose a new time from those below.\n\n" in sent[0] and "3) " in sent[0]
+    assert outbound(db, "booking_cancelled") == []

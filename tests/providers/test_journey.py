@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app.clock import FixedClock
 from app.data.db import Database
-from app.data.models import Booking, CampaignMember, Message, Offer, PhoneNumber
+from app.data.models import Booking, CampaignMember, Message, Offer, PhoneNumber, Slot
 from app.services.dispatch import dispatch_due
 from app.services.offers import create_offer
 from app.services.reconciliation import reconcile_early_callbacks
@@ -132,3 +132,28 @@ def test_a_number_the_provider_refuses_as_not_a_mobile_is_marked_not_textable(
     with db.sessions() as session:
         phone = session.get(PhoneNumber, MOBILE)
         assert phone is not None and phone.not_textable_at is not None
+
+
+def test_change_after_booking_reaches_the_phone_as_one_text_with_the_new_times(
+    app: Flask, db: Database, clock: FixedClock, fake: FakeProvider
+) -> None:
+    invite(app, db, clock)
+    send_and_settle(app, db, clock, fake)
+    clock.advance(minutes=30)
+    assert fake.resident_texts(MOBILE, "2") == 200
+    act_on_inbound(app)
+    send_and_settle(app, db, clock, fake)
+    before = len(fake.creates())
+    with db.transaction() as session:  # room for new times: under the limit, slots free
+        member = session.scalars(select(CampaignMember)).one()
+        member.invitations = 1
+        for slot in session.scalars(select(Slot).where(Slot.state == "held")):
+            slot.state, slot.held_by_offer_id = "free", None
+    clock.advance(minutes=5)
+    assert fake.resident_texts(MOBILE, "CHANGE") == 200
+    assert act_on_inbound(app) == 1
+    send_and_settle(app, db, clock, fake)
+    after = [c.body for c in fake.creates()[before:]]
+    assert len(after) == 1
+    assert after[0].startswith("Your NHS Health Check on ") and "is cancelled" in after[0]
+    assert "1) " in after[0] and "3) " in after[0]

@@ -75,7 +75,7 @@ def test_a_pattern_is_previewed_before_it_is_saved(client, db, practice_id):
         "action": "preview",
     }
     preview = post(client, "/slots/pattern", form).get_data(as_text=True)
-    assert "Preview: 6 slots" in preview
+    assert "Preview: 6 new slots" in preview and "Save 6 slots" in preview
     assert _slots(db) == []
     saved = post(client, "/slots/pattern", {**form, "action": "save"})
     assert saved.status_code == 302
@@ -85,6 +85,58 @@ def test_a_pattern_is_previewed_before_it_is_saved(client, db, practice_id):
     assert made[0].starts_at.replace(tzinfo=UTC) == datetime(2026, 1, 20, 9, 0, tzinfo=UTC)
     week = client.get(saved.headers["Location"]).get_data(as_text=True)
     assert week.count(">Free</strong>") == 6
+
+
+PAST_WEEK = {
+    "weekdays": ["1", "3"],
+    "first_day": "2026-01-05",  # the clock says Wed 14 Jan 2026
+    "last_day": "2026-01-09",
+    "day_start": "09:00",
+    "day_end": "10:00",
+    "duration_minutes": "20",
+    "gap_minutes": "0",
+    "location": "Nurse room",
+}
+
+
+def test_a_pattern_wholly_in_the_past_offers_nothing_to_save_and_saves_nothing(
+    client, db, practice_id
+):
+    sign_in(client, "gp@example.nhs.uk")
+    form = {"practice": str(practice_id), **PAST_WEEK}
+    preview = post(client, "/slots/pattern", {**form, "action": "preview"})
+    page = preview.get_data(as_text=True)
+    assert "Preview: nothing to save" in page and 'value="save"' not in page
+    forced = post(client, "/slots/pattern", {**form, "action": "save"})
+    page = forced.get_data(as_text=True)
+    assert forced.status_code == 200 and "Preview: nothing to save" in page
+    assert "Upload result" not in page and "Saved" not in page
+    assert _slots(db) == []
+
+
+def test_slots_lost_between_preview_and_save_are_listed_by_day_and_time(
+    client, db, practice_id, monkeypatch
+):
+    """The diary changes after the check: the pattern's own result page, no line numbers."""
+    from app.services import slots
+
+    real = slots.check_pattern
+
+    def stale(db_, rows, **kw):  # the preview's view: every slot new, even past ones
+        check = real(db_, rows, **kw)
+        check.new = [(row, None) for row in rows]
+        return check
+
+    monkeypatch.setattr(slots, "check_pattern", stale)
+    sign_in(client, "gp@example.nhs.uk")
+    form = {"practice": str(practice_id), **PAST_WEEK, "last_day": "2026-01-16"}
+    response = post(client, "/slots/pattern", {**form, "action": "save"})
+    page = response.get_data(as_text=True)
+    assert "Recurring pattern saved: 3 slots added" in page
+    assert "Upload result" not in page and ">Line<" not in page
+    assert 'Tue 6 Jan 2026</td><td class="nhsuk-table__cell">09:00</td>' in page
+    assert page.count(">in the past<") == 9
+    assert len(_slots(db)) == 3
 
 
 def test_a_pattern_with_missing_fields_shows_an_error_summary(client, db, practice_id):

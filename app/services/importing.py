@@ -41,6 +41,7 @@ from app.domain.coded import national_clusters
 from app.domain.csv_headers import match_headers
 from app.domain.event_rows import CodedRowError
 from app.domain.import_rows import FIELDS, MOBILE_STATUS, Rejection, RowChecker
+from app.domain.text_files import TextFileError, open_text, open_text_path
 from app.services import audit
 from app.services.batches import BatchThread
 from app.services.coded_events import EventsFileError, EventsRead, read_events
@@ -174,13 +175,16 @@ def import_patients(
         tmp_rejects = final_rejects.with_name(final_rejects.name + ".part")
         try:
             with (
-                path.open(encoding="utf-8-sig", newline="") as stream,
+                open_text_path(path) as stream,
                 tmp_rejects.open("w", encoding="utf-8", newline="") as rejects,
             ):
                 result = _import(
                     db, stream, name, rejects, practice_ods, now, imported_by,
                     allow_test_numbers, progress, batch_size, allow_removals, coded,
                 )  # fmt: skip
+        except TextFileError as exc:
+            tmp_rejects.unlink(missing_ok=True)
+            raise ImportFileError(str(exc)) from None
         except BaseException:
             tmp_rejects.unlink(missing_ok=True)
             raise
@@ -217,7 +221,7 @@ def _import(
     try:
         headers = next(reader, None)
     except UnicodeDecodeError as exc:
-        raise ImportFileError(f"{name} is not UTF-8 text: {exc.reason}") from None
+        raise ImportFileError(f"{name} cannot be read as text: {exc.reason}") from None
     if not headers or not any(h.strip() for h in headers):
         raise ImportFileError(f"{name} has no header row")
     headers[0] = headers[0].lstrip("\ufeff")  # a BOM on a stream opened without utf-8-sig
@@ -241,7 +245,7 @@ def _import(
         raise ImportFileError(f"{name} {exc}") from None
     except UnicodeDecodeError as exc:
         raise ImportFileError(
-            f"{name} is not UTF-8 text (after line {reader.line_num}): {exc.reason}"
+            f"{name} cannot be read as text (after line {reader.line_num}): {exc.reason}"
         ) from None
     except csv.Error as exc:
         raise ImportFileError(f"{name} line {reader.line_num}: {exc}") from None
@@ -429,9 +433,13 @@ def _checked_rows(
         yield values
 
 
-def open_text_upload(data: bytes) -> IO[str]:
-    """A text stream over uploaded bytes (a web form), BOM and CRLF handled like a file."""
-    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+def open_text_upload(data: bytes | IO[bytes], name: str = "upload.csv") -> IO[str]:
+    """A text stream over uploaded bytes or a binary upload stream, in whichever encoding
+    the file was saved (app.domain.text_files); ImportFileError if it is not text."""
+    try:
+        return open_text(io.BytesIO(data) if isinstance(data, bytes) else data, name)
+    except TextFileError as exc:
+        raise ImportFileError(str(exc)) from None
 
 
 __all__ = [

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from app.clock import LONDON
 from app.domain import diary_range
+from app.domain.text_files import TextFileError, decode_text
 
 COLUMNS = ("date", "start", "duration_minutes", "location")
 MAX_DURATION_MINUTES = 8 * 60
@@ -83,6 +84,8 @@ def _parse_time(text: str) -> time:
 
 def parse_csv(text: str, report: SlotImportReport) -> list[SlotRow]:
     """Rows of a slots CSV; bad rows go into `report` with their line numbers."""
+    if not text.strip(" \t\r\n\ufeff"):
+        raise SlotError("The file is empty: it needs a header row and one slot a line")
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip().lower() for h in reader.fieldnames or []]
     missing = [c for c in COLUMNS if c not in header]
@@ -99,7 +102,17 @@ def parse_csv(text: str, report: SlotImportReport) -> list[SlotRow]:
             rows.append(_row(line, record))
         except ValueError as error:
             report.reject(line, str(error))
+    if not report.rows:
+        raise SlotError("The file has a header row but no slots under it")
     return rows
+
+
+def read_upload(data: bytes, name: str) -> str:
+    """The text of an uploaded slots file, in whichever encoding it was saved."""
+    try:
+        return decode_text(data, name)
+    except TextFileError as exc:
+        raise SlotError(str(exc)) from None
 
 
 def _row(line: int, record: dict[str, Any]) -> SlotRow:

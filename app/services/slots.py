@@ -34,6 +34,7 @@ from app.services.slot_rows import (
     SlotRow,
     london_to_utc,
     parse_csv,
+    read_upload,
 )
 from app.sms.rendering import render
 
@@ -49,6 +50,7 @@ __all__ = [
     "import_slots",
     "london_to_utc",
     "parse_csv",
+    "read_upload",
     "save_pattern",
 ]
 

@@ -4,8 +4,6 @@ an access log) and the patient's timeline; upload a practice's list (the same im
 
 from __future__ import annotations
 
-import io
-
 from flask import Blueprint, current_app, render_template, request
 
 from app.runtime import get_clock, get_db
@@ -64,12 +62,12 @@ def upload() -> tuple[str, int]:
         if not errors:
             assert file is not None
             ods = next(p.ods_code for p in practices if p.id == practice_id)
-            stream = io.TextIOWrapper(file.stream, encoding="utf-8-sig", newline="")
             events_file = request.files.get("events")
-            events = None
-            if events_file is not None and events_file.filename:
-                events = io.TextIOWrapper(events_file.stream, encoding="utf-8-sig", newline="")
             try:
+                stream = importing.open_text_upload(file.stream, file.filename or "patients.csv")
+                events = None
+                if events_file is not None and events_file.filename:
+                    events = importing.open_text_upload(events_file.stream, events_file.filename)
                 result = importing.import_patients(
                     get_db(),
                     stream,

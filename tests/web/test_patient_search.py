@@ -124,9 +124,11 @@ def test_uploading_to_another_practice_or_a_broken_file_is_refused(client, db, p
     assert "has no &#39;NHS Number&#39; column" in response.get_data(as_text=True)
     response = post(client, "/patients/upload", {"practice": str(mine)})
     assert "Choose the CSV file" in response.get_data(as_text=True)
-    data = {"practice": str(mine), "file": (io.BytesIO(b"NHS Number,DOB\n\xff\xfe\n"), "x.csv")}
+    data = {"practice": str(mine), "file": (io.BytesIO(b"NHS Number,DOB\n\x81\x8d\n"), "x.csv")}
     response = post(client, "/patients/upload", data, content_type="multipart/form-data")
-    assert response.status_code == 400 and "is not UTF-8" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "cannot be read as text" in response.get_data(
+        as_text=True
+    )
     with db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Patient)) == 0
 

@@ -59,9 +59,9 @@ def london_to_utc(day: date, start: time) -> datetime:
     local = datetime.combine(day, start, tzinfo=LONDON)
     utc = local.astimezone(ZoneInfo("UTC"))
     if utc.astimezone(LONDON).replace(tzinfo=None) != local.replace(tzinfo=None):
-        raise ValueError(f"{start:%H:%M} does not exist on {day} (the clocks go forward)")
+        raise ValueError(f"Start {start:%H:%M} does not exist on {day} (the clocks go forward)")
     if local.replace(fold=1).utcoffset() != local.utcoffset():
-        raise ValueError(f"{start:%H:%M} happens twice on {day} (the clocks go back)")
+        raise ValueError(f"Start {start:%H:%M} happens twice on {day} (the clocks go back)")
     return utc
 
 
@@ -72,14 +72,14 @@ def _parse_date(text: str) -> date:
             return datetime.strptime(text, fmt).date()  # noqa: DTZ007 (a date, no zone)
         except ValueError:
             continue
-    raise ValueError(f"date {text!r} is not YYYY-MM-DD or DD/MM/YYYY")
+    raise ValueError(f"Date {text!r} is not YYYY-MM-DD or DD/MM/YYYY")
 
 
 def _parse_time(text: str) -> time:
     try:
         return datetime.strptime(text.strip(), "%H:%M").time()  # noqa: DTZ007
     except ValueError:
-        raise ValueError(f"start {text.strip()!r} is not HH:MM (24-hour)") from None
+        raise ValueError(f"Start {text.strip()!r} is not HH:MM (24-hour)") from None
 
 
 def parse_csv(text: str, report: SlotImportReport) -> list[SlotRow]:
@@ -91,7 +91,7 @@ def parse_csv(text: str, report: SlotImportReport) -> list[SlotRow]:
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         raise SlotError(
-            f"the file needs columns {', '.join(COLUMNS)}; missing {', '.join(missing)}"
+            f"The file needs columns {', '.join(COLUMNS)}; missing {', '.join(missing)}"
         )
     reader.fieldnames = header
     rows: list[SlotRow] = []
@@ -118,14 +118,14 @@ def read_upload(data: bytes, name: str) -> str:
 def _row(line: int, record: dict[str, Any]) -> SlotRow:
     day = _parse_date(record.get("date") or "")
     if not diary_range.covers(day):
-        raise ValueError(f"date {day.isoformat()} is outside the diary: {diary_range.RANGE_HELP}")
+        raise ValueError(f"Date {day.isoformat()} is outside the diary: {diary_range.RANGE_HELP}")
     start = _parse_time(record.get("start") or "")
     raw = (record.get("duration_minutes") or "").strip()
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_DURATION_MINUTES:
-        raise ValueError(f"duration_minutes {raw!r} is not a whole number from 1 to 480")
+        raise ValueError(f"Column duration_minutes: {raw!r} is not a whole number from 1 to 480")
     location = " ".join((record.get("location") or "").split())
     if not location:
-        raise ValueError("location is empty")
+        raise ValueError("Location is empty")
     if len(location) > 200:
-        raise ValueError("location is longer than 200 characters")
+        raise ValueError("Location is longer than 200 characters")
     return SlotRow(line, day, start, int(raw), location)

@@ -4,6 +4,8 @@ an access log) and the patient's timeline; upload a practice's list (the same im
 
 from __future__ import annotations
 
+import io
+
 from flask import Blueprint, current_app, render_template, request
 
 from app.runtime import get_clock, get_db
@@ -52,6 +54,7 @@ def upload() -> tuple[str, int]:
     practice_id, practices = chosen_practice()
     errors: dict[str, str] = {}
     result = None
+    problems_csv = io.StringIO()  # every problem, offered as a CSV download
     allow_removals = request.form.get("allow_removals") == "yes"
     if request.method == "POST":
         file = request.files.get("file")
@@ -78,11 +81,16 @@ def upload() -> tuple[str, int]:
                     file_name=(file.filename or "patients.csv")[:200],
                     allow_removals=allow_removals,
                     events=events,
+                    problems_out=problems_csv,
                     events_file_name=(
                         ((events_file and events_file.filename) or "events.csv")[:200]
                         if events
                         else None
                     ),
+                )
+            except importing.PartialListError as exc:
+                errors["file"] = (
+                    f"{exc} If it is, tick “This is the whole list” below and upload it again."
                 )
             except importing.ImportFileError as exc:
                 errors["file"] = str(exc)
@@ -94,7 +102,9 @@ def upload() -> tuple[str, int]:
         result=result,
         allow_removals=allow_removals,
         no_mobile=sum(result.no_usable_mobile.values()) if result else 0,
-        problems=result.problems[:SHOW_PROBLEMS] if result else [],
+        groups=result.problem_groups[:SHOW_PROBLEMS] if result else [],
+        problem_kinds=importing.PROBLEM_KINDS,
+        problems_csv=problems_csv.getvalue() if result and result.problem_groups else "",
         upload_limit=upload_limit(),
     )
     return page, (400 if errors else 200)

@@ -66,6 +66,10 @@ def import_(
                 result = run(bar.update)
         else:
             result = run()
+    except importing.PartialListError as exc:
+        raise click.ClickException(
+            f"{exc} If it is, run the command again with --allow-removals."
+        ) from exc
     except (importing.ImportFileError, PracticeError) as exc:
         raise click.ClickException(str(exc)) from exc
     for line in summary_lines(result, ods.upper()):

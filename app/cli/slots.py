@@ -21,13 +21,13 @@ def import_command(file: Path, ods: str) -> None:
     try:
         report = slots.import_slots(
             get_db(),
-            file.read_text(encoding="utf-8-sig"),
+            slots.read_upload(file.read_bytes(), file.name),
             now=get_clock().now(),
             ods_code=ods,
             file_name=file.name,
             actor="cli",
         )
-    except (slots.SlotError, UnicodeDecodeError) as exc:
+    except slots.SlotError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(
         f"{report.rows} rows: {report.added} added, {report.unchanged} unchanged,"

@@ -40,7 +40,8 @@ def check(directory: Path | None) -> None:
         failed += 0 if report.ok(limit) else 1
         click.echo(
             f"{verdict} {report.name}: {report.encoding}, {report.characters} characters,"
-            f" {report.segments} segment{'s' if report.segments != 1 else ''} (limit {limit})"
+            f" {report.segments} segment{'s' if report.segments != 1 else ''}"
+            f" (limit {report.limit(limit)})"
         )
         if report.unicode_chars:
             named = ", ".join(segments.describe(c) for c in report.unicode_chars)

@@ -22,6 +22,8 @@ def _link(token: str) -> str:
 @click.option("--role", required=True, type=click.Choice(users.ROLES))
 @click.option("--practice", "practices", multiple=True, help="ODS code (practice staff; repeat)")
 def create(email: str, role: str, practices: tuple[str, ...]) -> None:
+    if role == "practice" and not practices:
+        raise click.UsageError("Practice staff need at least one --practice ODS code.")
     try:
         _, token = users.create_user(
             get_db(), email=email, role=role, practice_ods=list(practices), now=get_clock().now()

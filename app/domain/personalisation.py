@@ -34,19 +34,19 @@ class Rule:
 RULES: tuple[Rule, ...] = (
     Rule(
         "benefit",
-        "At 65+ it also covers memory and dementia.",
+        "At 65+ it covers dementia too.",
         {"age_band": frozenset({"65-69", "70-74"})},
         why="the 65-74 check includes dementia awareness (NHS Health Check guidance)",
     ),
     Rule(
         "benefit",
-        "Men your age often skip it, yet gain most.",
+        "Men your age gain the most.",
         {"sex": frozenset({MALE}), "age_band": frozenset({"40-44", "45-49", "50-54"})},
         why="uptake is lowest among younger men (Patel et al. 2020)",
     ),
     Rule(
         "benefit",
-        "It checks your risk of heart disease, stroke and diabetes.",
+        "It checks heart & stroke risk.",
         why="the check's purpose, in plain words (default)",
     ),
 )

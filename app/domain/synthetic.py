@@ -74,11 +74,14 @@ _CONDITIONS = (
     ("statins", 6), ("Stroke", 1), ("Heart Failure", 1), ("PAD", 1), ("TIA", 1),
     ("FH", 0.5), ("QRISK>=20", 2), ("Asthma", 0.5),  # asthma: recognised, not an exclusion
 )  # fmt: skip
-_FORENAMES = (
-    "Oliver", "Amelia", "Mohammed", "Aisha", "Adebayo", "Chloe", "Ravi", "Fatima", "Jack",
-    "Grace", "Abdul", "Nusrat", "Kwame", "Ama", "Piotr", "Agnieszka", "Ionut", "Elena",
-    "George", "Sophie", "Imran", "Sadia", "Emmanuel", "Blessing", "Harry", "Lily", "Wei",
-    "Mei", "Daniel", "Priya", "Tunde", "Zainab", "Ali", "Olivia", "Samuel", "Shanice",
+# forenames by the sex the row records, so a personalised "Hi Grace" goes to a woman
+_FORENAMES_FEMALE = (
+    "Amelia", "Aisha", "Chloe", "Fatima", "Grace", "Nusrat", "Ama", "Agnieszka", "Elena",
+    "Sophie", "Sadia", "Blessing", "Lily", "Mei", "Priya", "Zainab", "Olivia", "Shanice",
+)  # fmt: skip
+_FORENAMES_MALE = (
+    "Oliver", "Mohammed", "Adebayo", "Ravi", "Jack", "Abdul", "Kwame", "Piotr", "Ionut",
+    "George", "Imran", "Emmanuel", "Harry", "Wei", "Daniel", "Tunde", "Ali", "Samuel",
 )  # fmt: skip
 _SURNAMES = (
     "Smith", "Jones", "Ahmed", "Begum", "Khan", "Okafor", "Adeyemi", "Patel", "Hussain",
@@ -137,7 +140,7 @@ def write_gp_list(
         writer.writerow(
             (
                 _spell_nhs(rng, next(numbers)),
-                rng.choice(_FORENAMES),
+                rng.choice(_FORENAMES_FEMALE if female else _FORENAMES_MALE),
                 rng.choice(_SURNAMES),
                 _spell_date(rng, dob),
                 _spell_sex(rng, female),

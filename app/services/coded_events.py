@@ -17,6 +17,7 @@ from typing import IO, Any
 from app.domain.coded import PatientCodes, national_clusters
 from app.domain.csv_headers import EVENT_COLUMNS, EVENT_REQUIRED, match_headers
 from app.domain.event_rows import CodedRowError, EventChecker, EventRejection
+from app.domain.text_files import TextFileError, open_text_path
 
 MAX_REPORTED = 1_000  # problems kept per kind (the counts are exact)
 
@@ -61,8 +62,11 @@ def read_events(
     """Check and fold every row of an events file (path or text stream)."""
     if isinstance(source, str | Path):
         path = Path(source)
-        with path.open(encoding="utf-8-sig", newline="") as stream:
-            return _read(stream, name or path.name, today)
+        try:
+            with open_text_path(path) as stream:
+                return _read(stream, name or path.name, today)
+        except TextFileError as exc:
+            raise EventsFileError(str(exc)) from None
     return _read(source, name or str(getattr(source, "name", "events.csv")), today)
 
 
@@ -95,7 +99,7 @@ def _read(stream: IO[str], name: str, today: date) -> EventsRead:
     except CodedRowError as exc:
         raise EventsFileError(f"{name} {exc}") from None
     except UnicodeDecodeError as exc:
-        raise EventsFileError(f"{name} is not UTF-8 text: {exc.reason}") from None
+        raise EventsFileError(f"{name} cannot be read as text: {exc.reason}") from None
     except csv.Error as exc:
         raise EventsFileError(f"{name} line {reader.line_num}: {exc}") from None
 

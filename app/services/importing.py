@@ -14,7 +14,6 @@ fails half way, the transaction rolls back and the database is as it was.
 from __future__ import annotations
 
 import csv
-import io
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -42,8 +41,19 @@ from app.domain.coded import national_clusters
 from app.domain.csv_headers import match_headers
 from app.domain.event_rows import CodedRowError
 from app.domain.import_rows import FIELDS, MOBILE_STATUS, Rejection, RowChecker
+from app.domain.problem_groups import ProblemGroup, ProblemGroups
+from app.domain.text_files import TextFileError, open_text_path
 from app.services import audit
 from app.services.coded_events import EventsFileError, EventsRead, read_events
+from app.services.import_files import (
+    PROBLEM_KINDS,
+    PROBLEMS_HEADER,
+    ImportFileError,
+    PartialListError,
+    count_data_rows,
+    open_text_upload,
+    rejected_path_for,
+)
 from app.services.practices import require_by_ods
 
 BATCH_SIZE = 5_000
@@ -63,10 +73,6 @@ STAGED = FIELDS
 UPDATABLE = tuple(name for name in STAGED if name != "nhs_number")
 
 
-class ImportFileError(ValueError):
-    """The file cannot be imported at all (no header, a required column missing, not UTF-8)."""
-
-
 @dataclass
 class ImportResult:
     batch_id: int
@@ -83,6 +89,7 @@ class ImportResult:
     ignored_columns: tuple[str, ...] = ()
     rejected_path: Path | None = None
     problems: list[dict[str, Any]] = field(default_factory=list)  # a capped sample
+    problem_groups: list[ProblemGroup] = field(default_factory=list)  # exact, largest first
     # the coded-events file, when one was given
     event_rows: int = 0
     events_used: int = 0  # entries in a cluster Nudge uses
@@ -102,29 +109,15 @@ class _Tally:
     # every valid NHS number the file lists -> the line it was accepted on (0: the
     # row was rejected for another reason, but the patient is still on the list)
     listed: dict[int, int] = field(default_factory=dict)
+    groups: ProblemGroups = field(default_factory=ProblemGroups)
+    problems_out: Any = None  # a csv writer given every problem, when asked for
 
     def problem(self, line: int, kind: str, reason: str) -> None:
         if len(self.problems) < MAX_STORED_PROBLEMS:
             self.problems.append({"line": line, "kind": kind, "reason": reason})
-
-
-def count_data_rows(path: str | Path) -> int:
-    """Roughly how many data rows a file has (newlines less the header), for progress bars."""
-    lines = 0
-    last = b"\n"
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            lines += chunk.count(b"\n")
-            last = chunk[-1:]
-    if last != b"\n":
-        lines += 1
-    return max(lines - 1, 0)
-
-
-def rejected_path_for(path: str | Path) -> Path:
-    """Where the rejected rows of `path` go: `FILE.rejected.csv` beside it."""
-    p = Path(path)
-    return p.with_name(p.name + ".rejected.csv")
+        self.groups.add(line, kind, reason)
+        if self.problems_out is not None:
+            self.problems_out.writerow([line, PROBLEM_KINDS.get(kind, "Warning"), reason])
 
 
 def import_patients(
@@ -142,6 +135,7 @@ def import_patients(
     allow_removals: bool = False,
     events: str | Path | IO[str] | None = None,
     events_file_name: str | None = None,
+    problems_out: IO[str] | None = None,
 ) -> ImportResult:
     """Load a practice's whole patient list from a CSV path or text stream, in one transaction.
 
@@ -152,7 +146,9 @@ def import_patients(
     is kept. A landline or invalid mobile keeps the patient with no usable mobile.
     `allow_test_numbers` accepts Ofcom drama-range mobiles (never in production).
     For a path, rejected rows go to FILE.rejected.csv beside it; for a stream, to
-    `rejected_out` if given. `progress(n)` is called as each batch of n rows is staged.
+    `rejected_out` if given; every problem (line, what, problem) goes to `problems_out`
+    if given, while the result counts them by kind. `progress(n)` is called as each
+    batch of n rows is staged.
     The file is the practice's whole list: patients it no longer has (by NHS number)
     are marked as having left the list, their queued invitations are cancelled and
     their open offers withdrawn. If that would be more than MASS_REMOVAL_SHARE of the
@@ -174,13 +170,17 @@ def import_patients(
         tmp_rejects = final_rejects.with_name(final_rejects.name + ".part")
         try:
             with (
-                path.open(encoding="utf-8-sig", newline="") as stream,
+                open_text_path(path) as stream,
                 tmp_rejects.open("w", encoding="utf-8", newline="") as rejects,
             ):
                 result = _import(
                     db, stream, name, rejects, practice_ods, now, imported_by,
                     allow_test_numbers, progress, batch_size, allow_removals, coded,
+                    problems_out,
                 )  # fmt: skip
+        except TextFileError as exc:
+            tmp_rejects.unlink(missing_ok=True)
+            raise ImportFileError(str(exc)) from None
         except BaseException:
             tmp_rejects.unlink(missing_ok=True)
             raise
@@ -194,7 +194,7 @@ def import_patients(
     return _import(
         db, source, file_name or str(getattr(source, "name", "upload.csv")), rejected_out,
         practice_ods, now, imported_by, allow_test_numbers, progress, batch_size,
-        allow_removals, coded,
+        allow_removals, coded, problems_out,
     )  # fmt: skip
 
 
@@ -211,13 +211,14 @@ def _import(
     batch_size: int,
     allow_removals: bool,
     coded: EventsRead | None = None,
+    problems_out: IO[str] | None = None,
 ) -> ImportResult:
     # NUL never belongs in a CSV, and PostgreSQL text cannot hold it: drop it
     reader = csv.reader(line.replace("\x00", "") if "\x00" in line else line for line in stream)
     try:
         headers = next(reader, None)
     except UnicodeDecodeError as exc:
-        raise ImportFileError(f"{name} is not UTF-8 text: {exc.reason}") from None
+        raise ImportFileError(f"{name} cannot be read as text: {exc.reason}") from None
     if not headers or not any(h.strip() for h in headers):
         raise ImportFileError(f"{name} has no header row")
     headers[0] = headers[0].lstrip("\ufeff")  # a BOM on a stream opened without utf-8-sig
@@ -232,6 +233,9 @@ def _import(
         reject_writer.writerow(["line", "reason", *headers])
 
     tally = _Tally()
+    if problems_out is not None:
+        tally.problems_out = csv.writer(problems_out)
+        tally.problems_out.writerow(PROBLEMS_HEADER)
     try:
         return _load(
             db, reader, headers, match, name, reject_writer, tally, practice_ods, now,
@@ -241,7 +245,7 @@ def _import(
         raise ImportFileError(f"{name} {exc}") from None
     except UnicodeDecodeError as exc:
         raise ImportFileError(
-            f"{name} is not UTF-8 text (after line {reader.line_num}): {exc.reason}"
+            f"{name} cannot be read as text (after line {reader.line_num}): {exc.reason}"
         ) from None
     except csv.Error as exc:
         raise ImportFileError(f"{name} line {reader.line_num}: {exc}") from None
@@ -321,11 +325,10 @@ def _load(
             if left > max(listed_before * MASS_REMOVAL_SHARE, MASS_REMOVAL_MIN) and not (
                 allow_removals
             ):
-                raise ImportFileError(
+                raise PartialListError(
                     f"{name} does not list {left:,} of the practice's {listed_before:,} "
                     f"patients ({left / listed_before:.0%}): is it the whole list? Nothing "
-                    "was imported. If it is, import it again allowing removals "
-                    "(--allow-removals)."
+                    "was imported."
                 )
         unknown = coded.report(tally.listed, tally.problem) if coded is not None else 0
         sync_holds(session, Patient.practice_id == practice.id, now=now)
@@ -369,6 +372,7 @@ def _load(
         no_usable_mobile={k: v for k, v in tally.mobile.items() if k != phone.OK},
         ignored_columns=match.ignored,
         problems=tally.problems,
+        problem_groups=tally.groups.largest_first(),
         event_rows=coded.rows if coded else 0,
         events_used=coded.relevant if coded else 0,
         events_rejected=coded.rejected if coded else 0,
@@ -429,13 +433,10 @@ def _checked_rows(
         yield values
 
 
-def open_text_upload(data: bytes) -> IO[str]:
-    """A text stream over uploaded bytes (a web form), BOM and CRLF handled like a file."""
-    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
-
-
 __all__ = [
     "ImportFileError",
+    "PartialListError",
+    "PROBLEM_KINDS",
     "ImportResult",
     "count_data_rows",
     "import_patients",

@@ -33,6 +33,7 @@ from app.domain.slot_rows import (
     SlotRow,
     london_to_utc,
     parse_csv,
+    read_upload,
 )
 from app.services import audit
 from app.sms.rendering import render
@@ -51,6 +52,7 @@ __all__ = [
     "import_slots",
     "london_to_utc",
     "parse_csv",
+    "read_upload",
     "save_pattern",
 ]
 
@@ -182,7 +184,7 @@ def add_slots(
 def practice_by_ods(session: Session, ods_code: str) -> Practice:
     practice = slot_data.practice_with_ods(session, ods_code)
     if practice is None:
-        raise SlotError(f"no practice with ODS code {ods_code!r}")
+        raise SlotError(f"No practice with ODS code {ods_code!r}")
     return practice
 
 
@@ -268,13 +270,16 @@ def generate_pattern(
     `line` numbers the generated slots from 1 so problems can point at one.
     """
     if duration_minutes < 1 or gap_minutes < 0:
-        raise SlotError("duration must be at least a minute and the gap not negative")
+        raise SlotError(
+            "Appointment length must be at least a minute, and the gap between "
+            "appointments 0 or more"
+        )
     if last_day < first_day:
-        raise SlotError("the pattern ends before it starts")
+        raise SlotError("The last day is before the first day")
     if not (diary_range.covers(first_day) and diary_range.covers(last_day)):
-        raise SlotError(f"the pattern is outside the diary: {diary_range.RANGE_HELP}")
+        raise SlotError(f"The pattern is outside the diary: {diary_range.RANGE_HELP}")
     if (last_day - first_day).days > 366:
-        raise SlotError("a pattern may cover at most a year")
+        raise SlotError("A pattern may cover at most a year")
     days = set(weekdays)
     step = duration_minutes + gap_minutes
     start_minute = day_start.hour * 60 + day_start.minute
@@ -345,17 +350,17 @@ def cancel_slot(db: Database, slot_id: int, *, now: datetime, actor: str) -> str
     with db.transaction() as session:
         slot = session.get(Slot, slot_id, with_for_update=True)
         if slot is None:
-            raise SlotError(f"no slot {slot_id}")
+            raise SlotError(f"No slot {slot_id}")
         outcome = "cancelled"
         if slot.state == "booked":
-            raise SlotError("this slot is booked: cancel the booking first")
+            raise SlotError("This slot is booked: cancel the booking first")
         if slot.state == "cancelled":
             return "cancelled"
         if slot.state == "held" and slot.held_by_offer_id is not None:
             outcome = "withdrawn"
             _withdraw_offer(session, slot.held_by_offer_id, now=now)
         if not slot_data.retire_free_slot(session, slot_id):
-            raise SlotError("the slot changed while cancelling it; try again")
+            raise SlotError("The slot changed while cancelling it; try again")
         audit.record(
             session,
             now=now,

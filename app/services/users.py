@@ -134,7 +134,7 @@ def create_user(
     if "@" not in email:
         raise UserError("email must be an email address")
     if role == "practice" and not practice_ods:
-        raise UserError("practice staff need at least one --practice ODS code")
+        raise UserError("Practice staff need at least one practice")
     if role != "practice" and practice_ods:
         raise UserError("only practice staff belong to practices")
     with db.transaction() as session:

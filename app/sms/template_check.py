@@ -1,7 +1,7 @@
 """Checking SMS templates: render each with worst-case data and count its segments.
 
 Rule: every template in message_templates/ must stay within
-the configured segment limit (SMS_SEGMENT_LIMIT, default 3) even with the longest
+the configured segment limit (SMS_SEGMENT_LIMIT, default 3; invitations 2) even with the longest
 names, links and times it can be given, and should be GSM-7 (one curly quote or emoji
 turns a message into UCS-2 and more than doubles its cost), so the check names every
 character that forces UCS-2.
@@ -26,8 +26,15 @@ LONGEST_DEADLINE = "Wed 30 Sep, 12:30pm"
 # a filler for names a template uses that we have no worst case for
 UNKNOWN_FILLER = "X" * 20
 
+# Invitations go to every eligible person, so each costs money at scale: they must fit
+# in two segments (306 GSM-7 characters) whatever the configured limit.
+INVITATION_SEGMENT_LIMIT = 2
+INVITATION_PREFIX = "invitation_"
+
+# long but real-world values: a hyphenated forename and a long practice name (rendering
+# trims first names to 30; the longest practice names in England are about this long)
 WORST_CASE: dict[str, Any] = {
-    "first_name": "Alexandra-Charlotte",  # rendering trims first names to 30
+    "first_name": "Alexandra-Charlotte",
     "practice_name": "St Bartholomew's Park Road Medical Centre",
     "practice_phone": "020 7946 0999",
     "slots": [LONGEST_SLOT] * 3,
@@ -54,8 +61,14 @@ class TemplateReport:
     unknown_names: tuple[str, ...]
     error: str | None = None
 
+    def limit(self, configured: int) -> int:
+        """The segment limit for this template: invitations have their own, lower one."""
+        if self.name.startswith(INVITATION_PREFIX):
+            return min(configured, INVITATION_SEGMENT_LIMIT)
+        return configured
+
     def ok(self, limit: int) -> bool:
-        return self.error is None and self.segments <= limit
+        return self.error is None and self.segments <= self.limit(limit)
 
 
 class _Recording(Undefined):
@@ -114,4 +127,4 @@ def check_all(directory: Path) -> list[TemplateReport]:
     return [check_template(directory, name) for name in names]
 
 
-__all__ = ["check_all", "check_template", "TemplateReport"]
+__all__ = ["INVITATION_SEGMENT_LIMIT", "check_all", "check_template", "TemplateReport"]

@@ -54,6 +54,7 @@ def upload() -> tuple[str, int]:
     practice_id, practices = chosen_practice()
     errors: dict[str, str] = {}
     result = None
+    problems_csv = io.StringIO()  # every problem, offered as a CSV download
     allow_removals = request.form.get("allow_removals") == "yes"
     if request.method == "POST":
         file = request.files.get("file")
@@ -64,12 +65,12 @@ def upload() -> tuple[str, int]:
         if not errors:
             assert file is not None
             ods = next(p.ods_code for p in practices if p.id == practice_id)
-            stream = io.TextIOWrapper(file.stream, encoding="utf-8-sig", newline="")
             events_file = request.files.get("events")
-            events = None
-            if events_file is not None and events_file.filename:
-                events = io.TextIOWrapper(events_file.stream, encoding="utf-8-sig", newline="")
             try:
+                stream = importing.open_text_upload(file.stream, file.filename or "patients.csv")
+                events = None
+                if events_file is not None and events_file.filename:
+                    events = importing.open_text_upload(events_file.stream, events_file.filename)
                 result = importing.import_patients(
                     get_db(),
                     stream,
@@ -80,11 +81,16 @@ def upload() -> tuple[str, int]:
                     file_name=(file.filename or "patients.csv")[:200],
                     allow_removals=allow_removals,
                     events=events,
+                    problems_out=problems_csv,
                     events_file_name=(
                         ((events_file and events_file.filename) or "events.csv")[:200]
                         if events
                         else None
                     ),
+                )
+            except importing.PartialListError as exc:
+                errors["file"] = (
+                    f"{exc} If it is, tick “This is the whole list” below and upload it again."
                 )
             except importing.ImportFileError as exc:
                 errors["file"] = str(exc)
@@ -96,7 +102,9 @@ def upload() -> tuple[str, int]:
         result=result,
         allow_removals=allow_removals,
         no_mobile=sum(result.no_usable_mobile.values()) if result else 0,
-        problems=result.problems[:SHOW_PROBLEMS] if result else [],
+        groups=result.problem_groups[:SHOW_PROBLEMS] if result else [],
+        problem_kinds=importing.PROBLEM_KINDS,
+        problems_csv=problems_csv.getvalue() if result and result.problem_groups else "",
         upload_limit=upload_limit(),
     )
     return page, (400 if errors else 200)

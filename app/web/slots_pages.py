@@ -82,9 +82,9 @@ def upload() -> str | tuple[str, int]:
                 errors["file"] = "The file must be smaller than 2 MB"
             else:
                 try:
-                    text = raw.decode("utf-8-sig")
-                except UnicodeDecodeError:
-                    errors["file"] = "The file must be a CSV saved as UTF-8"
+                    text = slots.read_upload(raw, file.filename or "slots.csv")
+                except slots.SlotError as exc:
+                    errors["file"] = str(exc)
         if not errors:
             try:
                 report = slots.import_slots(

@@ -251,7 +251,7 @@ def test_users_create_prints_a_one_time_link(runner, db, staff):
     refused = runner.invoke(
         args=["users", "create", "--email", "x@example.nhs.uk", "--role", "practice"]
     )
-    assert refused.exit_code != 0 and "at least one --practice" in refused.output
+    assert refused.exit_code != 0 and "at least one --practice ODS code" in refused.output
 
 
 def test_passwords_are_hashed_with_argon2(db, staff):

@@ -60,7 +60,7 @@ def test_an_admin_creates_a_draft_and_sees_the_cohort_preview_and_variants(clien
     assert "<strong>3</strong> eligible and textable" in page
     assert "<strong>1</strong> eligible but not textable" in page
     assert "Control (control): weight 1" in page and "Deadline: weight 2" in page
-    assert "Hi Alexandra, Test Medical Centre invites you" in page
+    assert "Alexandra, Test Medical Centre offers you a free NHS Health Check" in page
     assert "GSM-7" in page and "segments</strong>" in page and "£0." in page
     with db.transaction() as session:
         campaign = session.scalar(select(Campaign))

@@ -4,6 +4,7 @@ where a patient who has left the list says so (screenshots in tests/artifacts/).
 from __future__ import annotations
 
 import io
+import urllib.parse
 from datetime import UTC, datetime
 
 import pytest
@@ -89,7 +90,7 @@ def test_practice_staff_upload_their_list_and_see_what_happened(client, db, prac
     assert response.status_code == 200, page
     assert 'Patients added</dt><dd class="nhsuk-summary-list__value">120' in page
     assert 'Rows not loaded</dt><dd class="nhsuk-summary-list__value">1' in page
-    assert "fails the modulus 11 check" in page and ">122<" in page  # the bad row's line
+    assert "Fails the modulus 11 check" not in page and "line 122<" in page  # the bad row
     with db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Patient)) == 120
         assert (
@@ -107,7 +108,9 @@ def test_practice_staff_upload_their_list_and_see_what_happened(client, db, prac
     # a file missing most of the list is refused and changes nothing ...
     response = _upload(client, mine, _list(numbers[:30]))
     assert response.status_code == 400
-    assert "does not list 90 of the practice&#39;s 120 patients" in response.get_data(as_text=True)
+    refusal = response.get_data(as_text=True)
+    assert "does not list 90 of the practice&#39;s 120 patients" in refusal
+    assert "tick “This is the whole list” below" in refusal and "--allow" not in refusal
     # ... unless staff say it is the whole list
     response = _upload(client, mine, _list(numbers[:30]), allow_removals="yes")
     page = response.get_data(as_text=True)
@@ -124,9 +127,11 @@ def test_uploading_to_another_practice_or_a_broken_file_is_refused(client, db, p
     assert "has no &#39;NHS Number&#39; column" in response.get_data(as_text=True)
     response = post(client, "/patients/upload", {"practice": str(mine)})
     assert "Choose the CSV file" in response.get_data(as_text=True)
-    data = {"practice": str(mine), "file": (io.BytesIO(b"NHS Number,DOB\n\xff\xfe\n"), "x.csv")}
+    data = {"practice": str(mine), "file": (io.BytesIO(b"NHS Number,DOB\n\x81\x8d\n"), "x.csv")}
     response = post(client, "/patients/upload", data, content_type="multipart/form-data")
-    assert response.status_code == 400 and "is not UTF-8" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "cannot be read as text" in response.get_data(
+        as_text=True
+    )
     with db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Patient)) == 0
 
@@ -140,7 +145,10 @@ def test_uploading_a_list_in_chromium(live_server, tmp_path):
         add_user(session, "gp@example.nhs.uk", "practice", [practice])
     path = tmp_path / "riverside.csv"
     numbers = nhs_numbers(40, start=72_000)
-    path.write_text(_list(numbers) + "9990000000,Bad,31/02/1970,\n", encoding="utf-8")
+    unknown = "".join(f"{n},Pat,1975-06-01,,gout flare\n" for n in nhs_numbers(30, start=72_100))
+    text = _list(numbers).replace("Mobile\n", "Mobile,Conditions\n") + unknown
+    # saved by Excel on Windows: Windows-1252, with a name Excel writes as one byte
+    path.write_bytes((text + "9990000000,Renée,31/02/1970,\n").encode("cp1252"))
     with playwright.sync_playwright() as p:
         browser = launch(p)
         page = browser.new_page(viewport={"width": 1100, "height": 900})
@@ -155,9 +163,16 @@ def test_uploading_a_list_in_chromium(live_server, tmp_path):
         summary = page.locator("[data-testid=import-summary]")
         summary.wait_for()
         text = summary.inner_text()
+        groups = page.locator("[data-testid=problem-groups]").inner_text()
+        with page.expect_download() as download:
+            page.click("[data-testid=problems-csv]")
+        problems = download.value.path().read_text(encoding="utf-8").splitlines()
         page.screenshot(path=str(ARTIFACTS / "patients-upload.png"), full_page=True)
         browser.close()
-    assert "Patients added\t40" in text and "Rows not loaded\t1" in text
+    assert "Patients added\t70" in text and "Rows not loaded\t1" in text
+    assert "30\tWarning\tUnknown condition 'gout flare'" in groups
+    assert "lines 42, 43, 44, 45, 46 and 25 more" in groups
+    assert len(problems) == 1 + 30 + 1 and problems[-1].startswith("72,Not loaded,")
 
 
 def test_a_file_over_the_upload_limit_gets_a_page_that_says_so(app, client, db, practices):
@@ -171,3 +186,26 @@ def test_a_file_over_the_upload_limit_gets_a_page_that_says_so(app, client, db, 
     assert "flask patients import" in page
     with db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Patient)) == 0
+
+
+def test_repeated_problems_are_grouped_and_every_one_is_a_csv_download(client, db, practices):
+    mine, _ = practices
+    sign_in(client, "gp@example.nhs.uk")
+    numbers = nhs_numbers(150, start=74_000)
+    rows = "".join(f"{n},1975-06-01,lumbago\n" for n in numbers[:141])
+    rows += "".join(f"{n},31/02/1970,\n" for n in numbers[141:144])
+    rows += "1234567890,1975-06-01,\n1234567891,1975-06-01,\n"
+    response = _upload(client, mine, "NHS Number,DOB,Conditions\n" + rows)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200, page
+    groups = page[page.index('data-testid="problem-groups"') :]
+    assert '>141</td><td class="nhsuk-table__cell">Warning</td>' in groups
+    assert "Unknown condition &#39;lumbago&#39;" in groups
+    assert "lines 2, 3, 4, 5, 6 and 136 more" in groups
+    assert '>3</td><td class="nhsuk-table__cell">Not loaded</td>' in groups
+    assert "For example: NHS number 1234567890" in groups
+    href = page[page.index('data-testid="problems-csv"') :].split('href="', 1)[1].split('"')[0]
+    assert href.startswith("data:text/csv;charset=utf-8,")
+    rows_in_csv = urllib.parse.unquote(href.split(",", 1)[1]).splitlines()
+    assert rows_in_csv[0] == "line,what,problem" and len(rows_in_csv) == 1 + 141 + 3 + 2
+    assert "flask" not in page and "--allow" not in page

@@ -15,7 +15,9 @@ The rules (the NHS Health Check exclusions, as cluster membership on a date):
   "currently prescribed";
 - the latest QRISK score of 20% or more excludes (a score needs its value);
 - the latest NHS Health Check completed code is the last check (five-year recall);
-- the latest ethnicity code gives the NHS ethnic category (A-S).
+- the latest ethnicity code gives the NHS ethnic category (A-S);
+- the latest main-spoken-language code (PREFLANG_COD) gives the patient's language as an
+  ISO 639-1 code (`app.domain.spoken_language`), when it names one.
 Pure: the importer reads the files and folds each patient's entries with `PatientCodes`.
 """
 
@@ -26,6 +28,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
+
+from app.domain.spoken_language import iso_639_1
 
 CLUSTERS_DIR = Path(__file__).with_name("clusters")
 STATIN_CURRENT_DAYS = 183  # six months: a statin issued within them is current
@@ -48,6 +52,7 @@ STATIN = "STATIN"
 QRISK = "QRISK"
 CHECK_COMPLETED = "NHSHC_COD"
 ETHNICITY = "ETHNICITY"
+LANGUAGE = "PREFLANG_COD"
 # The 16 groups of the ethnicity codelist (Grouping_16) as NHS ethnic category codes.
 _ETHNIC_GROUP_16 = "ABCDEFGHJKLMNPRS"
 
@@ -108,9 +113,10 @@ class Cluster:
 @dataclass(frozen=True)
 class Clusters:
     by_name: dict[str, Cluster]
-    # concept id -> the cluster names it belongs to, and its ethnic category if any
+    # concept id -> the cluster names it belongs to, its ethnic category, its language
     membership: dict[str, tuple[str, ...]]
     ethnic_category: dict[str, str]
+    language: dict[str, str] = field(default_factory=dict)  # ISO 639-1
 
     def names_of(self, code: str) -> tuple[str, ...]:
         return self.membership.get(code, ())
@@ -130,6 +136,7 @@ def load_clusters(directory: Path = CLUSTERS_DIR) -> Clusters:
     by_name: dict[str, Cluster] = {}
     membership: dict[str, list[str]] = {}
     ethnic: dict[str, str] = {}
+    language: dict[str, str] = {}
     for line, entry in enumerate(manifest, start=2):
         file_name, name = (entry.get("file") or "").strip(), (entry.get("cluster") or "").strip()
         path = directory / file_name
@@ -149,12 +156,14 @@ def load_clusters(directory: Path = CLUSTERS_DIR) -> Clusters:
                         f"{file_name} line {code_line}: Grouping_16 {group!r} is not 1-16"
                     )
                 ethnic[code] = _ETHNIC_GROUP_16[int(group) - 1]
+            elif name == LANGUAGE and (iso := iso_639_1(codes[code])) is not None:
+                language[code] = iso
             membership.setdefault(code, []).append(name)
         by_name[name] = Cluster(
             name, entry.get("meaning") or "", entry.get("source") or "",
             entry.get("release") or "", codes,
         )  # fmt: skip
-    return Clusters(by_name, {c: tuple(n) for c, n in membership.items()}, ethnic)
+    return Clusters(by_name, {c: tuple(n) for c, n in membership.items()}, ethnic, language)
 
 
 @cache
@@ -178,6 +187,7 @@ class PatientCodes:
     latest: dict[str, date] = field(default_factory=dict)  # cluster -> latest date
     qrisk: tuple[date, float] | None = None
     ethnicity: tuple[date, str] | None = None
+    language: tuple[date, str] | None = None  # the latest main spoken language (ISO 639-1)
 
     def add(self, clusters: Clusters, code: str, on: date, value: float | None) -> None:
         for name in clusters.names_of(code):
@@ -188,6 +198,10 @@ class PatientCodes:
                 category = clusters.ethnic_category[code]
                 if self.ethnicity is None or (on, category) > self.ethnicity:
                     self.ethnicity = (on, category)
+            elif name == LANGUAGE:
+                spoken = clusters.language.get(code)
+                if spoken is not None and (self.language is None or (on, spoken) > self.language):
+                    self.language = (on, spoken)
             else:
                 seen = self.latest.get(name)
                 if seen is None or on > seen:
@@ -219,6 +233,11 @@ class PatientCodes:
     @property
     def ethnic_category(self) -> str | None:
         return None if self.ethnicity is None else self.ethnicity[1]
+
+    @property
+    def spoken_language(self) -> str | None:
+        """ISO 639-1 code of the latest main-spoken-language entry naming one."""
+        return None if self.language is None else self.language[1]
 
 
 def statin_current_from(on: date) -> date:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
-from app.services import synthetic
+from app.domain import synthetic
 
 
 def test_every_forename_fits_the_recorded_sex() -> None:

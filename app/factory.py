@@ -67,6 +67,7 @@ def register_blueprints(app: Flask) -> None:
         errors,
         openapi,
         patients,
+        quarterly,
         reports,
         security,
         slots_pages,
@@ -88,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
         webhooks,
         calendar,
         devphone,
+        quarterly,
         reports,
         api,
     ):

@@ -29,7 +29,6 @@ from datetime import date
 
 from app.domain.coded import DIAGNOSIS_CLUSTERS, MEASURE_CLUSTERS, NDH
 
-DEFAULT_WINDOW_DAYS = 90
 # cluster -> outcome kind, for entries whose value is the outcome
 MEASURES: dict[str, str] = dict(
     zip(MEASURE_CLUSTERS, ("qrisk", "systolic_bp", "cholesterol", "hba1c"), strict=True)
@@ -38,10 +37,10 @@ MEASURES: dict[str, str] = dict(
 DIAGNOSES: tuple[str, ...] = DIAGNOSIS_CLUSTERS
 DIAGNOSIS = "diagnosis"
 
-# what staff record when marking attended: kind -> (label, {form value: stored value})
+# what staff record when marking attended: the QRISK band as its lower bound, and yes / no
+# (1 / 0) for blood pressure high and referred
 QRISK_BANDS = {"under_10": 0.0, "10_to_19": 10.0, "20_plus": 20.0}
 STAFF_KINDS = ("qrisk_band", "bp_high", "referred")
-BP_HIGH_SYSTOLIC = 140.0  # mmHg: a clinic reading at or above it is high (NICE NG136)
 
 RISK_10 = 10.0
 RISK_20 = 20.0

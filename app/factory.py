@@ -101,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from app.cli import (
+        bookings,
         campaigns,
         cohort,
         db,
@@ -128,6 +129,7 @@ def register_commands(app: Flask) -> None:
         replies,
         report,
         slots,
+        bookings,
         campaigns,
         templates,
         messages,

@@ -53,19 +53,24 @@ def read_events_for_import(
 
 
 def link_events(session: Session, practice_id: int, coded: EventsRead, *, now: datetime) -> int:
-    """Link the events' outcomes to the practice's attended checks; how many were linked."""
+    """Link the events' outcomes to the practice's attended checks; how many were linked.
+
+    Every check of a patient the file names loses what an earlier file linked to it (the
+    file is the whole record), whether or not this one has outcomes for it."""
     checks: dict[int, list[Check]] = defaultdict(list)
     patients: dict[int, int] = {}
     for nhs, patient_id, booking_id, member_id, starts_at in outcome_data.attended_checks(
         session, practice_id
     ):
         number = int(nhs)
-        if number in coded.codes:
+        if number in coded.lines:
             checks[number].append(Check(booking_id, member_id, _london_day(starts_at)))
             patients[number] = patient_id
     rows: list[dict[str, Any]] = []
     for number, patient_checks in checks.items():
-        record = coded.codes[number]
+        record = coded.codes.get(number)
+        if record is None:
+            continue
         entries = [Entry(*e) for e in record.outcomes or ()]
         for o in link(
             entries,

@@ -103,6 +103,9 @@ def test_events_after_the_check_become_its_outcomes(
     # the same file again replaces, never duplicates; a shorter window drops the late one
     assert _import(db, clock, events + "\n", window=60).outcomes_linked == 5
     assert len(_outcomes(db)) == 5
+    # a later file naming the patient with nothing relevant clears what was linked
+    _import(db, clock, f"NHS Number,SNOMED Code,Date,Value\n{N[0]},195967001,2025-11-04,\n")
+    assert _outcomes(db) == []
 
 
 def test_staff_record_what_the_check_found_when_marking_attended(

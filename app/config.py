@@ -54,6 +54,9 @@ DEFAULTS: dict[str, Any] = {
     # poll Notify's received-texts endpoint, for services that cannot receive callbacks
     "NOTIFY_POLL_RECEIVED_TEXTS": False,
     "RETENTION_DAYS": 90,
+    # a check outcome (QRISK, BP, a new diagnosis ...) counts for the attended check it
+    # follows within this many days
+    "OUTCOME_WINDOW_DAYS": 90,
     # disclosure control (NHS Digital rule for sub-national figures)
     "SUPPRESS_BELOW": 8,
     "ROUND_TO": 5,

@@ -67,6 +67,7 @@ def register_blueprints(app: Flask) -> None:
         errors,
         openapi,
         patients,
+        quarterly,
         reports,
         security,
         slots_pages,
@@ -88,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
         webhooks,
         calendar,
         devphone,
+        quarterly,
         reports,
         api,
     ):
@@ -99,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from app.cli import (
+        bookings,
         campaigns,
         cohort,
         db,
@@ -126,6 +129,7 @@ def register_commands(app: Flask) -> None:
         replies,
         report,
         slots,
+        bookings,
         campaigns,
         templates,
         messages,

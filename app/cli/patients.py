@@ -10,7 +10,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from app.runtime import get_clock, get_db
+from app.runtime import get_clock, get_db, get_settings
 from app.services import condition_review, importing
 from app.services.practices import PracticeError
 
@@ -58,6 +58,7 @@ def import_(
             progress=progress,
             allow_removals=allow_removals,
             events=events,
+            settings=get_settings(),
         )
 
     try:
@@ -105,6 +106,7 @@ def summary_lines(result: importing.ImportResult, ods: str) -> list[str]:
             f"    rejected        {result.events_rejected:>9,}",
             f"    for patients not on the list {result.events_unknown_patients:,}"
             + (" (reported, not added)" if result.events_unknown_patients else ""),
+            f"    outcomes linked to attended checks {result.outcomes_linked:,}",
         ]
     if result.ignored_columns:
         lines.append("Ignored columns: " + ", ".join(result.ignored_columns))

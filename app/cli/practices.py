@@ -17,11 +17,15 @@ practices_group = AppGroup("practices", help="GP practices: register and list th
 @click.option("--name", required=True)
 @click.option("--phone", default=None)
 @click.option("--address", default=None)
-def add(ods: str, name: str, phone: str | None, address: str | None) -> None:
+@click.option("--local-authority", default=None, help="for the quarterly return")
+def add(
+    ods: str, name: str, phone: str | None, address: str | None, local_authority: str | None
+) -> None:
     try:
         practice, created = practices.add_practice(
-            get_db(), ods=ods, name=name, phone=phone, address=address, now=get_clock().now()
-        )
+            get_db(), ods=ods, name=name, phone=phone, address=address,
+            local_authority=local_authority, now=get_clock().now(),
+        )  # fmt: skip
     except practices.PracticeError as exc:
         raise click.ClickException(str(exc)) from exc
     verb = "Added" if created else "Updated"

@@ -11,9 +11,10 @@ from flask.cli import AppGroup
 
 from app.domain import report_csv
 from app.domain.funnel import DIMENSIONS, ReportError
+from app.domain.quarterly import QuarterError
 from app.domain.suppression import Rule
 from app.runtime import get_clock, get_db
-from app.services import audit, reports
+from app.services import audit, quarterly, reports
 
 report_group = AppGroup("report", help="Uptake reports (NHS Digital suppression unless --raw).")
 
@@ -114,6 +115,26 @@ def trial(
     _audit(f"trial:{table}", list(campaigns), within or "", raw)
     out = report_csv.trial_csv(result) if table == "comparison" else report_csv.balance_csv(result)
     click.echo(out, nl=False)
+
+
+@report_group.command("quarterly", help="The NHS Health Check quarterly return.")
+@click.option("--quarter", required=True, help="a calendar quarter, e.g. 2026Q3 (July-September)")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+@click.option("--raw", is_flag=True, help="unsuppressed figures (admins only: do not publish)")
+@click.option("--fresh", is_flag=True, help="refresh the funnel stamps first, however new")
+def quarterly_return(quarter: str, fmt: str, raw: bool, fresh: bool) -> None:
+    try:
+        result = quarterly.quarterly_return(
+            get_db(), quarter=quarter, rule=_rule(), now=get_clock().now(), raw=raw,
+            max_age=_max_age(fresh),
+        )  # fmt: skip
+    except QuarterError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _audit(f"quarterly:{result.quarter.label}", [], "practice", raw)
+    if fmt == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        click.echo(quarterly.quarterly_csv(result), nl=False)
 
 
 @report_group.command("refresh", help="Bring every live campaign's funnel stamps up to date.")

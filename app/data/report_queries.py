@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from app.data.models import Campaign, CampaignMember, Practice
+from app.data.models import Campaign, CampaignMember, CheckOutcome, Practice
+from app.domain import outcomes
 from app.domain.funnel import STAGES, ReportError
 from app.domain.report_tables import Cells
 
@@ -119,6 +120,32 @@ def _stage_columns() -> list[Any]:
         count_if(and_(m.undeliverable_at.is_not(None), m.delivered_at.is_(None))).label(
             "undeliverable"
         ),
+        *_outcome_columns(count_if, and_(invited, m.attended_at.is_not(None))),
+    ]
+
+
+def _outcome_columns(count_if: Any, attended: ColumnElement[bool]) -> list[Any]:
+    """The outcome stages: attended members with a linked outcome (one EXISTS each)."""
+    o = CheckOutcome
+
+    def found(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+        return and_(
+            attended,
+            exists().where(o.member_id == CampaignMember.id, or_(*conditions)),
+        )
+
+    risk = o.kind.in_(("qrisk", "qrisk_band"))
+    risk_10 = and_(risk, o.value >= outcomes.RISK_10)
+    hypertension = and_(o.kind == outcomes.DIAGNOSIS, o.cluster.in_(outcomes.HYPERTENSION))
+    diabetes = and_(o.kind == outcomes.DIAGNOSIS, o.cluster.in_(outcomes.DIABETES_OR_NDH))
+    return [
+        count_if(attended).label("checks_completed"),
+        count_if(found(risk_10)).label("risk_10"),
+        count_if(found(and_(risk, o.value >= outcomes.RISK_20))).label("risk_20"),
+        count_if(found(hypertension)).label("new_hypertension"),
+        count_if(found(diabetes)).label("new_diabetes"),
+        count_if(found(and_(o.kind == "referred", o.value >= 1))).label("referred"),
+        count_if(found(risk_10, hypertension, diabetes)).label("detected"),
     ]
 
 

@@ -53,6 +53,11 @@ QRISK = "QRISK"
 CHECK_COMPLETED = "NHSHC_COD"
 ETHNICITY = "ETHNICITY"
 LANGUAGE = "PREFLANG_COD"
+# outcomes of a check (app.domain.outcomes): results with a value, and new diagnoses
+MEASURE_CLUSTERS = (QRISK, "SBP_QOF", "CHOL2_COD", "IFCCHBAM_COD")
+NDH = "NDH_COD"
+DIAGNOSIS_CLUSTERS = (*EXCLUDING, NDH)
+_OUTCOME_CLUSTERS = frozenset(MEASURE_CLUSTERS) | frozenset(DIAGNOSIS_CLUSTERS)
 # The 16 groups of the ethnicity codelist (Grouping_16) as NHS ethnic category codes.
 _ETHNIC_GROUP_16 = "ABCDEFGHJKLMNPRS"
 
@@ -188,9 +193,22 @@ class PatientCodes:
     qrisk: tuple[date, float] | None = None
     ethnicity: tuple[date, str] | None = None
     language: tuple[date, str] | None = None  # the latest main spoken language (ISO 639-1)
+    # diagnosis cluster -> earliest date (whether a diagnosis after a check is new)
+    first: dict[str, date] | None = None
+    # (cluster, code, date, value) of possible check outcomes on or after `outcomes_since`
+    outcomes: list[tuple[str, str, date, float | None]] | None = None
 
-    def add(self, clusters: Clusters, code: str, on: date, value: float | None) -> None:
+    def add(
+        self,
+        clusters: Clusters,
+        code: str,
+        on: date,
+        value: float | None,
+        outcomes_since: date | None = None,
+    ) -> None:
         for name in clusters.names_of(code):
+            if outcomes_since is not None and name in _OUTCOME_CLUSTERS:
+                self._outcome(name, code, on, value, outcomes_since)
             if name == QRISK:
                 if value is not None and (self.qrisk is None or (on, value) > self.qrisk):
                     self.qrisk = (on, value)
@@ -206,6 +224,18 @@ class PatientCodes:
                 seen = self.latest.get(name)
                 if seen is None or on > seen:
                     self.latest[name] = on
+
+    def _outcome(self, name: str, code: str, on: date, value: float | None, since: date) -> None:
+        if name in DIAGNOSIS_CLUSTERS:
+            if self.first is None:
+                self.first = {}
+            seen = self.first.get(name)
+            if seen is None or on < seen:
+                self.first[name] = on
+        if on >= since:
+            if self.outcomes is None:
+                self.outcomes = []
+            self.outcomes.append((name, code, on, value))
 
     def conditions(self) -> set[str]:
         """The exclusion conditions (eligibility.CONDITIONS names) the codes establish,

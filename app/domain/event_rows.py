@@ -77,7 +77,13 @@ class EventChecker:
     """
 
     def __init__(
-        self, columns: dict[str, int], width: int, *, today: date, clusters: Clusters
+        self,
+        columns: dict[str, int],
+        width: int,
+        *,
+        today: date,
+        clusters: Clusters,
+        outcomes_since: date | None = None,
     ) -> None:
         self.width = width
         col = {f: columns.get(f, width) for f in EVENT_COLUMNS}
@@ -85,6 +91,7 @@ class EventChecker:
         self.i_date, self.i_value = col["date"], col["value"]
         self.today = today
         self.clusters = clusters
+        self.outcomes_since = outcomes_since  # keep possible check outcomes from this date
         self.codes: dict[int, PatientCodes] = {}
         self.lines: dict[int, int] = {}
         self.rows = 0
@@ -183,7 +190,7 @@ class EventChecker:
         record = self.codes.get(nhs)
         if record is None:
             record = self.codes[nhs] = PatientCodes()
-        record.add(self.clusters, code, on, value)
+        record.add(self.clusters, code, on, value, self.outcomes_since)
         self.relevant += 1
         return None
 

@@ -14,6 +14,11 @@ Rates (OHID definitions; take-up = attended / invited is the national measure):
 coverage = invited / eligible, textable coverage = textable / eligible, delivery =
 delivered / invited, response = replied / invited, booking = booked / invited, attendance
 = attended / booked, take-up = attended / invited. Every rate has a 95% Wilson interval.
+Outcomes (rules in app.domain.outcomes), among invited members whose check was attended:
+checks completed (= attended), found at 10%+ / 20%+ ten-year CVD risk, new hypertension,
+new diabetes or non-diabetic hyperglycaemia, referred, and detected (10%+ risk, new
+hypertension, or new diabetes or NDH); detections per 100 invited = 100 x detected /
+invited (its interval likewise).
 """
 
 from __future__ import annotations
@@ -50,8 +55,26 @@ STAGES: dict[str, str] = {
     "declined": "Declined",
     "expired": "Expired without reply",
     "undeliverable": "Undeliverable",
+    # what the checks found (app.domain.outcomes): attended members with an outcome
+    "checks_completed": "Checks completed",
+    "risk_10": "Found at 10%+ CVD risk",
+    "risk_20": "Found at 20%+ CVD risk",
+    "new_hypertension": "New hypertension",
+    "new_diabetes": "New diabetes or NDH",
+    "referred": "Referred",
+    "detected": "Detections",
 }
 FUNNEL = ("eligible", "invited", "delivered", "replied", "booked", "attended")
+OUTCOME_STAGES = (
+    "invited",
+    "checks_completed",
+    "risk_10",
+    "risk_20",
+    "new_hypertension",
+    "new_diabetes",
+    "referred",
+    "detected",
+)
 
 # name -> (numerator, denominator, label)
 RATES: dict[str, tuple[str, str, str]] = {
@@ -62,6 +85,7 @@ RATES: dict[str, tuple[str, str, str]] = {
     "booking": ("booked", "invited", "Booking (booked / invited)"),
     "attendance": ("attended", "booked", "Attendance (attended / booked)"),
     "take_up": ("attended", "invited", "Take-up (attended / invited)"),
+    "detection": ("detected", "invited", "Detections per 100 invited"),
 }
 TRIAL_RATES = ("booking", "take_up")
 NOT_KNOWN = "Not known"

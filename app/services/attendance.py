@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import cast
@@ -28,7 +29,8 @@ from app.clock import LONDON, as_utc
 from app.data import attendance as attendance_data
 from app.data.db import Database
 from app.domain import coded
-from app.services import audit
+from app.domain.outcomes import OutcomeError
+from app.services import audit, check_outcomes
 from app.settings import Settings
 
 OUTCOMES = ("attended", "did_not_attend")
@@ -88,9 +90,19 @@ def booking_practice(session: Session, booking_id: int) -> int | None:
 
 
 def record_outcome(
-    db: Database, booking_id: int, outcome: str, *, now: datetime, actor: str
+    db: Database,
+    booking_id: int,
+    outcome: str,
+    *,
+    now: datetime,
+    actor: str,
+    found: Mapping[str, str | None] | None = None,
 ) -> str:
     """Record attended / did not attend; returns the previous state.
+
+    `found` is what staff chose the check found (qrisk_band, bp_high, referred: see
+    app.domain.outcomes); it replaces what was recorded before, and a check marked not
+    attended keeps none.
 
     Allowed from the appointment's London day onwards (not for a future day: that is
     a mistake), and may be corrected (attended <-> did not attend). A cancelled booking
@@ -112,13 +124,23 @@ def record_outcome(
             session, booking_id, previous=previous, outcome=outcome, now=now, actor=actor
         ):
             raise AttendanceError("Someone else changed this booking; reload and try again")
+        values: dict[str, float] = {}
+        if found is not None or outcome != "attended":
+            given = found if found is not None and outcome == "attended" else {}
+            try:
+                values = check_outcomes.record_staff_outcome(
+                    session, booking_id, now=now, qrisk_band=given.get("qrisk_band"),
+                    bp_high=given.get("bp_high"), referred=given.get("referred"),
+                )  # fmt: skip
+            except OutcomeError as exc:
+                raise AttendanceError(str(exc)) from None
         audit.record(
             session,
             now=now,
             actor=actor,
             action="booking.outcome",
             target=f"booking:{booking_id}",
-            detail={"from": previous, "to": outcome},
+            detail={"from": previous, "to": outcome, **({"found": values} if values else {})},
         )
         return str(previous)
 

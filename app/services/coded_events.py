@@ -34,6 +34,7 @@ class EventsRead:
     rows: int = 0
     relevant: int = 0
     rejected: int = 0
+    outcome_window_days: int = 90  # how long after a check its outcomes count
     problems: list[dict[str, Any]] = field(default_factory=list)
 
     def unknown_patients(self, listed: Iterable[int]) -> list[tuple[int, int]]:
@@ -57,20 +58,25 @@ class EventsRead:
 
 
 def read_events(
-    source: str | Path | IO[str], *, today: date, name: str | None = None
+    source: str | Path | IO[str],
+    *,
+    today: date,
+    name: str | None = None,
+    outcomes_since: date | None = None,
 ) -> EventsRead:
-    """Check and fold every row of an events file (path or text stream)."""
+    """Check and fold every row of an events file (path or text stream); entries that
+    may be outcomes of a check are kept from `outcomes_since` (None: none are)."""
     if isinstance(source, str | Path):
         path = Path(source)
         try:
             with open_text_path(path) as stream:
-                return _read(stream, name or path.name, today)
+                return _read(stream, name or path.name, today, outcomes_since)
         except TextFileError as exc:
             raise EventsFileError(str(exc)) from None
-    return _read(source, name or str(getattr(source, "name", "events.csv")), today)
+    return _read(source, name or str(getattr(source, "name", "events.csv")), today, outcomes_since)
 
 
-def _read(stream: IO[str], name: str, today: date) -> EventsRead:
+def _read(stream: IO[str], name: str, today: date, outcomes_since: date | None) -> EventsRead:
     reader = csv.reader(stream)
     try:
         headers = next(reader, None)
@@ -84,7 +90,11 @@ def _read(stream: IO[str], name: str, today: date) -> EventsRead:
                 f"(headers found: {', '.join(headers)})"
             )
         checker = EventChecker(
-            match.columns, len(headers), today=today, clusters=national_clusters()
+            match.columns,
+            len(headers),
+            today=today,
+            clusters=national_clusters(),
+            outcomes_since=outcomes_since,
         )
         read = EventsRead(name, checker.codes, checker.lines)
 

@@ -44,7 +44,8 @@ from app.domain.import_rows import FIELDS, MOBILE_STATUS, Rejection, RowChecker
 from app.domain.problem_groups import ProblemGroup, ProblemGroups
 from app.domain.text_files import TextFileError, open_text_path
 from app.services import audit
-from app.services.coded_events import EventsFileError, EventsRead, read_events
+from app.services.check_outcomes import link_events, read_events_for_import
+from app.services.coded_events import EventsFileError, EventsRead
 from app.services.import_files import (
     PROBLEM_KINDS,
     PROBLEMS_HEADER,
@@ -55,6 +56,7 @@ from app.services.import_files import (
     rejected_path_for,
 )
 from app.services.practices import require_by_ods
+from app.settings import Settings
 
 BATCH_SIZE = 5_000
 MAX_STORED_PROBLEMS = 1_000  # ImportBatch.problems keeps a sample; the CSV has them all
@@ -95,6 +97,7 @@ class ImportResult:
     events_used: int = 0  # entries in a cluster Nudge uses
     events_rejected: int = 0
     events_unknown_patients: int = 0  # patients the events name and the list does not
+    outcomes_linked: int = 0  # outcomes linked to the attended checks they follow
 
 
 @dataclass
@@ -136,6 +139,7 @@ def import_patients(
     events: str | Path | IO[str] | None = None,
     events_file_name: str | None = None,
     problems_out: IO[str] | None = None,
+    settings: Settings | None = None,
 ) -> ImportResult:
     """Load a practice's whole patient list from a CSV path or text stream, in one transaction.
 
@@ -155,12 +159,16 @@ def import_patients(
     list, the import stops with ImportFileError unless `allow_removals`.
     `events` is an optional coded-events file (app.services.coded_events): its SNOMED CT
     entries add exclusions, the last check, statin issues and ethnic category to the
-    listed patients; rows naming patients the list does not have are reported.
+    listed patients; rows naming patients the list does not have are reported; entries
+    after an attended check become its outcomes (app.services.check_outcomes).
     """
     coded: EventsRead | None = None
     if events is not None:
         try:
-            coded = read_events(events, today=now.astimezone(LONDON).date(), name=events_file_name)
+            coded = read_events_for_import(
+                db, events, practice_ods=practice_ods, now=now, name=events_file_name,
+                settings=settings or Settings(),
+            )  # fmt: skip
         except EventsFileError as exc:
             raise ImportFileError(str(exc)) from None
     if isinstance(source, str | Path):
@@ -331,6 +339,7 @@ def _load(
                     "was imported."
                 )
         unknown = coded.report(tally.listed, tally.problem) if coded is not None else 0
+        linked = link_events(session, practice.id, coded, now=now) if coded else 0
         sync_holds(session, Patient.practice_id == practice.id, now=now)
         added = staged - existing
         updated = changed - added
@@ -377,6 +386,7 @@ def _load(
         events_used=coded.relevant if coded else 0,
         events_rejected=coded.rejected if coded else 0,
         events_unknown_patients=unknown,
+        outcomes_linked=linked,
     )
 
 

@@ -48,6 +48,7 @@ def add_practice(
     name: str,
     phone: str | None = None,
     address: str | None = None,
+    local_authority: str | None = None,
     now: datetime,
     actor: str = "system",
 ) -> tuple[Practice, bool]:
@@ -69,6 +70,8 @@ def add_practice(
             wanted["phone"] = phone.strip() or None
         if address is not None:
             wanted["address"] = address.strip() or None
+        if local_authority is not None:
+            wanted["local_authority"] = local_authority.strip() or None
         changed = sorted(k for k, v in wanted.items() if getattr(practice, k) != v)
         for key in changed:
             setattr(practice, key, wanted[key])

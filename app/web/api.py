@@ -14,8 +14,10 @@ from werkzeug.exceptions import Unauthorized
 
 from app.domain import report_csv
 from app.domain.funnel import ReportError
+from app.domain.quarterly import QuarterError
 from app.runtime import get_clock, get_db
-from app.services import api_token, reports
+from app.services import api_token, quarterly, reports
+from app.web.quarterly import build as build_quarterly
 from app.web.reports import (
     Viewer,
     allowed_campaigns,
@@ -94,6 +96,28 @@ def uptake() -> Response:
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
+    response = jsonify(result.as_dict())
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/reports/quarterly")
+@limiter.limit("120 per minute")
+def quarterly_return() -> Response:
+    """`?quarter=2026Q3[&format=csv][&raw=1]`: the quarterly return, as on its page."""
+    viewer = caller()
+    if viewer.role not in ("admin", "analyst", "practice"):
+        abort(403)
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "csv"):
+        abort(400, "format must be json or csv")
+    raw = request.args.get("raw", "") in ("1", "true")
+    try:
+        result = build_quarterly(viewer, request.args.get("quarter", ""), raw, "api")
+    except QuarterError as exc:
+        abort(400, str(exc))
+    if fmt == "csv":
+        return Response(quarterly.quarterly_csv(result), mimetype="text/csv")
     response = jsonify(result.as_dict())
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -7,8 +7,9 @@ from datetime import date, timedelta
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from app.domain.outcomes import QRISK_BANDS, STAFF_KINDS
 from app.runtime import get_clock, get_db, get_settings
-from app.services import attendance
+from app.services import attendance, check_outcomes
 from app.web.display import chosen_practice, london_today, parse_day
 from app.web.security import current_user, practice_scope, roles_required
 
@@ -26,12 +27,15 @@ def day() -> str:
     if practice_id is not None:
         with get_db().transaction() as session:
             rows = attendance.day_list(session, practice_id, shown)
+    found = check_outcomes.staff_outcomes(get_db(), [r.booking_id for r in rows])
     return render_template(
         "bookings/day.html",
         practices=practices,
         practice_id=practice_id,
         day=shown,
         rows=rows,
+        found=found,
+        bands={v: k for k, v in QRISK_BANDS.items()},
         previous_day=(shown - timedelta(days=1)).isoformat(),
         next_day=(shown + timedelta(days=1)).isoformat(),
         can_record=shown <= london_today(),
@@ -52,6 +56,7 @@ def outcome(booking_id: int) -> Response:
             request.form.get("outcome", ""),
             now=get_clock().now(),
             actor=current_user.email,
+            found={k: request.form.get(k) or None for k in STAFF_KINDS},
         )
         flash("Outcome saved.", "success")
     except attendance.AttendanceError as exc:

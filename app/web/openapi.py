@@ -124,6 +124,49 @@ def document() -> dict[str, Any]:
                     },
                 }
             },
+            "/api/reports/quarterly": {
+                "get": {
+                    "operationId": "quarterlyReturn",
+                    "summary": "The NHS Health Check quarterly return, suppressed for the caller",
+                    "security": [{"apiToken": []}],
+                    "parameters": [
+                        {
+                            "name": "quarter",
+                            "in": "query",
+                            "required": True,
+                            "description": "a calendar quarter, e.g. 2026Q3 (July-September)",
+                            "schema": {"type": "string", "example": "2026Q3"},
+                        },
+                        {
+                            "name": "format",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string", "enum": ["json", "csv"]},
+                        },
+                        {
+                            "name": "raw",
+                            "in": "query",
+                            "required": False,
+                            "description": "1: unsuppressed figures (admins only; others 403)",
+                            "schema": {"type": "string", "enum": ["0", "1"]},
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "Offered, received and take-up per local "
+                            "authority and practice, with the reconciliation",
+                            "content": {
+                                "application/json": {"schema": {"type": "object"}},
+                                "text/csv": {"schema": {"type": "string"}},
+                            },
+                        },
+                        "400": _json_error("Not a quarter, or an unknown format"),
+                        "401": _json_error("No or unknown API token"),
+                        "403": _json_error("Unsuppressed figures asked for by a non-admin"),
+                        "429": _json_error("Rate limited"),
+                    },
+                }
+            },
             "/webhooks/twilio/sms": {
                 "post": {
                     "operationId": "inboundSms",

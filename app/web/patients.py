@@ -8,7 +8,7 @@ import io
 
 from flask import Blueprint, current_app, render_template, request
 
-from app.runtime import get_clock, get_db
+from app.runtime import get_clock, get_db, get_settings
 from app.services import audit, importing, timeline
 from app.web.display import chosen_practice, upload_limit
 from app.web.security import client_ip, current_user, roles_required
@@ -82,6 +82,7 @@ def upload() -> tuple[str, int]:
                     allow_removals=allow_removals,
                     events=events,
                     problems_out=problems_csv,
+                    settings=get_settings(),
                     events_file_name=(
                         ((events_file and events_file.filename) or "events.csv")[:200]
                         if events

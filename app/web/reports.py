@@ -20,6 +20,7 @@ from app.domain import report_csv
 from app.domain.funnel import (
     DIMENSIONS,
     FUNNEL,
+    OUTCOME_STAGES,
     RATES,
     STAGES,
     GroupRow,
@@ -27,7 +28,7 @@ from app.domain.funnel import (
     UptakeReport,
 )
 from app.domain.suppression import Rule
-from app.runtime import get_clock, get_db
+from app.runtime import get_clock, get_db, get_settings
 from app.services import audit, reports
 from app.web.display import london
 from app.web.security import current_user, roles_required
@@ -188,6 +189,8 @@ def index() -> str:
         dimensions=DIMENSIONS,
         stages=STAGES,
         funnel_stages=FUNNEL,
+        outcome_stages=OUTCOME_STAGES,
+        outcome_window_days=get_settings().outcome_window_days,
         rates=RATES,
         rule=rule(),
         london_time=london,

@@ -61,6 +61,7 @@ NAV: list[tuple[str, str, frozenset[str]]] = [
     ("patients.search", "Patients", frozenset({"admin", "practice"})),
     ("campaign_pages.index", "Campaigns", frozenset({"admin"})),
     ("reports.index", "Reports", frozenset({"admin", "analyst", "practice"})),
+    ("quarterly.index", "Quarterly return", frozenset({"admin", "analyst", "practice"})),
     ("admin.audit", "Audit log", frozenset({"admin"})),
     ("admin.users_page", "Users", frozenset({"admin"})),
     ("admin.practices", "Practices", frozenset({"admin"})),

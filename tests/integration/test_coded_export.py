@@ -100,3 +100,17 @@ def test_a_malformed_code_setting_is_refused_by_name(
 ) -> None:
     with pytest.raises(attendance.AttendanceError, match="NUDGE_SNOMED_INVITATION_CODE"):
         _export(db, clock, activity, "full", SNOMED_INVITATION_CODE="12345X")
+
+
+def test_the_cli_writes_the_batch_coding_csv(app, activity: int) -> None:  # type: ignore[no-untyped-def]
+    runner = app.test_cli_runner()
+    args = ["bookings", "export", "--practice", "F84003", "--from", "2026-01-14"]
+    out = runner.invoke(args=[*args, "--to", "2026-01-14"])
+    assert out.exit_code == 0, out.output
+    rows = list(csv.reader(io.StringIO(out.output)))
+    completed = coded.national_clusters().by_name[coded.CHECK_COMPLETED].codes
+    assert rows[0] == ["NHS Number", "SNOMED Code", "Date"]
+    assert [r[1] for r in rows[1:]] == [coded.CHECK_COMPLETED_CODE]
+    assert all(r[1] in completed for r in rows[1:])
+    backwards = runner.invoke(args=[*args, "--to", "2026-01-13"])
+    assert backwards.exit_code != 0 and "before the start" in backwards.output

@@ -104,6 +104,13 @@ def test_funnel_counts_each_member_once_by_the_documented_rules(db: Database, sm
         "declined": 1,
         "expired": 2,
         "undeliverable": 1,
+        "checks_completed": 1,
+        "risk_10": 0,
+        "risk_20": 0,
+        "new_hypertension": 0,
+        "new_diabetes": 0,
+        "referred": 0,
+        "detected": 0,
     }
     assert r.total.rates["take_up"].value == pytest.approx(1 / 8)
     assert r.total.rates["attendance"].value == pytest.approx(1 / 2)

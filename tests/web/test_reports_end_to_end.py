@@ -139,6 +139,13 @@ def test_the_funnel_counts_what_happened_through_the_real_webhooks(app, client, 
         "declined": 2,
         "expired": 11,
         "undeliverable": 2,
+        "checks_completed": 5,
+        "risk_10": 0,
+        "risk_20": 0,
+        "new_hypertension": 0,
+        "new_diabetes": 0,
+        "referred": 0,
+        "detected": 0,
     }
     take_up = raw["total"]["rates"]["take_up"]
     assert take_up["value"] == 5 / 24 and take_up["low"] < 5 / 24 < take_up["high"]

@@ -9,14 +9,16 @@ both SQLite and PostgreSQL whatever the Python code does:
   message or provider receipt is stored once (unique provider SID).
 
 One module per owner: `people` (practices, patients, numbers), `diary` (slots, offers,
-bookings), `campaigns`, `messages` (texts, receipts, conversations) and `staff` (accounts,
-audit, heartbeats); every model is importable from here.
+bookings), `outcomes` (what attended checks found), `campaigns`, `messages` (texts,
+receipts, conversations) and `staff` (accounts, audit, heartbeats); every model is
+importable from here.
 """
 
 from app.data.base import Base
 from app.data.models.campaigns import Campaign, CampaignMember, CampaignPractice, CampaignSnapshot
 from app.data.models.diary import Booking, Offer, OfferSlot, Slot
 from app.data.models.messages import Conversation, Message, StatusEvent, conversation_key
+from app.data.models.outcomes import CheckOutcome
 from app.data.models.people import ImportBatch, Patient, PhoneNumber, Practice
 from app.data.models.staff import AuditEvent, SchedulerHeartbeat, User, UserPractice
 
@@ -30,6 +32,7 @@ __all__ = [
     "Offer",
     "OfferSlot",
     "Booking",
+    "CheckOutcome",
     "Campaign",
     "CampaignPractice",
     "CampaignMember",

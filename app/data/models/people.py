@@ -27,6 +27,8 @@ class Practice(Base):
     name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(40))
     address: Mapped[str | None] = mapped_column(String(400))
+    # the local authority commissioning its NHS Health Checks (the quarterly return)
+    local_authority: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime]
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, insert, literal, select, update
+from sqlalchemy import Select, case, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from app.data.cohort import cohort_query
@@ -225,3 +225,23 @@ def practices_by_name(session: Session, campaign_id: int) -> list[Practice]:
             .order_by(Practice.name)
         )
     )
+
+
+def draft_for_update(session: Session, campaign_id: int) -> Campaign | None:
+    """The campaign if it is still a draft, locked so approval cannot race an edit."""
+    return session.scalar(
+        select(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.state == "draft")
+        .with_for_update()
+    )
+
+
+def delete_draft(session: Session, campaign_id: int) -> bool:
+    """Delete a campaign that is still a draft (it has no members, offers or messages)."""
+    if state_of(session, campaign_id) != "draft":
+        return False
+    session.execute(delete(CampaignPractice).where(CampaignPractice.campaign_id == campaign_id))
+    gone = session.execute(
+        delete(Campaign).where(Campaign.id == campaign_id, Campaign.state == "draft")
+    ).rowcount  # type: ignore[attr-defined]
+    return bool(gone == 1)

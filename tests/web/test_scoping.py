@@ -225,7 +225,10 @@ def test_every_staff_route_with_an_id_is_in_the_table(app):
     covered = (
         {endpoint for endpoint, *_ in ID_ROUTES}
         | {"campaign_pages.show"}
-        | {f"campaign_pages.{a}" for a in ("approve", "pause", "resume", "close")}
+        | {
+            f"campaign_pages.{a}"
+            for a in ("approve", "confirm_approve", "edit", "delete", "pause", "resume", "close")
+        }
         | {"admin.disable_user"}
     )
     with_ids = {
@@ -242,7 +245,9 @@ def test_campaign_routes_with_ids_refuse_non_admins(app, world):
     client = app.test_client()
     sign_in(client, "a@example.nhs.uk")
     assert client.get("/campaigns/1").status_code == 403
-    for action in ("approve", "pause", "resume", "close"):
+    for action in ("approve", "edit", "delete"):
+        assert client.get(f"/campaigns/1/{action}").status_code == 403
+    for action in ("approve", "edit", "delete", "pause", "resume", "close"):
         assert post(client, f"/campaigns/1/{action}").status_code == 403
 
 

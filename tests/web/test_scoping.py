@@ -188,6 +188,20 @@ def test_the_conversation_queue_shows_only_the_users_practices(client, world):
     assert "Alice" in page and "Bertha" not in page
 
 
+def test_the_home_page_shows_only_the_users_practices_work(client, app, world):
+    sign_in(client, "a@example.nhs.uk")
+    page = client.get("/").get_data(as_text=True)
+    assert "Alice" in page and "Bertha" not in page and "Practice B" not in page
+    admin = app.test_client()
+    sign_in(admin, "admin@example.nhs.uk")
+    page = admin.get("/").get_data(as_text=True)
+    assert "Alice" in page and "Bertha" in page  # B's booking today and both conversations
+    analyst = app.test_client()
+    sign_in(analyst, "analyst@example.nhs.uk")
+    page = analyst.get("/").get_data(as_text=True)
+    assert "Alice" not in page and "Bertha" not in page
+
+
 ROLE_TABLE = [
     # path, admin, practice, analyst
     ("/", 200, 200, 200),

@@ -176,9 +176,10 @@ def _transition(
     ):
         state = campaign_data.state_of(session, campaign_id)
         if state is None:
-            raise CampaignError(f"no campaign {campaign_id}")
+            raise CampaignError(f"There is no campaign {campaign_id}")
         raise CampaignError(
-            f"campaign {campaign_id} is {state}; it must be {' or '.join(from_states)}"
+            f"Campaign {campaign_id} is {state}: that can only be done to a"
+            f" {' or '.join(from_states)} campaign"
         )
 
 
@@ -302,7 +303,7 @@ def status(db: Database, campaign_id: int) -> dict[str, Any]:
     with db.transaction() as session:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None:
-            raise CampaignError(f"no campaign {campaign_id}")
+            raise CampaignError(f"There is no campaign {campaign_id}")
         record: dict[str, Any] = {
             "id": campaign.id,
             "name": campaign.name,

@@ -95,7 +95,10 @@ def new() -> Response | tuple[str, int]:
 def _draft(campaign_id: int) -> Campaign:
     campaign, _ = _load(campaign_id)
     if campaign.state != "draft":
-        flash("Only a draft can be changed or deleted: this campaign has been approved.", "error")
+        flash(
+            f"Only a draft can be approved, changed or deleted: this campaign is {campaign.state}.",
+            "error",
+        )
         abort(redirect(url_for("campaign_pages.show", campaign_id=campaign_id)))
     return campaign
 

@@ -280,6 +280,6 @@ def test_a_draft_shows_exclusion_reasons_and_plausible_times_and_can_be_edited_a
     approved = _draft(db)
     campaigns.approve(db, approved, now=DEFAULT_NOW, actor="test")
     page.goto(f"{base}/campaigns/{approved}/edit")
-    assert page.get_by_text("Only a draft can be changed or deleted").is_visible()
+    assert page.get_by_text("Only a draft can be approved, changed or deleted").is_visible()
     assert page.get_by_role("link", name="Change settings").count() == 0
     assert errors == []

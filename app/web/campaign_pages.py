@@ -184,7 +184,9 @@ def show(campaign_id: int) -> str:
 def confirm_approve(campaign_id: int) -> str | Response:
     campaign = _draft(campaign_id)
     plan = campaign_plan.approval_plan(get_db(), campaign_id, now=get_clock().now())
-    return render_template("campaigns/approve.html", campaign=campaign, plan=plan)
+    return render_template(
+        "campaigns/approve.html", campaign=campaign, plan=plan, today=london_today()
+    )
 
 
 def _act(campaign_id: int, action: str) -> Response:

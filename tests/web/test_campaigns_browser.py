@@ -170,6 +170,11 @@ def test_a_risky_cohort_date_or_send_window_needs_a_reason_which_is_audited(brow
     page.get_by_role("button", name="Create draft").click()
     page.wait_for_url(re.compile(r"/campaigns/\d+$"))
     assert page.get_by_text("Draft campaign created").is_visible()
+    page.get_by_role("link", name="Approve and start").click()
+    assert "Eligibility is worked out as of 1 January 2020" in (
+        page.locator("#stale-cohort-date").inner_text()
+    )
+    _shot(page, "campaign-approve-stale-date")
     with db.transaction() as session:
         detail = session.scalar(
             select(AuditEvent.detail).where(AuditEvent.action == "campaign.create")
@@ -191,6 +196,7 @@ def test_approval_shows_what_it_will_do_before_anyone_is_texted(browser, world):
     )
     assert page.get_by_text("Wednesday 14 January 2026 at 10:00").is_visible()
     assert page.get_by_text("starting after Friday 16 January at 22:00").is_visible()
+    assert page.locator("#stale-cohort-date").count() == 0  # the cohort date is today
     with db.transaction() as session:
         assert session.get(Campaign, campaign_id).state == "draft"  # looking changes nothing
     _shot(page, "campaign-approve-confirm")

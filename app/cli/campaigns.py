@@ -40,7 +40,16 @@ def _variant(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ..
 @click.option("--max-invitations", type=int, default=2, show_default=True)
 @click.option("--reminder-hours", type=int, default=24, show_default=True)
 @click.option("--info-url", default=None)
+@click.option("--min-notice-hours", type=int, default=12, show_default=True)
 @click.option("--seed", type=int, default=None, help="Allocation seed (default: the id)")
+@click.option(
+    "--on-reason", default="", help="Why the cohort date is not today (required if it is not)"
+)
+@click.option(
+    "--unusual-window-reason",
+    default="",
+    help="Why texts may go before 08:00, after 20:00 or on Sundays (required if they may)",
+)
 def create(
     name: str,
     practices: tuple[str, ...],
@@ -53,7 +62,10 @@ def create(
     max_invitations: int,
     reminder_hours: int,
     info_url: str | None,
+    min_notice_hours: int,
     seed: int | None,
+    on_reason: str,
+    unusual_window_reason: str,
 ) -> None:
     spec = campaigns.CampaignSpec(
         name=name,
@@ -67,13 +79,27 @@ def create(
         max_invitations=max_invitations,
         reminder_hours=reminder_hours,
         info_url=info_url,
+        min_notice_hours=min_notice_hours,
         seed=seed,
+        on_reason=on_reason,
+        unusual_window_reason=unusual_window_reason,
     )
     try:
         campaign_id = campaigns.create(get_db(), spec, now=get_clock().now(), actor="cli")
     except campaigns.CampaignError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(_one_line(exc)) from exc
     click.echo(campaign_id)
+
+
+def _one_line(error: campaigns.CampaignError) -> str:
+    """Every problem on one line, each named by the option that sets it."""
+    if not error.errors:
+        return str(error)
+    options = {"practices": "practice", "variants": "variant"}
+    return "; ".join(
+        f"--{options.get(field, field).replace('_', '-')}: {message}"
+        for field, message in error.errors.items()
+    )
 
 
 @campaigns_group.command("approve", help="Approve a draft: snapshot its cohort; it may send.")

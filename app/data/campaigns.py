@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, insert, literal, select, update
+from sqlalchemy import Select, case, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from app.data.cohort import cohort_query
@@ -225,3 +225,60 @@ def practices_by_name(session: Session, campaign_id: int) -> list[Practice]:
             .order_by(Practice.name)
         )
     )
+
+
+def draft_for_update(session: Session, campaign_id: int) -> Campaign | None:
+    """The campaign if it is still a draft, locked so approval cannot race an edit."""
+    return session.scalar(
+        select(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.state == "draft")
+        .with_for_update()
+    )
+
+
+def delete_draft(session: Session, campaign_id: int) -> bool:
+    """Delete a campaign that is still a draft (it has no members, offers or messages)."""
+    if state_of(session, campaign_id) != "draft":
+        return False
+    session.execute(delete(CampaignPractice).where(CampaignPractice.campaign_id == campaign_id))
+    gone = session.execute(
+        delete(Campaign).where(Campaign.id == campaign_id, Campaign.state == "draft")
+    ).rowcount  # type: ignore[attr-defined]
+    return bool(gone == 1)
+
+
+def running(session: Session, practice_ids: Iterable[int] | None) -> list[Campaign]:
+    """Active and paused campaigns (None: all; else those covering one of `practice_ids`)."""
+    query = select(Campaign).where(Campaign.state.in_(("active", "paused")))
+    if practice_ids is not None:
+        covering = select(CampaignPractice.campaign_id).where(
+            CampaignPractice.practice_id.in_(list(practice_ids))
+        )
+        query = query.where(Campaign.id.in_(covering))
+    return list(session.scalars(query.order_by(Campaign.created_at)))
+
+
+def member_progress(
+    session: Session, campaign_ids: Sequence[int], practice_ids: Iterable[int] | None
+) -> dict[int, dict[str, int]]:
+    """Per campaign: members, invited (at least once) and members by state, counting only
+    `practice_ids`' patients (None: all)."""
+    query = select(
+        CampaignMember.campaign_id,
+        CampaignMember.state,
+        func.count(),
+        func.sum(case((CampaignMember.invitations > 0, 1), else_=0)),
+    ).where(CampaignMember.campaign_id.in_(list(campaign_ids)))
+    if practice_ids is not None:
+        query = query.where(CampaignMember.practice_id.in_(list(practice_ids)))
+    progress: dict[int, dict[str, int]] = {
+        cid: {"members": 0, "invited": 0} for cid in campaign_ids
+    }
+    for campaign_id, state, n, invited in session.execute(
+        query.group_by(CampaignMember.campaign_id, CampaignMember.state)
+    ):
+        counts = progress[campaign_id]
+        counts[state] = int(n)
+        counts["members"] += int(n)
+        counts["invited"] += int(invited or 0)
+    return progress

@@ -3,15 +3,15 @@ the provider about, and settling each one only while it is still the doubt asked
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, select, update
+from sqlalchemy import ColumnElement, Row, func, select, update
 from sqlalchemy.orm import Session
 
 from app.data.claims import HANDED_OVER
-from app.data.models import Message, StatusEvent
+from app.data.models import Conversation, Message, Patient, StatusEvent
 
 
 def mark_stale_uncertain(session: Session, *, claimed_before: datetime, now: datetime) -> int:
@@ -119,3 +119,37 @@ def sids_with_later_receipts(session: Session, later: Collection[str]) -> list[s
             )
         )
     )
+
+
+def uncertain_outbound(
+    session: Session, practice_ids: Iterable[int] | None, *, limit: int
+) -> tuple[int, list[Row[Any, ...]]]:
+    """Outbound texts still in doubt, for staff to check: how many, and the oldest
+    `limit` as (id, kind, created_at, given name, family name, conversation key).
+    `practice_ids` (None: all) scopes them by the patient texted; a text to nobody on a
+    practice's list is an admin's."""
+    scope = [Message.direction == "out", Message.status == "uncertain"]
+    if practice_ids is not None:
+        scope.append(Patient.practice_id.in_(list(practice_ids)))
+    total = session.scalar(
+        select(func.count())
+        .select_from(Message)
+        .outerjoin(Patient, Patient.id == Message.patient_id)
+        .where(*scope)
+    )
+    rows = session.execute(
+        select(
+            Message.id,
+            Message.kind,
+            Message.created_at,
+            Patient.given_name,
+            Patient.family_name,
+            Conversation.key,
+        )
+        .outerjoin(Patient, Patient.id == Message.patient_id)
+        .outerjoin(Conversation, Conversation.number == Message.to_number)
+        .where(*scope)
+        .order_by(Message.created_at, Message.id)
+        .limit(limit)
+    ).all()
+    return int(total or 0), list(rows)

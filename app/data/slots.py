@@ -78,3 +78,24 @@ def owner_and_state(session: Session, slot_id: int) -> Row[int, str, datetime] |
     return session.execute(
         select(Slot.practice_id, Slot.state, Slot.starts_at).where(Slot.id == slot_id)
     ).one_or_none()
+
+
+def free_counts(
+    session: Session, practice_ids: Sequence[int], not_before: datetime, until: datetime
+) -> dict[int, tuple[int, int]]:
+    """Per practice: free slots starting from `not_before`, and those of them before `until`."""
+    rows = session.execute(
+        select(
+            Slot.practice_id,
+            func.count(),
+            func.count().filter(Slot.starts_at < until),
+        )
+        .where(
+            Slot.practice_id.in_(list(practice_ids)),
+            Slot.state == "free",
+            Slot.starts_at >= not_before,
+        )
+        .group_by(Slot.practice_id)
+    ).all()
+    found = {pid: (int(total), int(soon)) for pid, total, soon in rows}
+    return {pid: found.get(pid, (0, 0)) for pid in practice_ids}

@@ -21,9 +21,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from app.clock import LONDON
+from app.domain.send_window import is_bank_holiday
 
 OFFER_SIZE = 3
 # how many later days a choice looks at for variety before settling for less
@@ -157,3 +158,22 @@ def choose_slots(
 ) -> tuple[SlotOption, ...] | None:
     """The three slots one offer should hold, in start order, or None (no offer)."""
     return SlotPool(s for s in free if s.starts_at >= not_before).take()
+
+
+# clinic times an example invitation shows: a morning, an afternoon, a morning
+EXAMPLE_CLINIC_TIMES = ((9, 30), (14, 10), (10, 50))
+
+
+def example_times(not_before: datetime) -> list[datetime]:
+    """Three plausible appointment starts for an example invitation, as a real offer
+    would hold them: weekdays that are not bank holidays, in clinic hours, on different
+    days, none before `not_before` (the hold's expiry plus the minimum notice)."""
+    starts: list[datetime] = []
+    day = not_before.astimezone(LONDON).date()
+    while len(starts) < OFFER_SIZE:
+        hour, minute = EXAMPLE_CLINIC_TIMES[len(starts)]
+        start = datetime.combine(day, time(hour, minute), tzinfo=LONDON)
+        if day.weekday() < 5 and not is_bank_holiday(day) and start >= not_before:
+            starts.append(start.astimezone(UTC))
+        day += timedelta(days=1)
+    return starts

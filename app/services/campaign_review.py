@@ -10,18 +10,28 @@ count shown is the worst case a real patient sees, not a flattering one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from app.data import campaigns as campaign_data
 from app.data.db import Database
 from app.data.models import Campaign, Practice
 from app.domain import eligibility, ethnicity
+from app.domain.offers import earliest_start, example_times
 from app.domain.segments import count as count_segments
+from app.domain.send_window import SendWindow, next_opening
 from app.services import campaigns, cohort, offers
 from app.settings import Settings
+
+# the words `flask cohort preview` prints, as a sentence
+EXCLUSION_LABELS = {
+    eligibility.AGE: "Age outside 40 to 74",
+    eligibility.CONDITION: "A condition that excludes them (for example diabetes)",
+    eligibility.RECENT_CHECK: "A health check in the last 5 years",
+    eligibility.OPTED_OUT: "Opted out",
+}
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,11 @@ def cohort_preview(db: Database, practice_ids: Sequence[int], on: date) -> dict[
         "needs_review": counts.needs_review,
         "review_terms": counts.review_terms,
         "excluded": counts.excluded,
+        "listed": counts.listed,
+        "exclusions": [
+            *((EXCLUSION_LABELS[r], counts.excluded.get(r, 0)) for r in eligibility.REASONS),
+            ("Held for review (a condition Nudge does not recognise)", counts.needs_review),
+        ],
         "by": {
             group: [
                 (_label(group, key), split.textable) for key, split in table.items() if split.total
@@ -77,19 +92,35 @@ def _label(group: str, key: str) -> str:
     return key
 
 
+def example_schedule(campaign: Campaign, now: datetime) -> tuple[datetime, list[datetime]]:
+    """When an invitation sent at the campaign's next send would expire, and three
+    plausible clinic times it could offer: after that expiry plus the minimum notice."""
+    window = SendWindow.stored(
+        campaign.send_window_start, campaign.send_window_end, campaign.send_days
+    )
+    try:
+        sent = next_opening(window, now)
+    except ValueError:
+        sent = now
+    expires_at = offers.expiry_for(sent, campaign.hold_hours)
+    return expires_at, example_times(earliest_start(expires_at, campaign.min_notice_hours))
+
+
 def variant_examples(
-    variants: Mapping[str, int],
+    campaign: Campaign,
     *,
     practice_name: str,
     practice_phone: str | None,
-    info_url: str | None,
-    hold_hours: int,
     now: datetime,
     settings: Settings,
 ) -> list[VariantExample]:
-    """Each variant's invitation as a patient would get it, with its cost to send."""
+    """Each variant's invitation as a patient would get it, with its cost to send. The
+    times follow the campaign's own rules: sent in its send window, held for its hold
+    hours, offering clinic times after the reply deadline plus the minimum notice."""
     price = settings.sms_cost_per_segment_gbp
-    starts = [now + timedelta(days=d, hours=h) for d, h in ((2, 0), (3, 3), (5, 6))]
+    expires_at, starts = example_schedule(campaign, now)
+    variants = campaign.variants
+    info_url = campaign.info_url
     examples = []
     for name, weight in variants.items():
         text = offers.render_invitation(
@@ -99,7 +130,7 @@ def variant_examples(
                 practice_name=practice_name,
                 practice_phone=practice_phone,
                 slot_starts=starts,
-                expires_at=offers.expiry_for(now, hold_hours),
+                expires_at=expires_at,
                 info_url=info_url or campaigns.DEFAULT_INFO_URL,
                 age_band="40-44",
                 sex="2",
@@ -123,12 +154,7 @@ def variant_examples(
 
 def available_variants() -> list[str]:
     """Variant names that have an invitation template (message_templates/invitation_*)."""
-    from app.sms.rendering import TEMPLATE_DIR
-
-    return sorted(
-        p.name.removeprefix("invitation_").removesuffix(".txt.j2")
-        for p in TEMPLATE_DIR.glob("invitation_*.txt.j2")
-    )
+    return sorted(campaigns.known_variants())
 
 
 def listing(db: Database) -> list[dict[str, Any]]:

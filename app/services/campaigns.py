@@ -20,10 +20,8 @@ from sqlalchemy.orm import Session
 from app.clock import LONDON
 from app.data import campaigns as campaign_data
 from app.data.db import Database
-from app.data.models import (
-    Campaign,
-)
-from app.domain import allocation, priority
+from app.data.models import Campaign, Practice
+from app.domain import allocation, campaign_rules, priority
 from app.domain.send_window import SendWindow
 from app.services import audit
 from app.sms.rendering import TEMPLATE_DIR
@@ -34,7 +32,12 @@ DEFAULT_INFO_URL = "https://www.nhs.uk/conditions/nhs-health-check/"
 
 
 class CampaignError(ValueError):
-    """A campaign request that cannot be done as asked."""
+    """A campaign request that cannot be done as asked. `errors` keys each problem by the
+    setting it belongs to (empty for a request about the campaign as a whole)."""
+
+    def __init__(self, problem: str | dict[str, str]) -> None:
+        self.errors = dict(problem) if isinstance(problem, dict) else {}
+        super().__init__("; ".join(self.errors.values()) if self.errors else problem)
 
 
 @dataclass
@@ -55,76 +58,89 @@ class CampaignSpec:
     min_notice_hours: int = 12
     priority: str = priority.DEFAULT_POLICY
     seed: int | None = None
+    on_reason: str = ""  # why the cohort date is not today (audited)
+    unusual_window_reason: str = ""  # why texts may go at unusual times (audited)
 
 
-def _check(spec: CampaignSpec) -> SendWindow:
-    if not spec.name.strip():
-        raise CampaignError("a campaign needs a name")
-    if not spec.lawful_basis.strip():
-        raise CampaignError("a campaign needs its lawful basis for processing (--lawful-basis)")
-    if not spec.practices:
-        raise CampaignError("a campaign needs at least one practice")
-    if not spec.variants:
-        raise CampaignError("a campaign needs at least one variant")
-    names = [name for name, _ in spec.variants]
-    if len(set(names)) != len(names):
-        raise CampaignError("variant names must be different")
-    for name, weight in spec.variants:
-        if weight < 1:
-            raise CampaignError(f"variant {name!r} needs a weight of at least 1")
-        if not (TEMPLATE_DIR / f"invitation_{name}.txt.j2").exists():
-            raise CampaignError(
-                f"no template message_templates/invitation_{name}.txt.j2 for variant {name!r}"
-            )
-    for label, value, low, high in (
-        ("hold hours", spec.hold_hours, 1, 24 * 14),
-        ("max invitations", spec.max_invitations, 1, 10),
-        ("reminder hours", spec.reminder_hours, 0, 24 * 14),
-        ("minimum notice hours", spec.min_notice_hours, 0, 24 * 7),
-    ):
-        if not low <= value <= high:
-            raise CampaignError(f"{label} must be from {low} to {high}: {value}")
-    if spec.reminder_hours and spec.reminder_hours >= spec.hold_hours:
-        raise CampaignError("the reminder must come before the offer expires")
-    if spec.info_url and not spec.info_url.startswith(("https://", "http://")):
-        raise CampaignError("the information link must be a full http(s) address")
-    try:
-        priority.check_policy(spec.priority)
-        return SendWindow.parse(spec.send_window, spec.send_days)
-    except ValueError as error:
-        raise CampaignError(str(error)) from None
+def known_variants() -> set[str]:
+    """Variant names that have an invitation template (message_templates/invitation_*)."""
+    return {
+        p.name.removeprefix("invitation_").removesuffix(".txt.j2")
+        for p in TEMPLATE_DIR.glob("invitation_*.txt.j2")
+    }
+
+
+def check(spec: CampaignSpec, *, today: date) -> SendWindow:
+    """The spec's send window, or a CampaignError naming every problem by field."""
+    draft = campaign_rules.Draft(
+        name=spec.name,
+        lawful_basis=spec.lawful_basis,
+        practices=spec.practices,
+        variants=spec.variants,
+        hold_hours=spec.hold_hours,
+        max_invitations=spec.max_invitations,
+        reminder_hours=spec.reminder_hours,
+        min_notice_hours=spec.min_notice_hours,
+        info_url=spec.info_url,
+        send_window=spec.send_window,
+        send_days=spec.send_days,
+        on=spec.on or today,
+        on_reason=spec.on_reason,
+        unusual_window_reason=spec.unusual_window_reason,
+        priority=spec.priority,
+    )
+    errors = campaign_rules.check(draft, today=today, known_variants=known_variants())
+    if errors:
+        raise CampaignError(errors)
+    return SendWindow.parse(spec.send_window, spec.send_days)
+
+
+def practices_for(session: Session, spec: CampaignSpec) -> list[Practice]:
+    """The spec's practices, or a CampaignError naming the ODS codes that match none."""
+    practices = campaign_data.practices_with_ods(session, spec.practices)
+    missing = sorted({p.upper() for p in spec.practices} - {p.ods_code for p in practices})
+    if missing:
+        raise CampaignError(
+            {"practices": f"There is no practice with ODS code {', '.join(missing)}"}
+        )
+    return list(practices)
+
+
+def fill(campaign: Campaign, spec: CampaignSpec, window: SendWindow, today: date) -> None:
+    """Copy a checked spec onto a draft campaign's columns."""
+    campaign.name = spec.name.strip()
+    campaign.reference_date = spec.on or today
+    campaign.lawful_basis = spec.lawful_basis.strip()
+    campaign.variants = dict(spec.variants)
+    campaign.control_variant = spec.variants[0][0]
+    campaign.hold_hours = spec.hold_hours
+    campaign.min_notice_hours = spec.min_notice_hours
+    campaign.send_window_start = window.start
+    campaign.send_window_end = window.end
+    campaign.send_days = window.describe().split(" ", 1)[1]
+    campaign.max_invitations = spec.max_invitations
+    campaign.reminder_hours = spec.reminder_hours
+    campaign.info_url = spec.info_url or DEFAULT_INFO_URL
+    campaign.priority = spec.priority
+
+
+def reasons(spec: CampaignSpec) -> dict[str, str]:
+    """The reasons given for risky settings, for the audit record."""
+    given = {
+        "on_reason": spec.on_reason.strip(),
+        "unusual_window_reason": spec.unusual_window_reason.strip(),
+    }
+    return {k: v for k, v in given.items() if v}
 
 
 def create(db: Database, spec: CampaignSpec, *, now: datetime, actor: str) -> int:
     """Create a draft campaign and return its id."""
-    window = _check(spec)
+    today = now.astimezone(LONDON).date()
+    window = check(spec, today=today)
     with db.transaction() as session:
-        practices = campaign_data.practices_with_ods(session, spec.practices)
-        found = {p.ods_code for p in practices}
-        missing = sorted({p.upper() for p in spec.practices} - found)
-        if missing:
-            raise CampaignError(f"no practice with ODS code {', '.join(missing)}")
-        on = spec.on or now.astimezone(LONDON).date()
-        campaign = Campaign(
-            name=spec.name.strip(),
-            state="draft",
-            reference_date=on,
-            lawful_basis=spec.lawful_basis.strip(),
-            variants=dict(spec.variants),
-            control_variant=spec.variants[0][0],
-            seed=spec.seed or 0,
-            hold_hours=spec.hold_hours,
-            min_notice_hours=spec.min_notice_hours,
-            send_window_start=window.start,
-            send_window_end=window.end,
-            send_days=window.describe().split(" ", 1)[1],
-            max_invitations=spec.max_invitations,
-            reminder_hours=spec.reminder_hours,
-            info_url=spec.info_url or DEFAULT_INFO_URL,
-            priority=spec.priority,
-            created_by=actor,
-            created_at=now,
-        )
+        practices = practices_for(session, spec)
+        campaign = Campaign(state="draft", seed=spec.seed or 0, created_by=actor, created_at=now)
+        fill(campaign, spec, window, today)
         campaign.practices = practices
         session.add(campaign)
         session.flush()
@@ -138,9 +154,10 @@ def create(db: Database, spec: CampaignSpec, *, now: datetime, actor: str) -> in
             target=f"campaign:{campaign.id}",
             detail={
                 "name": campaign.name,
-                "practices": sorted(found),
+                "practices": sorted(p.ods_code for p in practices),
                 "variants": campaign.variants,
                 "lawful_basis": campaign.lawful_basis,
+                **reasons(spec),
             },
         )
         return campaign.id
@@ -159,9 +176,10 @@ def _transition(
     ):
         state = campaign_data.state_of(session, campaign_id)
         if state is None:
-            raise CampaignError(f"no campaign {campaign_id}")
+            raise CampaignError(f"There is no campaign {campaign_id}")
         raise CampaignError(
-            f"campaign {campaign_id} is {state}; it must be {' or '.join(from_states)}"
+            f"Campaign {campaign_id} is {state}: that can only be done to a"
+            f" {' or '.join(from_states)} campaign"
         )
 
 
@@ -285,7 +303,7 @@ def status(db: Database, campaign_id: int) -> dict[str, Any]:
     with db.transaction() as session:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None:
-            raise CampaignError(f"no campaign {campaign_id}")
+            raise CampaignError(f"There is no campaign {campaign_id}")
         record: dict[str, Any] = {
             "id": campaign.id,
             "name": campaign.name,

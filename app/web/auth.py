@@ -18,7 +18,8 @@ from flask_login import logout_user
 from werkzeug.wrappers import Response
 
 from app.runtime import get_clock, get_db
-from app.services import audit, users
+from app.services import audit, day_work, users
+from app.web.display import london_today
 from app.web.security import (
     client_ip,
     current_user,
@@ -64,7 +65,14 @@ def _safe_next(target: str | None) -> str | None:
 @bp.get("/")
 @roles_required("admin", "practice", "analyst")
 def home() -> str:
-    return render_template("home.html")
+    """The day's work for this person's practices (an analyst: campaign progress)."""
+    today = london_today()
+    if current_user.role == "analyst":
+        work = day_work.for_analyst(get_db(), today)
+    else:
+        only = None if current_user.is_admin else frozenset(current_user.practice_ids)
+        work = day_work.for_staff(get_db(), only, today)
+    return render_template("home.html", work=work, summary=day_work.summary(work))
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])

@@ -1,17 +1,18 @@
-"""Campaign pages (admins): create a draft, review its cohort and rendered variants,
-approve, pause, resume and close it, and watch its progress."""
+"""Campaign pages (admins): create, edit or delete a draft, review its cohort and rendered
+variants, approve it after seeing what approval will do, pause, resume and close it, and
+watch its progress (with the reason when nothing is being sent)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from app.runtime import get_clock, get_db, get_settings
-from app.services import campaign_review, campaigns
+from app.services import campaign_drafts, campaign_plan, campaign_review, campaigns
 from app.services import practices as practice_service
+from app.web import campaign_form
 from app.web.display import london_today
 from app.web.security import current_user, roles_required
 
@@ -19,29 +20,6 @@ if TYPE_CHECKING:
     from app.data.models import Campaign, Practice
 
 bp = Blueprint("campaign_pages", __name__, url_prefix="/campaigns")
-
-FIELDS = (
-    "name",
-    "lawful_basis",
-    "on",
-    "hold_hours",
-    "send_window",
-    "send_days",
-    "max_invitations",
-    "reminder_hours",
-    "info_url",
-    "min_notice_hours",
-)
-DEFAULTS = {
-    "hold_hours": "48",
-    "send_window": "09:00-19:00",
-    "send_days": "mon-sat",
-    "max_invitations": "2",
-    "reminder_hours": "24",
-    "min_notice_hours": "12",
-    "info_url": campaigns.DEFAULT_INFO_URL,
-    "lawful_basis": "",
-}
 
 
 @bp.get("")
@@ -55,103 +33,107 @@ def _practices() -> list[Practice]:
     return practice_service.by_name(get_db())
 
 
-@bp.route("/new", methods=["GET", "POST"])
-@roles_required("admin")
-def new() -> str | Response | tuple[str, int]:
-    variants = campaign_review.available_variants()
-    form: dict[str, Any] = {**DEFAULTS, "on": london_today().isoformat(), "name": ""}
-    chosen_practices: list[str] = []
-    chosen_variants: dict[str, str] = {"control": "1"} if "control" in variants else {}
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        form = {k: request.form.get(k, "").strip() for k in FIELDS}
-        chosen_practices = request.form.getlist("practices")
-        chosen_variants = {
-            v: request.form.get(f"weight_{v}", "1").strip() or "1"
-            for v in request.form.getlist("variants")
-            if v in variants
-        }
-        spec, errors = _spec(form, chosen_practices, chosen_variants)
-        if spec is not None and not errors:
-            try:
-                campaign_id = campaigns.create(
-                    get_db(), spec, now=get_clock().now(), actor=current_user.email
-                )
-            except campaigns.CampaignError as exc:
-                errors["name"] = str(exc)
-            else:
-                flash(
-                    "Draft campaign created. Review the cohort and messages, then approve it.",
-                    "success",
-                )
-                return redirect(url_for("campaign_pages.show", campaign_id=campaign_id))
+def _form_page(
+    campaign: Campaign | None,
+    form: dict[str, Any],
+    practices: list[str],
+    chosen_variants: dict[str, str],
+    errors: dict[str, str],
+) -> tuple[str, int]:
     page = render_template(
         "campaigns/new.html",
+        campaign=campaign,
         form=form,
         errors=errors,
         practices=_practices(),
-        chosen_practices=chosen_practices,
-        variants=variants,
+        chosen_practices=practices,
+        variants=campaign_review.available_variants(),
         chosen_variants=chosen_variants,
     )
     return page, (400 if errors else 200)
 
 
-def _spec(
-    form: dict[str, Any], practices: list[str], variants: dict[str, str]
-) -> tuple[campaigns.CampaignSpec | None, dict[str, str]]:
-    errors: dict[str, str] = {}
-    if not form["name"]:
-        errors["name"] = "Enter a name for the campaign"
-    if not form["lawful_basis"]:
-        errors["lawful_basis"] = "Enter the lawful basis for processing (UK GDPR Article 6 and 9)"
-    if not practices:
-        errors["practices"] = "Choose at least one practice"
-    if not variants:
-        errors["variants"] = "Choose at least one message variant"
-    numbers: dict[str, int] = {}
-    for name, label in (
-        ("hold_hours", "hold time"),
-        ("max_invitations", "invitation limit"),
-        ("reminder_hours", "reminder delay"),
-        ("min_notice_hours", "minimum notice"),
-    ):
-        if not str(form[name]).isdigit():
-            errors[name] = f"Enter the {label} as a whole number"
-        else:
-            numbers[name] = int(form[name])
-    weights: list[tuple[str, int]] = []
-    for variant, weight in variants.items():
-        if not weight.isdigit() or int(weight) < 1:
-            errors["variants"] = f"Give variant {variant} a whole-number weight of 1 or more"
-        else:
-            weights.append((variant, int(weight)))
+def _save(campaign: Campaign | None) -> Response | tuple[str, int]:
+    """Check and save the posted form (a new draft, or changes to `campaign`)."""
+    form, practices, chosen_variants = campaign_form.posted(campaign_review.available_variants())
+    spec, form_errors = campaign_form.spec(form, practices, chosen_variants)
+    now = get_clock().now()
     try:
-        on = date.fromisoformat(form["on"])
-    except ValueError:
-        errors["on"] = "Enter the cohort date as YYYY-MM-DD"
-        on = None
+        if form_errors:
+            campaigns.check(spec, today=london_today())
+        elif campaign is None:
+            campaign_id = campaigns.create(get_db(), spec, now=now, actor=current_user.email)
+        else:
+            campaign_id = campaign.id
+            campaign_drafts.update(get_db(), campaign_id, spec, now=now, actor=current_user.email)
+    except campaigns.CampaignError as exc:
+        domain_errors = exc.errors or {"name": str(exc)}
+    else:
+        domain_errors = {}
+    errors = campaign_form.ordered(form_errors, domain_errors)
     if errors:
-        return None, errors
-    # the control arm is the first variant: keep "control" first when chosen
-    weights.sort(key=lambda item: (item[0] != "control", item[0]))
-    return (
-        campaigns.CampaignSpec(
-            name=form["name"],
-            practices=practices,
-            lawful_basis=form["lawful_basis"],
-            on=on,
-            variants=weights,
-            hold_hours=numbers["hold_hours"],
-            send_window=form["send_window"],
-            send_days=form["send_days"],
-            max_invitations=numbers["max_invitations"],
-            reminder_hours=numbers["reminder_hours"],
-            info_url=form["info_url"] or None,
-            min_notice_hours=numbers["min_notice_hours"],
-        ),
+        return _form_page(campaign, form, practices, chosen_variants, errors)
+    flash(
+        "Draft campaign saved. Review the cohort and messages, then approve it."
+        if campaign is not None
+        else "Draft campaign created. Review the cohort and messages, then approve it.",
+        "success",
+    )
+    return redirect(url_for("campaign_pages.show", campaign_id=campaign_id))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required("admin")
+def new() -> Response | tuple[str, int]:
+    if request.method == "POST":
+        return _save(None)
+    variants = campaign_review.available_variants()
+    chosen = {"control": "1"} if "control" in variants else {}
+    return _form_page(None, campaign_form.blank(), [], chosen, {})
+
+
+def _draft(campaign_id: int) -> Campaign:
+    campaign, _ = _load(campaign_id)
+    if campaign.state != "draft":
+        flash(
+            f"Only a draft can be approved, changed or deleted: this campaign is {campaign.state}.",
+            "error",
+        )
+        abort(redirect(url_for("campaign_pages.show", campaign_id=campaign_id)))
+    return campaign
+
+
+@bp.route("/<int:campaign_id>/edit", methods=["GET", "POST"])
+@roles_required("admin")
+def edit(campaign_id: int) -> Response | tuple[str, int]:
+    campaign = _draft(campaign_id)
+    if request.method == "POST":
+        return _save(campaign)
+    _, practices = _load(campaign_id)
+    return _form_page(
+        campaign,
+        campaign_form.from_campaign(campaign),
+        [p.ods_code for p in practices],
+        {k: str(v) for k, v in campaign.variants.items()},
         {},
     )
+
+
+@bp.route("/<int:campaign_id>/delete", methods=["GET", "POST"])
+@roles_required("admin")
+def delete(campaign_id: int) -> str | Response:
+    campaign = _draft(campaign_id)
+    if request.method == "GET":
+        return render_template("campaigns/delete.html", campaign=campaign)
+    try:
+        name = campaign_drafts.delete(
+            get_db(), campaign_id, now=get_clock().now(), actor=current_user.email
+        )
+    except campaigns.CampaignError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("campaign_pages.show", campaign_id=campaign_id))
+    flash(f"Draft campaign “{name}” deleted.", "success")
+    return redirect(url_for("campaign_pages.index"))
 
 
 def _load(campaign_id: int) -> tuple[Campaign, list[Practice]]:
@@ -166,6 +148,7 @@ def _load(campaign_id: int) -> tuple[Campaign, list[Practice]]:
 def show(campaign_id: int) -> str:
     campaign, practices = _load(campaign_id)
     status = campaigns.status(get_db(), campaign_id)
+    now = get_clock().now()
     preview = None
     if campaign.state == "draft":
         preview = campaign_review.cohort_preview(
@@ -173,16 +156,17 @@ def show(campaign_id: int) -> str:
         )
     first = practices[0] if practices else None
     examples = campaign_review.variant_examples(
-        campaign.variants,
+        campaign,
         practice_name=first.name if first else "Your GP practice",
         practice_phone=first.phone if first else None,
-        info_url=campaign.info_url,
-        hold_hours=campaign.hold_hours,
-        now=get_clock().now(),
+        now=now,
         settings=get_settings(),
     )
     total_weight = sum(e.weight for e in examples) or 1
     mean_cost = sum(e.cost_gbp * e.weight for e in examples) / total_weight
+    blockers = campaign_plan.why_not_inviting(
+        get_db(), campaign_id, now=now, members=status["members"], waiting=status["waiting"]
+    )
     return render_template(
         "campaigns/show.html",
         campaign=campaign,
@@ -191,6 +175,17 @@ def show(campaign_id: int) -> str:
         preview=preview,
         examples=examples,
         mean_cost=mean_cost,
+        blockers=blockers,
+    )
+
+
+@bp.get("/<int:campaign_id>/approve")
+@roles_required("admin")
+def confirm_approve(campaign_id: int) -> str | Response:
+    campaign = _draft(campaign_id)
+    plan = campaign_plan.approval_plan(get_db(), campaign_id, now=get_clock().now())
+    return render_template(
+        "campaigns/approve.html", campaign=campaign, plan=plan, today=london_today()
     )
 
 

@@ -47,6 +47,8 @@ def test_create_prints_the_new_id_and_records_every_option(runner, db, practice)
         args=create_args(
             "--on",
             "2026-01-10",
+            "--on-reason",
+            "The practice list was exported on 10 January",
             "--variant",
             "control=1",
             "--variant",
@@ -85,6 +87,55 @@ def test_create_prints_the_new_id_and_records_every_option(runner, db, practice)
         assert campaign.info_url == "https://example.nhs.uk/check"
         assert campaign.lawful_basis.startswith("Direct care")
         assert session.scalar(select(AuditEvent.action)) == "campaign.create"
+
+
+def test_a_cohort_date_other_than_today_needs_a_reason_which_is_audited(
+    runner, db, practice
+) -> None:
+    refused = runner.invoke(args=create_args("--on", "2020-01-01"))
+    assert refused.exit_code != 0
+    lines = [line for line in refused.output.splitlines() if line.strip()]
+    assert len(lines) == 1, refused.output
+    assert "--on: The cohort date is 1 January 2020, not today" in lines[0]
+    assert "--on-reason" in lines[0] and "Traceback" not in refused.output
+    reason = "Re-running the 2020 cohort for an audit"
+    result = runner.invoke(args=create_args("--on", "2020-01-01", "--on-reason", reason))
+    assert result.exit_code == 0, result.output
+    with db.transaction() as session:
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "campaign.create"))
+        assert event.detail["on_reason"] == reason
+
+
+def test_an_unusual_send_window_needs_a_reason_saying_why_it_is_unusual(
+    runner, db, practice
+) -> None:
+    args = ("--send-window", "02:00-03:00", "--send-days", "sun")
+    refused = runner.invoke(args=create_args(*args))
+    assert refused.exit_code != 0
+    lines = [line for line in refused.output.splitlines() if line.strip()]
+    assert len(lines) == 1, refused.output
+    assert "it starts at 02:00, before 08:00" in lines[0]
+    assert "it sends on Sundays" in lines[0] and "--unusual-window-reason" in lines[0]
+    reason = "Night-shift workers asked for early texts"
+    result = runner.invoke(args=create_args(*args, "--unusual-window-reason", reason))
+    assert result.exit_code == 0, result.output
+    with db.transaction() as session:
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "campaign.create"))
+        assert event.detail["unusual_window_reason"] == reason
+    # the usual window needs no reason
+    assert runner.invoke(args=create_args("--send-window", "08:00-20:00")).exit_code == 0
+
+
+def test_every_bad_setting_is_reported_at_once_on_one_line(runner, practice) -> None:
+    result = runner.invoke(
+        args=create_args("--hold-hours", "0", "--send-days", "funday", "--max-invitations", "99")
+    )
+    assert result.exit_code != 0
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert "--hold-hours: Hours the three times are held must be from 1 to 336" in lines[0]
+    assert "--max-invitations: Most invitations to one person must be from 1 to 10" in lines[0]
+    assert "--send-days: Enter the send days as day names or ranges" in lines[0]
 
 
 def test_the_lawful_basis_is_required(runner, practice) -> None:

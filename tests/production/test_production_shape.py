@@ -243,7 +243,13 @@ def _seed(db: Database) -> list[Resident]:
         times = ("09:00", "09:20", "09:40", "10:00", "10:20", "10:40", "11:00", "11:20")
         add_free_slots(session, practice, clinic(first_day, 12, times), now=now)
         add_user(session, STAFF_EMAIL, role="admin", password=STAFF_PASSWORD, now=now)
-    approved_campaign(db, now=now, send_window="00:00-23:59", send_days="mon-sun")
+    approved_campaign(
+        db,
+        now=now,
+        send_window="00:00-23:59",
+        send_days="mon-sun",
+        unusual_window_reason="The test texts at any hour",
+    )
     return residents
 
 

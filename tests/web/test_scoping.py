@@ -188,6 +188,20 @@ def test_the_conversation_queue_shows_only_the_users_practices(client, world):
     assert "Alice" in page and "Bertha" not in page
 
 
+def test_the_home_page_shows_only_the_users_practices_work(client, app, world):
+    sign_in(client, "a@example.nhs.uk")
+    page = client.get("/").get_data(as_text=True)
+    assert "Alice" in page and "Bertha" not in page and "Practice B" not in page
+    admin = app.test_client()
+    sign_in(admin, "admin@example.nhs.uk")
+    page = admin.get("/").get_data(as_text=True)
+    assert "Alice" in page and "Bertha" in page  # B's booking today and both conversations
+    analyst = app.test_client()
+    sign_in(analyst, "analyst@example.nhs.uk")
+    page = analyst.get("/").get_data(as_text=True)
+    assert "Alice" not in page and "Bertha" not in page
+
+
 ROLE_TABLE = [
     # path, admin, practice, analyst
     ("/", 200, 200, 200),
@@ -225,7 +239,10 @@ def test_every_staff_route_with_an_id_is_in_the_table(app):
     covered = (
         {endpoint for endpoint, *_ in ID_ROUTES}
         | {"campaign_pages.show"}
-        | {f"campaign_pages.{a}" for a in ("approve", "pause", "resume", "close")}
+        | {
+            f"campaign_pages.{a}"
+            for a in ("approve", "confirm_approve", "edit", "delete", "pause", "resume", "close")
+        }
         | {"admin.disable_user"}
     )
     with_ids = {
@@ -242,7 +259,9 @@ def test_campaign_routes_with_ids_refuse_non_admins(app, world):
     client = app.test_client()
     sign_in(client, "a@example.nhs.uk")
     assert client.get("/campaigns/1").status_code == 403
-    for action in ("approve", "pause", "resume", "close"):
+    for action in ("approve", "edit", "delete"):
+        assert client.get(f"/campaigns/1/{action}").status_code == 403
+    for action in ("approve", "edit", "delete", "pause", "resume", "close"):
         assert post(client, f"/campaigns/1/{action}").status_code == 403
 
 

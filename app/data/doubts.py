@@ -123,7 +123,7 @@ def sids_with_later_receipts(session: Session, later: Collection[str]) -> list[s
 
 def uncertain_outbound(
     session: Session, practice_ids: Iterable[int] | None, *, limit: int
-) -> tuple[int, list[Row[Any, ...]]]:
+) -> tuple[int, list[Row[int, str, datetime, str | None, str | None, str]]]:
     """Outbound texts still in doubt, for staff to check: how many, and the oldest
     `limit` as (id, kind, created_at, given name, family name, conversation key).
     `practice_ids` (None: all) scopes them by the patient texted; a text to nobody on a

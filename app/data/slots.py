@@ -5,12 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from app.data.models import Booking, Practice, Slot
+from app.data.models import (
+    Booking,
+    Campaign,
+    CampaignPractice,
+    Offer,
+    Patient,
+    Practice,
+    Slot,
+)
 
 
 def live_slots_between(
@@ -99,3 +107,55 @@ def free_counts(
     ).all()
     found = {pid: (int(total), int(soon)) for pid, total, soon in rows}
     return {pid: found.get(pid, (0, 0)) for pid in practice_ids}
+
+
+class SlotHolder(NamedTuple):
+    """Who has a slot: `booked` (a live booking) or `held` (an open offer, until
+    `until`); the patient's practice, so a page shows names only to that practice."""
+
+    slot_id: int
+    how: str
+    given_name: str | None
+    family_name: str | None
+    patient_practice_id: int
+    until: datetime | None
+
+
+def holders(session: Session, slot_ids: Sequence[int]) -> list[SlotHolder]:
+    """Who booked or holds each of these slots (slots nobody has are absent)."""
+    if not slot_ids:
+        return []
+    booked = session.execute(
+        select(Booking.slot_id, Patient.given_name, Patient.family_name, Patient.practice_id)
+        .join(Patient, Patient.id == Booking.patient_id)
+        .where(Booking.slot_id.in_(slot_ids), Booking.state != "cancelled")
+    ).all()
+    held = session.execute(
+        select(
+            Slot.id, Patient.given_name, Patient.family_name, Patient.practice_id, Offer.expires_at
+        )
+        .join(Offer, Offer.id == Slot.held_by_offer_id)
+        .join(Patient, Patient.id == Offer.patient_id)
+        .where(Slot.id.in_(slot_ids), Slot.state == "held", Offer.state == "open")
+    ).all()
+    return [SlotHolder(sid, "booked", g, f, p, None) for sid, g, f, p in booked] + [
+        SlotHolder(sid, "held", g, f, p, until) for sid, g, f, p, until in held
+    ]
+
+
+class OfferRules(NamedTuple):
+    campaign: str
+    hold_hours: int
+    min_notice_hours: int
+
+
+def offering_campaigns(session: Session, practice_id: int) -> list[OfferRules]:
+    """The active campaigns offering this practice's slots, with the rules that decide
+    how soon a slot may be offered."""
+    rows = session.execute(
+        select(Campaign.name, Campaign.hold_hours, Campaign.min_notice_hours)
+        .join(CampaignPractice, CampaignPractice.campaign_id == Campaign.id)
+        .where(CampaignPractice.practice_id == practice_id, Campaign.state == "active")
+        .order_by(Campaign.name)
+    ).all()
+    return [OfferRules(*row) for row in rows]

@@ -45,12 +45,18 @@ def week() -> str:
     days = [monday + timedelta(days=i) for i in range(7)]
     by_day: dict[date, list[Slot]] = defaultdict(list)
     counts: dict[str, int] = defaultdict(int)
+    seen = slot_queries.Week(now=get_clock().now())
     if practice_id is not None:
         start, end = london_day_bounds(monday, days[-1])
-        for slot in slot_queries.between(get_db(), practice_id, start, end):
+        seen = slot_queries.week(get_db(), practice_id, start, end, now=get_clock().now())
+        for slot in seen.slots:
             slot.starts_at = aware(slot.starts_at)
             by_day[slot.starts_at.astimezone(LONDON).date()].append(slot)
             counts[slot.state] += 1
+    too_soon = sum(1 for slot in seen.slots if seen.too_soon(slot))
+    # said once above the grid when every slot shares it, to keep each slot two lines
+    locations = {slot.location for slot in seen.slots}
+    durations = {slot.duration_minutes for slot in seen.slots}
     return render_template(
         "slots/week.html",
         practices=practices,
@@ -58,6 +64,10 @@ def week() -> str:
         days=days,
         by_day=by_day,
         counts=counts,
+        week=seen,
+        too_soon=too_soon,
+        one_location=locations.pop() if len(locations) == 1 else None,
+        one_duration=durations.pop() if len(durations) == 1 else None,
         previous_week=(monday - timedelta(days=7)).isoformat(),
         next_week=(monday + timedelta(days=7)).isoformat(),
         today=london_today(),

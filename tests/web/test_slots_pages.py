@@ -84,7 +84,7 @@ def test_a_pattern_is_previewed_before_it_is_saved(client, db, practice_id):
     # 09:00 London in January is 09:00 UTC
     assert made[0].starts_at.replace(tzinfo=UTC) == datetime(2026, 1, 20, 9, 0, tzinfo=UTC)
     week = client.get(saved.headers["Location"]).get_data(as_text=True)
-    assert week.count(">Free</strong>") == 6
+    assert week.count('class="nudge-slot nudge-slot--free"') == 6
 
 
 PAST_WEEK = {
@@ -203,3 +203,25 @@ def test_cancelling_a_free_slot_marks_it_cancelled(client, db, practice_id):
     sign_in(client, "gp@example.nhs.uk")
     assert post(client, f"/slots/{slot_id}/cancel").status_code == 302
     assert _slots(db)[0].state == "cancelled"
+
+
+def test_the_week_names_who_booked_only_to_staff_of_that_practice(client, db, practice_id):
+    from tests.builders import add_booking, add_slot
+
+    with db.transaction() as session:
+        from app.data.models import Practice
+
+        practice = session.get(Practice, practice_id)
+        other = add_practice(session, ods="Y00001", name="Other Surgery")
+        add_user(session, "other@example.nhs.uk", "practice", [other])
+        grace = add_patient(session, practice, given_name="Grace")
+        add_booking(
+            session, grace, add_slot(session, practice, datetime(2026, 1, 20, 9, 0, tzinfo=UTC))
+        )
+    sign_in(client, "gp@example.nhs.uk")
+    own = client.get(f"/slots?practice={practice_id}&week=2026-01-19").get_data(as_text=True)
+    assert "Booked: Grace Patient" in own
+    post(client, "/sign-out")
+    sign_in(client, "other@example.nhs.uk")
+    response = client.get(f"/slots?practice={practice_id}&week=2026-01-19")
+    assert response.status_code in (403, 404) and "Grace" not in response.get_data(as_text=True)

@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# the app's links follow them in development (PUBLIC_BASE_URL unless set)
+export HOST PORT
 
 .DEFAULT_GOAL := help
 .PHONY: help run test test-fast lint format bench demo migrate migration clean frontend charts lock install-locked production
@@ -29,7 +31,7 @@ migrate: install ## Create or migrate the database the settings name
 demo: migrate ## Load the synthetic demo practice, patients, slots, campaign and users
 	$(FLASK) demo load
 
-run: demo ## Install, migrate, load the demo and serve the app and scheduler at http://127.0.0.1:5000
+run: demo ## Install, migrate, load the demo and serve at http://127.0.0.1:5000 (make run PORT=5101)
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
 test: install ## Run the whole test suite (PostgreSQL too when NUDGE_TEST_DATABASE_URL is set)

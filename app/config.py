@@ -11,8 +11,13 @@ from __future__ import annotations
 import os
 import runpy
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULTS: dict[str, Any] = {
     # "development" | "demo" | "production"; the dev phone and test numbers exist
@@ -102,6 +107,7 @@ def load(app: Any, test_config: dict[str, Any] | None) -> None:
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
         app.config.from_prefixed_env("NUDGE")
+        follow_host_and_port(app.config, os.environ)
     else:
         app.config.from_mapping(test_config)
     if not app.config["DATABASE_URL"]:
@@ -112,6 +118,20 @@ def load(app: Any, test_config: dict[str, Any] | None) -> None:
             if not app.config[name]:
                 app.config[name] = generated[name]
     check(app.config)
+
+
+def follow_host_and_port(config: Any, environ: Mapping[str, str]) -> None:
+    """In development and demo, links (texts, set-password, the demo's sign-in address)
+    point where `make run HOST=... PORT=...` serves, unless PUBLIC_BASE_URL is set."""
+    if config["ENV"] not in {"development", "demo"}:
+        return
+    if config["PUBLIC_BASE_URL"] != DEFAULTS["PUBLIC_BASE_URL"]:
+        return  # set in instance/config.py or NUDGE_PUBLIC_BASE_URL
+    host = environ.get("HOST") or "127.0.0.1"
+    port = environ.get("PORT") or "5000"
+    if host in {"0.0.0.0", "::", ""}:
+        host = "127.0.0.1"  # listening everywhere; this machine answers at loopback
+    config["PUBLIC_BASE_URL"] = f"http://{host}:{port}"
 
 
 def instance_secrets(instance: Path) -> dict[str, str]:
@@ -153,7 +173,8 @@ class ConfigError(SystemExit):
 
 
 def check(config: dict[str, Any]) -> None:
-    """Refuse settings that would be unsafe in production."""
+    """Refuse settings of the wrong kind, and settings that would be unsafe in production."""
+    check_types(config)
     if config["ENV"] not in {"development", "demo", "production", "testing"}:
         raise ConfigError(f"NUDGE_ENV must be development, demo or production: {config['ENV']!r}")
     if config["SMS_PROVIDER"] not in {"outbox", "twilio", "notify"}:
@@ -162,6 +183,37 @@ def check(config: dict[str, Any]) -> None:
         raise ConfigError("NUDGE_TRUSTED_PROXIES must be a whole number of proxies (0 or more)")
     if config["ENV"] == "production":
         check_production(config)
+
+
+KINDS = {bool: "true or false", int: "a whole number", float: "a number"}
+
+
+def check_types(config: dict[str, Any]) -> None:
+    """Each setting whose default is a number or true/false must be one (an environment
+    value is read as JSON: NUDGE_SEND_RATE_PER_SECOND=fast stays the text 'fast')."""
+    for name, default in DEFAULTS.items():
+        kind = type(default)
+        if kind not in KINDS:
+            continue
+        value = config.get(name)
+        if kind is bool:
+            fits = isinstance(value, bool)
+        else:
+            number = (int, float) if kind is float else (int,)
+            fits = isinstance(value, number) and not isinstance(value, bool)
+        if not fits:
+            raise ConfigError(f"NUDGE_{name} must be {KINDS[kind]}, not {value!r}")
+    try:
+        make_url(str(config["DATABASE_URL"]))
+    except ArgumentError:
+        raise ConfigError(
+            f"NUDGE_DATABASE_URL is not a database address: {config['DATABASE_URL']!r} "
+            "(e.g. postgresql+psycopg://user@host/nudge)"
+        ) from None
+    try:
+        ZoneInfo(str(config["TIMEZONE"]))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"NUDGE_TIMEZONE is not a time zone: {config['TIMEZONE']!r}") from None
 
 
 def check_production(config: dict[str, Any]) -> None:

@@ -55,6 +55,7 @@ def register_proxies(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.web import (
+        account,
         admin,
         api,
         auth,
@@ -91,6 +92,7 @@ def register_blueprints(app: Flask) -> None:
         devphone,
         quarterly,
         reports,
+        account,
         api,
     ):
         app.register_blueprint(module.bp)

@@ -45,7 +45,13 @@ def run_once_command(at: str | None) -> None:
         raise click.ClickException(str(refused)) from None
     ctx.dispatch_budget = RUN_ONCE_DISPATCH_BUDGET  # drain what is due, at the send rate
     if at:
-        moment = datetime.fromisoformat(at)
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            raise click.BadParameter(
+                f"{at!r} is not an ISO 8601 time; give one like 2026-01-14T10:00+00:00",
+                param_hint="--now",
+            ) from None
         if moment.tzinfo is None:
             raise click.BadParameter(
                 "give a time zone, e.g. 2026-01-14T10:00+00:00", param_hint="--now"

@@ -23,6 +23,7 @@ from app.domain.send_rate import TokenBucket
 from app.services.dispatch import DispatchReport, dispatch_due
 from app.services.offers import expire_offers as expire_due_offers
 from app.services.offers import plan_waves as plan_due_waves
+from app.services.outbox_receipts import report_deliveries
 from app.services.received_texts import ReceivedTextSource
 from app.services.received_texts import poll as poll_received_texts
 from app.services.reconciliation import reconcile_early_callbacks, recover_and_reconcile
@@ -144,6 +145,14 @@ def received_texts(ctx: JobContext) -> str:
     return report.summary()
 
 
+def outbox_receipts(ctx: JobContext) -> str:
+    """Development and demo: the outbox provider's delivery receipts, as a network gives."""
+    if ctx.provider.name != "outbox":
+        return "off"
+    counts = report_deliveries(ctx.db, now=ctx.clock.now())
+    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "0"
+
+
 def refresh_report_stamps(ctx: JobContext) -> str:
     """Bring campaign members' funnel stamps up to date for the uptake reports."""
     return refresh_all(ctx.db, now=ctx.clock.now())
@@ -172,6 +181,7 @@ JOBS: tuple[Job, ...] = (
     Job(
         "dispatch", dispatch, "interval", {"seconds": DISPATCH_TICK_SECONDS}, 50, "send what is due"
     ),
+    Job("outbox_receipts", outbox_receipts, "interval", {"seconds": 10}, 55, "outbox delivery"),
     Job("recover_claims", recover_claims, "interval", {"minutes": 5}, 60, "dead dispatchers"),
     Job("received_texts", received_texts, "interval", {"seconds": 30}, 62, "poll Notify"),
     Job(

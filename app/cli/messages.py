@@ -41,7 +41,13 @@ def list_command(number: str | None, as_json: bool) -> None:
 def _normalise(raw: str) -> str:
     """E.164 as stored; the drama range is allowed outside production, as everywhere else."""
     allow_test = current_app.config.get("ENV") != "production"
-    return to_e164(raw, allow_test_range=allow_test) or raw.strip()
+    number = to_e164(raw, allow_test_range=allow_test)
+    if number is None:
+        raise click.BadParameter(
+            f"{raw!r} is not a UK mobile number, e.g. 07700 900123 or +447700900123",
+            param_hint="--to",
+        )
+    return number
 
 
 def init_app(app: Flask) -> None:

@@ -51,3 +51,19 @@ def inbound_stored(session: Session, provider_sid: str) -> bool:
         select(Message.id).where(Message.provider_sid == provider_sid, Message.direction == "in")
     )
     return found is not None
+
+
+def awaiting_receipt(
+    session: Session, *, sid_prefix: str, sent_by: datetime, limit: int
+) -> list[tuple[str, str]]:
+    """(provider id, number) of outbound texts a provider took (`sid_prefix`) by `sent_by`
+    that no delivery receipt has yet moved past `sent`, oldest first."""
+    rows = session.execute(
+        select(Message.provider_sid, Message.to_number)
+        .where(Message.direction == "out", Message.status == "sent")
+        .where(Message.provider_sid.startswith(sid_prefix, autoescape=True))
+        .where(Message.sent_at <= sent_by)
+        .order_by(Message.id)
+        .limit(limit)
+    ).all()
+    return [(str(sid), number) for sid, number in rows]

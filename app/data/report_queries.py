@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from app.data.models import Campaign, CampaignMember, CheckOutcome, Practice
+from app.data.models import Campaign, CampaignMember, CheckOutcome, Message, Practice
 from app.domain import outcomes
 from app.domain.funnel import STAGES, ReportError
 from app.domain.report_tables import Cells
@@ -26,13 +26,19 @@ class CampaignChoice:
     name: str
     state: str
     approved_at: datetime | None
+    has_invitations: bool = False  # any text sent for it: a report would show something
 
 
 def list_approved_campaigns(
     session: Session, practice_ids: Iterable[int] | None = None
 ) -> list[CampaignChoice]:
     """Approved campaigns, newest first; with `practice_ids`, those touching them."""
-    query = select(Campaign).where(Campaign.approved_at.is_not(None))
+    sent = (
+        select(Message.id)
+        .where(Message.campaign_id == Campaign.id, Message.direction == "out")
+        .exists()
+    )
+    query = select(Campaign, sent).where(Campaign.approved_at.is_not(None))
     if practice_ids is not None:
         query = query.where(
             Campaign.id.in_(
@@ -41,8 +47,8 @@ def list_approved_campaigns(
                 )
             )
         )
-    rows = session.scalars(query.order_by(Campaign.approved_at.desc(), Campaign.id.desc()))
-    return [CampaignChoice(c.id, c.name, c.state, c.approved_at) for c in rows]
+    rows = session.execute(query.order_by(Campaign.approved_at.desc(), Campaign.id.desc()))
+    return [CampaignChoice(c.id, c.name, c.state, c.approved_at, bool(has)) for c, has in rows]
 
 
 def list_campaigns_between(session: Session, start: datetime, end: datetime) -> list[int]:

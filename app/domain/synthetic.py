@@ -99,8 +99,13 @@ def write_gp_list(
     unique_mobiles: bool = False,
     on: date = date(2026, 1, 14),
     first_serial: int | None = None,
+    failing_numbers: Sequence[str] = (),
 ) -> int:
     """Write `rows` synthetic patients as an import-format CSV; returns rows written.
+
+    `failing_numbers` (national form, e.g. "07700 900002") go to the first patients sure
+    to be invited (aged 45-70, no condition, no recent check, a mobile) and to no one
+    else, so a demo's delivery report shows the outbox provider's designated failures.
 
     Streams row by row (constant memory). The same seed gives the same file. `on` is the
     date ages and health-check dates are drawn relative to. NHS numbers run on from
@@ -116,6 +121,8 @@ def write_gp_list(
     bands = [(lo, hi) for lo, hi, _ in _AGES]
     band_weights = [w for _, _, w in _AGES]
     cond_names, cond_weights = _split(_CONDITIONS)
+    pending = list(failing_numbers)
+    reserved = {n.replace(" ", "")[-6:] for n in failing_numbers}
     for i in range(rows):
         lo, hi = rng.choices(bands, band_weights)[0]
         age_days = rng.randint(lo * 365 + 1, hi * 365 + 364)
@@ -137,17 +144,31 @@ def write_gp_list(
                 last_check = _spell_date(rng, on - timedelta(days=rng.randint(30, 5 * 365 - 1)))
             elif rng.random() < 0.1:
                 last_check = _spell_date(rng, on - timedelta(days=rng.randint(5 * 365 + 2, 9000)))
+        nhs = _spell_nhs(rng, next(numbers))
+        forename = rng.choice(_FORENAMES_FEMALE if female else _FORENAMES_MALE)
+        surname = rng.choice(_SURNAMES)
+        born = _spell_date(rng, dob)
+        sex = _spell_sex(rng, female)
+        ethnicity = _spell_ethnicity(rng, code)
+        postcode = (
+            f"{rng.choice(_POSTCODE_AREAS)} {rng.randint(1, 9)}"
+            f"{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}"
+        )
+        mobile = _mobile(rng, i, unique_mobiles)
+        if reserved and "".join(c for c in mobile if c.isdigit())[-6:] in reserved:
+            mobile = ""  # only the chosen patients have a designated failing number
+        if pending and mobile and 45 <= age <= 70 and not conditions and not last_check:
+            mobile = pending.pop(0)
         writer.writerow(
             (
-                _spell_nhs(rng, next(numbers)),
-                rng.choice(_FORENAMES_FEMALE if female else _FORENAMES_MALE),
-                rng.choice(_SURNAMES),
-                _spell_date(rng, dob),
-                _spell_sex(rng, female),
-                _spell_ethnicity(rng, code),
-                f"{rng.choice(_POSTCODE_AREAS)} {rng.randint(1, 9)}"
-                f"{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}",
-                _mobile(rng, i, unique_mobiles),
+                nhs,
+                forename,
+                surname,
+                born,
+                sex,
+                ethnicity,
+                postcode,
+                mobile,
                 f"E0100{rng.randint(27, 136):04d}",
                 rng.choices(range(1, 11), _IMD)[0] if rng.random() < 0.97 else "",
                 "IoD2019",

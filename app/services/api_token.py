@@ -1,4 +1,5 @@
-"""Personal API tokens: issued by an admin, shown once, stored only as a SHA-256 digest.
+"""Personal API tokens: issued by an admin (`flask users token`) or by the person themselves
+on their account page, shown once, stored only as a SHA-256 digest.
 
 A token stands for its user: the API applies that user's role and practices exactly as
 the signed-in pages do. Issuing a new token replaces the old one (one live token per
@@ -20,7 +21,7 @@ PREFIX = "nudge_"  # makes a leaked token easy to recognise in logs and secret s
 API_ROLES = ("analyst", "practice", "admin")
 
 
-def issue(db: Database, *, email: str, now: datetime, actor: str) -> str:
+def issue(db: Database, *, email: str, now: datetime, actor: str, ip: str | None = None) -> str:
     """Create (or replace) the user's API token and return it; it is never shown again."""
     token = PREFIX + secrets.token_urlsafe(32)
     with db.transaction() as session:
@@ -40,11 +41,12 @@ def issue(db: Database, *, email: str, now: datetime, actor: str) -> str:
             action="api_token.issued",
             target=f"user:{user.id}",
             detail={"replaced": replaced},
+            ip=ip,
         )
     return token
 
 
-def revoke(db: Database, *, email: str, now: datetime, actor: str) -> bool:
+def revoke(db: Database, *, email: str, now: datetime, actor: str, ip: str | None = None) -> bool:
     """Remove the user's API token; False when they had none."""
     with db.transaction() as session:
         user = staff.user_by_email(session, users.normalise_email(email))
@@ -53,9 +55,21 @@ def revoke(db: Database, *, email: str, now: datetime, actor: str) -> bool:
         done = staff.clear_api_token(session, user.id)
         if done:
             audit.record(
-                session, now=now, actor=actor, action="api_token.revoked", target=f"user:{user.id}"
+                session,
+                now=now,
+                actor=actor,
+                action="api_token.revoked",
+                target=f"user:{user.id}",
+                ip=ip,
             )
         return bool(done)
+
+
+def has_token(db: Database, *, email: str) -> bool:
+    """Whether the user has a live API token (its value is never kept)."""
+    with db.transaction() as session:
+        user = staff.user_by_email(session, users.normalise_email(email))
+        return user is not None and user.api_token_hash is not None
 
 
 def identify(session: Session, token: str) -> users.StaffIdentity | None:

@@ -65,6 +65,11 @@ def demo_practice(ctx: DemoContext) -> None:
     ctx.log.append(f"Practice {practice.ods_code} {practice.name}: {state}")
 
 
+# the outbox provider's designated failures (app.sms.outbox_provider), given to two
+# patients the demo campaign invites so its delivery report shows every row
+FAILING_NUMBERS = ("07700 900002", "07700 900003")
+
+
 def demo_patients(ctx: DemoContext) -> None:
     """400 synthetic patients with Ofcom drama-range mobiles, imported like a real list."""
     with ctx.db.transaction() as session:
@@ -73,7 +78,13 @@ def demo_patients(ctx: DemoContext) -> None:
         ctx.log.append(f"Patients: {count} already loaded")
         return
     buffer = io.StringIO()
-    write_gp_list(buffer, DEMO_PATIENTS, seed=DEMO_SEED, on=ctx.now.astimezone(LONDON).date())
+    write_gp_list(
+        buffer,
+        DEMO_PATIENTS,
+        seed=DEMO_SEED,
+        on=ctx.now.astimezone(LONDON).date(),
+        failing_numbers=FAILING_NUMBERS,
+    )
     buffer.seek(0)
     result = importing.import_patients(
         ctx.db,

@@ -156,6 +156,12 @@ def trial(
     )
 
 
+def refresh(db: Database, campaign_ids: Sequence[int], *, now: datetime) -> datetime | None:
+    """Bring these campaigns' funnel stamps up to date now ("Refresh now" on a report)."""
+    with db.transaction() as session:
+        return report_stamps.ensure_fresh(session, campaign_ids, now=now, max_age=timedelta(0))
+
+
 def refresh_all(db: Database, *, now: datetime) -> str:
     """Refresh the funnel stamps of every approved campaign not yet purged (scheduler)."""
     with db.transaction() as session:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, abort, current_app, request
@@ -37,6 +37,14 @@ def breakable(value: object) -> Markup:
 
 def london_today() -> date:
     return get_clock().now().astimezone(LONDON).date()
+
+
+def example_date(days_ahead: int = 14, iso: bool = False) -> str:
+    """A date hint that is never in the past and reads the same whatever order the
+    browser's date box shows day, month and year in: "For example, 2 March 2027"
+    (`iso`: 2027-03-02, for a file's columns)."""
+    day = london_today() + timedelta(days=days_ahead)
+    return day.isoformat() if iso else day.strftime("%-d %B %Y")
 
 
 # ids are PostgreSQL `integer` columns: a larger number can name nothing (and would
@@ -115,3 +123,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(breakable, "breakable")
     app.add_template_global(practice_options, "practice_options")
     app.add_template_global(practice_codes, "practice_codes")
+    app.add_template_global(example_date, "example_date")

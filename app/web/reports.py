@@ -13,7 +13,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.clock import LONDON
 from app.domain import report_csv
@@ -119,7 +129,8 @@ def _choice(viewer: Viewer, campaigns: list[reports.CampaignChoice]) -> Choice:
         if not wanted:
             abort(404)
     if not wanted and campaigns:
-        wanted = [campaigns[0].id]
+        # the newest campaign that has sent something: an empty one shows only zeros
+        wanted = [next((c.id for c in campaigns if c.has_invitations), campaigns[0].id)]
     by = [d for d in (request.args.get("by1", ""), request.args.get("by2", "")) if d]
     by = list(dict.fromkeys(by))
     if any(d not in DIMENSIONS for d in by):
@@ -176,8 +187,14 @@ def index() -> str:
             )
         except ReportError as exc:
             error = str(exc)
+    as_of = funnel.figures_as_of if funnel is not None else None
     return render_template(
         "reports/index.html",
+        as_of=as_of,
+        as_of_minutes=(
+            None if as_of is None else int((get_clock().now() - as_of).total_seconds() // 60)
+        ),
+        refresh_minutes=max(1, int(max_age().total_seconds() // 60)),
         campaigns=campaigns,
         choice=choice,
         viewer=viewer,
@@ -195,6 +212,23 @@ def index() -> str:
         rule=rule(),
         london_time=london,
     )
+
+
+@bp.post("/refresh")
+@roles_required(*REPORT_ROLES)
+def refresh_now() -> WerkzeugResponse:
+    """Count the chosen campaigns' figures again now, then show the same report."""
+    viewer = signed_in_viewer()
+    allowed = {c.id for c in allowed_campaigns(viewer)}
+    try:
+        ids = [int(i) for i in request.form.getlist("campaign")]
+    except ValueError:
+        abort(400)
+    if not ids or any(i not in allowed for i in ids):
+        abort(404)
+    reports.refresh(get_db(), ids, now=get_clock().now())
+    query = request.form.get("query", "")
+    return redirect(url_for("reports.index") + (f"?{query}" if query else ""), code=303)
 
 
 @bp.get("/<table>.csv")
@@ -279,10 +313,12 @@ def _chart_data(funnel: UptakeReport | None, uptake: UptakeReport | None) -> dic
     return data
 
 
-def _point(group: GroupRow | None) -> dict[str, float] | None:
+def _point(group: GroupRow | None) -> dict[str, Any] | None:
+    """A bar, or why there is none: suppressed ("*", as in the table) or nobody invited
+    ("–", as in the table); None when the group has no members at all."""
     if group is None:
         return None
     rate = group.rates["take_up"]
     if rate.value is None or rate.low is None or rate.high is None:
-        return None
+        return {"y": None, "suppressed": bool(rate.suppressed)}
     return {"y": rate.value * 100, "yMin": rate.low * 100, "yMax": rate.high * 100}

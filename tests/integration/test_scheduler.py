@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from app import create_app
 from app.clock import FixedClock
 from app.data.db import Database
-from app.data.models import Message, Offer, OfferSlot
+from app.data.models import Message, Offer, OfferSlot, PhoneNumber
 from app.domain.send_rate import TokenBucket
 from app.services import campaigns
 from app.settings import Settings
@@ -61,8 +61,35 @@ def test_run_once_dispatches_what_is_queued(db: Database) -> None:
         queue_outbound(session, in_send_window=False)
     results = dict(run_once(context(db)))
     assert results["dispatch"].startswith("claimed 1, sent 1")
+    assert results["outbox_receipts"] == "1 delivered"  # as a network would report it
     with db.transaction() as session:
-        assert session.scalar(select(Message.status)) == "sent"
+        assert session.scalar(select(Message.status)) == "delivered"
+
+
+def test_the_outbox_reports_delivery_and_fails_the_designated_test_numbers(
+    db: Database,
+) -> None:
+    """07700 900002 fails for good (and is marked not textable), 07700 900003 fails for
+    now, like GOV.UK Notify's test numbers; every other number is delivered."""
+    with db.transaction() as session:
+        for n in ("+447700900001", "+447700900002", "+447700900003"):
+            queue_outbound(session, to=n, in_send_window=False, body=f"to {n}")
+    results = dict(run_once(context(db)))
+    assert results["outbox_receipts"] == "1 delivered, 1 permanent-failure, 1 temporary-failure"
+    with db.transaction() as session:
+        rows = dict(session.execute(select(Message.to_number, Message.status)).all())
+        codes = dict(session.execute(select(Message.to_number, Message.error_code)).all())
+        failing = session.get(PhoneNumber, "+447700900002")
+        passing = session.get(PhoneNumber, "+447700900003")
+    assert rows == {
+        "+447700900001": "delivered",
+        "+447700900002": "undelivered",
+        "+447700900003": "undelivered",
+    }
+    assert codes["+447700900002"] == "permanent" and codes["+447700900003"] == "temporary"
+    assert failing is not None and failing.not_textable_at is not None
+    assert passing is None or passing.not_textable_at is None
+    assert dict(run_once(context(db)))["outbox_receipts"] == "0"  # each reported once
 
 
 def test_a_failing_job_is_reported_and_the_rest_still_run(db: Database) -> None:

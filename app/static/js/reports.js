@@ -57,7 +57,7 @@
         errorBarWhiskerLineWidth: 1.5,
         errorBarWhiskerSize: 12,
         data: series.points.map(function (p) {
-          return p === null ? { y: null, yMin: null, yMax: null } : p;
+          return p === null || p.y === null ? { y: null, yMin: null, yMax: null, suppressed: !!(p && p.suppressed) } : p;
         }),
       };
     });
@@ -86,7 +86,8 @@
         ctx.restore();
       },
     };
-    // a suppressed group gets a "*" where its bar would be, so a gap never looks like 0%
+    // a group without a bar gets the table's mark where the bar would be, so a gap never
+    // looks like 0%: "*" suppressed, "–" nobody invited (no rate to show)
     var suppressedMarks = {
       id: "suppressedMarks",
       afterDatasetsDraw: function (chart) {
@@ -99,7 +100,7 @@
           chart.getDatasetMeta(i).data.forEach(function (bar, j) {
             var point = dataset.data[j];
             if (point && (point.y === null || point.y === undefined)) {
-              ctx.fillText("*", bar.x, chart.chartArea.bottom - 6);
+              ctx.fillText(point.suppressed ? "*" : "\u2013", bar.x, chart.chartArea.bottom - 6);
             }
           });
         });
@@ -120,7 +121,7 @@
               label: function (ctx) {
                 var p = ctx.raw || {};
                 if (p.y === null || p.y === undefined) {
-                  return ctx.dataset.label + ": suppressed";
+                  return ctx.dataset.label + (p.suppressed ? ": suppressed" : ": nobody invited");
                 }
                 return ctx.dataset.label + ": " + percent(p.y) + " (95% CI " + percent(p.yMin) + " to " + percent(p.yMax) + ")";
               },

@@ -61,6 +61,8 @@ Progress = Callable[[int], None]
 STAGED = FIELDS
 # the columns a re-import may change (never opted_out_at: that is the patient's choice)
 UPDATABLE = tuple(name for name in STAGED if name != "nhs_number")
+# changed by a re-import only when its file has the column: staff may have set them
+LANGUAGE_FIELDS = ("language", "interpreter_needed")
 
 
 class ImportFileError(ValueError):
@@ -296,7 +298,9 @@ def _load(
         # the rollback wait for data that never comes); the parser thread is stopped and
         # joined on any error too
         with (
-            bulk.upsert_loader(conn, _patient_upsert(session, practice.id, now)) as loader,
+            bulk.upsert_loader(
+                conn, _patient_upsert(session, practice.id, now, match.columns)
+            ) as loader,
             BatchThread(
                 rows,
                 batch_size,
@@ -376,17 +380,21 @@ def _load(
     )
 
 
-def _patient_upsert(session: Session, practice_id: int, now: datetime) -> bulk.Upsert:
+def _patient_upsert(
+    session: Session, practice_id: int, now: datetime, columns: dict[str, int]
+) -> bulk.Upsert:
     """Checked rows into `patient`, matched by (practice, NHS number). A practice's first
     list is a plain insert (nothing can conflict: the checker rejects repeats, and imports
-    of a practice are serialised); a patient on the list again loses left_list_at."""
+    of a practice are serialised); a patient on the list again loses left_list_at. A
+    file without a language (or interpreter) column leaves the recorded one alone."""
+    updatable = tuple(name for name in UPDATABLE if name not in LANGUAGE_FIELDS or name in columns)
     return bulk.Upsert(
         table=cast(Table, Patient.__table__),
         columns=STAGED,
         key=("practice_id", "nhs_number"),
         scope=Patient.practice_id == practice_id,
         constants={"practice_id": practice_id, "created_at": now, "updated_at": now},
-        updatable=UPDATABLE,
+        updatable=updatable,
         touch=("updated_at",),
         reset={"left_list_at": None},
         fresh=not has_patients(session, practice_id),

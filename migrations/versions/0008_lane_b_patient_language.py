@@ -1,0 +1,32 @@
+"""patient.language and patient.interpreter_needed: texts in the resident's language
+
+Revision ID: 0008_lane_b
+Revises: 0007
+Create Date: 2026-12-01 03:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008_lane_b"
+down_revision: str | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("patient", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("language", sa.String(length=5), server_default="en", nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column("interpreter_needed", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("patient", schema=None) as batch_op:
+        batch_op.drop_column("interpreter_needed")
+        batch_op.drop_column("language")

@@ -74,12 +74,20 @@ def name_key(text: str) -> str:
 
 _BY_NAME: dict[str, str] = {}
 for _language in LANGUAGES.values():
-    for _name in (_language.code, _language.english, _language.native, *_language.aliases):
+    for _name in (_language.english, _language.native, *_language.aliases):
         _BY_NAME[name_key(_name)] = _language.code
+_BY_CODE = {code: code for code in LANGUAGES}
 
 
 def lookup(raw: str) -> str | None:
     """The code of the language `raw` names (code, English name or own name), or None."""
+    key = name_key(raw)
+    return (_BY_CODE.get(key) or _BY_NAME.get(key)) if key else None
+
+
+def lookup_name(raw: str) -> str | None:
+    """The code of the language `raw` names in English or in itself (never a bare code:
+    a resident's `so` or `ar` is a word, not a request for Somali or Arabic)."""
     key = name_key(raw)
     return _BY_NAME.get(key) if key else None
 
@@ -116,5 +124,6 @@ __all__ = [
     "interpreter_flag",
     "is_rtl",
     "lookup",
+    "lookup_name",
     "name_key",
 ]

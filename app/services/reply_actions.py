@@ -19,11 +19,12 @@ from app.data.models import (
     Booking,
     Conversation,
     Offer,
+    Patient,
     PhoneNumber,
     Practice,
 )
 from app.data.offers import close_open_offers, open_offer_for
-from app.domain import timefmt
+from app.domain import languages, timefmt
 from app.domain.keywords import Intent
 from app.services import booking as booking_service
 from app.services import numbers
@@ -61,6 +62,7 @@ class Context:
         self.open_offer = open_offer
         self.latest_offer = latest_offer
         self._booking = booking
+        self._language: str | None = None
 
     @property
     def booking(self) -> Booking | None:
@@ -83,6 +85,20 @@ class Context:
     @property
     def practice_name(self) -> str:
         return self.practice.name if self.practice else "your GP practice"
+
+    @property
+    def language(self) -> str:
+        """The patient's language ('en' for an unknown sender)."""
+        if self._language is None:
+            patient = (
+                self._session.get(Patient, self.patient_id) if self.patient_id is not None else None
+            )
+            self._language = patient.language if patient is not None else languages.ENGLISH
+        return self._language
+
+    @language.setter
+    def language(self, code: str) -> None:
+        self._language = code
 
     @property
     def member_id(self) -> int | None:

@@ -33,6 +33,8 @@ class Settings:
     snomed_invitation_code: str = ""
     snomed_declined_code: str = ""
     snomed_did_not_attend_code: str = ""
+    # TRANSLATIONS_DEMO_APPROVED: drafts sent as if approved, labelled "demo approval"
+    translations_demo_approved: bool = False
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -53,4 +55,5 @@ class Settings:
             snomed_invitation_code=str(config.get("SNOMED_INVITATION_CODE") or "").strip(),
             snomed_declined_code=str(config.get("SNOMED_DECLINED_CODE") or "").strip(),
             snomed_did_not_attend_code=str(config.get("SNOMED_DID_NOT_ATTEND_CODE") or "").strip(),
+            translations_demo_approved=bool(config.get("TRANSLATIONS_DEMO_APPROVED")),
         )

@@ -17,6 +17,7 @@ from app.data.models import (
     CampaignPractice,
     Message,
     Offer,
+    Patient,
     Practice,
 )
 from app.domain import eligibility
@@ -225,3 +226,18 @@ def practices_by_name(session: Session, campaign_id: int) -> list[Practice]:
             .order_by(Practice.name)
         )
     )
+
+
+def member_languages(session: Session, campaign_id: int) -> dict[str, int]:
+    """The campaign's eligible members by their language code (whom its texts reach)."""
+    query = (
+        select(Patient.language, func.count())
+        .select_from(CampaignMember)
+        .join(Patient, Patient.id == CampaignMember.patient_id)
+        .where(
+            CampaignMember.campaign_id == campaign_id,
+            CampaignMember.cohort_status == "eligible",
+        )
+        .group_by(Patient.language)
+    )
+    return {code: int(n) for code, n in session.execute(query)}

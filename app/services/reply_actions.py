@@ -27,10 +27,9 @@ from app.data.offers import close_open_offers, open_offer_for
 from app.domain import languages, timefmt
 from app.domain.keywords import Intent
 from app.services import booking as booking_service
-from app.services import numbers
+from app.services import numbers, patient_language, texts
 from app.services.offers import create_offer
 from app.settings import Settings
-from app.sms.rendering import render
 
 # after this many unclear replies in a row a person at the practice follows up
 UNCLEAR_FLAG_AFTER = 2
@@ -185,6 +184,8 @@ class Act:
         kind = self.intent.kind
         if kind == "stop":
             return self.stop(provider_handled=opt_out_type is not None)
+        if kind == "language":
+            return self.switch_language()
         if kind == "start":
             return self.start(provider_handled=opt_out_type is not None)
         if not self.context.known:
@@ -207,8 +208,10 @@ class Act:
     def reply(
         self, template: str, *, kind: str = "reply", dedupe_key: str | None = None, **fields: Any
     ) -> None:
-        body = render(
+        body = texts.render_in(
+            self.context.language,
             template,
+            settings=self.settings,
             practice_name=self.context.practice_name,
             practice_phone=self.context.phone,
             **fields,
@@ -252,6 +255,18 @@ class Act:
         if not provider_handled:
             self.reply("start_ack")
         return "opted_in" if changed else "already_opted_in"
+
+    def switch_language(self) -> str:
+        """Texts go in the language the resident named, said in it; someone we do not
+        know gets the unknown-sender answer in it."""
+        code = self.intent.language or languages.ENGLISH
+        self.context.language = code
+        if not self.context.known:
+            return self.unknown_sender()
+        assert self.context.patient_id is not None
+        patient_language.switch_by_text(self.session, self.context.patient_id, code, now=self.now)
+        self.reply("language_changed")
+        return "language_changed"
 
     def unknown_sender(self) -> str:
         """A polite generic answer, once a day at most (an auto-responder cannot loop us)."""
@@ -298,7 +313,7 @@ class Act:
         assert booking is not None
         starts_at = history.slot_start(self.session, booking.slot_id)
         assert starts_at is not None
-        self.reply("already_booked", slot_time=timefmt.slot_time(starts_at))
+        self.reply("already_booked", slot_time=starts_at)
 
     def ambiguous(self) -> str:
         if self.context.open_offer is None:
@@ -350,7 +365,7 @@ class Act:
         self.context.booking = None
         fresh = self.new_offer()  # before the old slot is freed, so it is not offered again
         bookings.free_booked_slot(self.session, booking.slot_id)
-        self.reply("change", slot_time=timefmt.slot_time(starts_at), new_times=fresh is not None)
+        self.reply("change", slot_time=starts_at, new_times=fresh is not None)
         return "changed_new_offer" if fresh else "changed"
 
     def unclear(self) -> str:

@@ -181,6 +181,22 @@ def show(campaign_id: int) -> str:
         now=get_clock().now(),
         settings=get_settings(),
     )
+    by_language = []
+    if campaign.state == "draft":
+        by_language = campaign_review.language_review(
+            get_db(),
+            [p.id for p in practices],
+            campaign.reference_date,
+            campaign.variants,
+            example={
+                "practice_name": first.name if first else "Your GP practice",
+                "practice_phone": first.phone if first else None,
+                "info_url": campaign.info_url,
+                "hold_hours": campaign.hold_hours,
+                "now": get_clock().now(),
+            },
+            settings=get_settings(),
+        )
     total_weight = sum(e.weight for e in examples) or 1
     mean_cost = sum(e.cost_gbp * e.weight for e in examples) / total_weight
     return render_template(
@@ -191,6 +207,7 @@ def show(campaign_id: int) -> str:
         preview=preview,
         examples=examples,
         mean_cost=mean_cost,
+        by_language=by_language,
     )
 
 
@@ -202,8 +219,16 @@ def _act(campaign_id: int, action: str) -> Response:
         "close": campaigns.close,
     }[action]
     _load(campaign_id)  # 404 for a missing campaign
+    extra_args: dict[str, Any] = {}
+    if action == "approve":
+        extra_args = {
+            "settings": get_settings(),
+            "english_for": tuple(request.form.getlist("english_for")),
+        }
     try:
-        result = do(get_db(), campaign_id, now=get_clock().now(), actor=current_user.email)
+        result = do(
+            get_db(), campaign_id, now=get_clock().now(), actor=current_user.email, **extra_args
+        )
     except campaigns.CampaignError as exc:
         flash(str(exc), "error")
     else:

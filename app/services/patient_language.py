@@ -27,6 +27,11 @@ def choices() -> list[tuple[str, str]]:
     return [(code, language.label) for code, language in languages.LANGUAGES.items()]
 
 
+def label(code: str | None) -> str:
+    """`Polish (Polski)`; an unknown code as itself."""
+    return languages.LANGUAGES[code].label if code in languages.LANGUAGES else str(code)
+
+
 def set_language(
     db: Database,
     patient_id: int,
@@ -36,15 +41,21 @@ def set_language(
     now: datetime,
     actor: str,
     practice_ids: Iterable[int] | None,
+    mobile: str | None = None,
 ) -> str:
     """Record the patient's language and interpreter flag; returns the NHS number (to
-    show the patient again). `practice_ids`: the user's practices (None: all)."""
+    show the patient again). `practice_ids`: the user's practices (None: all);
+    `mobile`: the conversation's number the patient must have, when changed from one."""
     code = languages.lookup(language)
     if code is None:
         raise LanguageError(f"{language!r} is not a language Nudge texts in")
     with db.transaction() as session:
         patient = session.get(Patient, patient_id)
-        allowed = practice_ids is None or (patient and patient.practice_id in set(practice_ids))
+        allowed = patient is not None and (
+            practice_ids is None or patient.practice_id in set(practice_ids)
+        )
+        if mobile is not None and patient is not None and patient.mobile != mobile:
+            allowed = False
         if patient is None or not allowed:
             raise LanguageError("no such patient at your practices")
         before = (patient.language, patient.interpreter_needed)

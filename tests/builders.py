@@ -314,6 +314,8 @@ def add_member(
         ethnic_group=patient.ethnic_group,
         ethnic_category=patient.ethnic_category,
         imd_quintile=imd_quintile,
+        language=patient.language,
+        interpreter_needed=patient.interpreter_needed,
         practice_id=patient.practice_id,
     )
     session.add(member)

@@ -69,6 +69,8 @@ def cohort_select(practice_ids: Sequence[int], on: date) -> Select[Any]:
         everyone.c.ethnic_group,
         everyone.c.ethnic_category,
         everyone.c.imd_quintile,
+        everyone.c.language,
+        everyone.c.interpreter_needed,
     ).where(
         everyone.c.status.in_(
             (eligibility.ELIGIBLE, eligibility.NOT_TEXTABLE, eligibility.NEEDS_REVIEW)
@@ -95,6 +97,8 @@ def snapshot_members(
                 "ethnic_group",
                 "ethnic_category",
                 "imd_quintile",
+                "language",
+                "interpreter_needed",
                 "invitations",
                 "priority_rank",
                 "updated_at",
@@ -114,6 +118,8 @@ def snapshot_members(
                 cohort.c.ethnic_group,
                 cohort.c.ethnic_category,
                 cohort.c.imd_quintile,
+                cohort.c.language,
+                cohort.c.interpreter_needed,
                 literal(0),
                 literal(0),
                 literal(now),

@@ -130,6 +130,8 @@ def cohort_query(practice_ids: Sequence[int], on: date) -> Select:
         p.ethnic_group.label("ethnic_group"),
         p.ethnic_category.label("ethnic_category"),
         imd_quintile().label("imd_quintile"),
+        p.language.label("language"),
+        p.interpreter_needed.label("interpreter_needed"),
     )
 
 

@@ -1,5 +1,8 @@
 """patient.language and patient.interpreter_needed: texts in the resident's language
 
+campaign_member.language and campaign_member.interpreter_needed snapshot them at
+approval, as reporting dimensions (null for members approved before).
+
 Revision ID: 0008_lane_b
 Revises: 0007
 Create Date: 2026-12-01 03:00:00
@@ -24,9 +27,15 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("interpreter_needed", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
+    with op.batch_alter_table("campaign_member", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("language", sa.String(length=5), nullable=True))
+        batch_op.add_column(sa.Column("interpreter_needed", sa.Boolean(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("campaign_member", schema=None) as batch_op:
+        batch_op.drop_column("interpreter_needed")
+        batch_op.drop_column("language")
     with op.batch_alter_table("patient", schema=None) as batch_op:
         batch_op.drop_column("interpreter_needed")
         batch_op.drop_column("language")

@@ -256,7 +256,9 @@ def _check_translations(
         if code in english_for:
             accepted[code] = people
         else:
-            blocked.append(f"{languages.get(code).english} ({people} people)")
+            blocked.append(
+                f"{languages.get(code).english} ({people} {'person' if people == 1 else 'people'})"
+            )
     if blocked:
         raise CampaignError(
             "Not approved: draft translations for "

@@ -61,7 +61,7 @@ Progress = Callable[[int], None]
 STAGED = FIELDS
 # the columns a re-import may change (never opted_out_at: that is the patient's choice)
 UPDATABLE = tuple(name for name in STAGED if name != "nhs_number")
-# changed by a re-import only when its file has the column: staff may have set them
+# a re-import without these columns leaves them alone: staff or the resident set them
 LANGUAGE_FIELDS = ("language", "interpreter_needed")
 
 
@@ -385,8 +385,7 @@ def _patient_upsert(
 ) -> bulk.Upsert:
     """Checked rows into `patient`, matched by (practice, NHS number). A practice's first
     list is a plain insert (nothing can conflict: the checker rejects repeats, and imports
-    of a practice are serialised); a patient on the list again loses left_list_at. A
-    file without a language (or interpreter) column leaves the recorded one alone."""
+    of a practice are serialised); a patient on the list again loses left_list_at."""
     updatable = tuple(name for name in UPDATABLE if name not in LANGUAGE_FIELDS or name in columns)
     return bulk.Upsert(
         table=cast(Table, Patient.__table__),

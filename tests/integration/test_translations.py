@@ -161,7 +161,7 @@ def test_approval_is_blocked_by_drafts_until_english_is_accepted(db, practice) -
     campaign_id = _draft_campaign(db)
     with pytest.raises(campaigns.CampaignError) as refused:
         campaigns.approve(db, campaign_id, now=NOW, actor="test", settings=Settings())
-    assert "Polish (2 people)" in str(refused.value) and "Urdu (1 people)" in str(refused.value)
+    assert "Polish (2 people)" in str(refused.value) and "Urdu (1 person)" in str(refused.value)
     with pytest.raises(campaigns.CampaignError):
         campaigns.approve(
             db, campaign_id, now=NOW, actor="test", settings=Settings(), english_for=("pl",)

@@ -101,6 +101,18 @@ def is_rtl(code: str | None) -> bool:
     return get(code).rtl
 
 
+# a message variant named `<variant>_english` is `<variant>` always sent in English: a
+# campaign randomises English against the translation with the usual variant machinery
+ENGLISH_VARIANT_SUFFIX = "_english"
+
+
+def variant_template(variant: str) -> tuple[str, bool]:
+    """(the invitation variant whose template a variant uses, whether it is English-only)."""
+    if variant.endswith(ENGLISH_VARIANT_SUFFIX) and len(variant) > len(ENGLISH_VARIANT_SUFFIX):
+        return variant[: -len(ENGLISH_VARIANT_SUFFIX)], True
+    return variant, False
+
+
 _YES = frozenset({"y", "yes", "true", "1", "required", "needed", "interpreter required"})
 _NO = frozenset({"n", "no", "false", "0", "not required", "not needed", "none"})
 
@@ -117,6 +129,7 @@ def interpreter_flag(raw: str) -> bool | None:
 
 __all__ = [
     "ENGLISH",
+    "ENGLISH_VARIANT_SUFFIX",
     "LANGUAGES",
     "Language",
     "TRANSLATED",
@@ -126,4 +139,5 @@ __all__ = [
     "lookup",
     "lookup_name",
     "name_key",
+    "variant_template",
 ]

@@ -201,7 +201,8 @@ def language_review(
 
 
 def available_variants() -> list[str]:
-    """Variant names that have an invitation template (message_templates/invitation_*)."""
+    """Variant names that have an invitation template (message_templates/invitation_*);
+    `<name>_english` (the same, always in English) is accepted too, not listed."""
     from app.sms.rendering import TEMPLATE_DIR
 
     return sorted(

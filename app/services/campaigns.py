@@ -74,9 +74,10 @@ def _check(spec: CampaignSpec) -> SendWindow:
     for name, weight in spec.variants:
         if weight < 1:
             raise CampaignError(f"variant {name!r} needs a weight of at least 1")
-        if not (TEMPLATE_DIR / f"invitation_{name}.txt.j2").exists():
+        base, _ = languages.variant_template(name)
+        if not (TEMPLATE_DIR / f"invitation_{base}.txt.j2").exists():
             raise CampaignError(
-                f"no template message_templates/invitation_{name}.txt.j2 for variant {name!r}"
+                f"no template message_templates/invitation_{base}.txt.j2 for variant {name!r}"
             )
     for label, value, low, high in (
         ("hold hours", spec.hold_hours, 1, 24 * 14),

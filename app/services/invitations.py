@@ -90,8 +90,11 @@ class InvitationRenderer:
         key = (facts.variant, facts.language)
         found = self._templates.get(key)
         if found is None:
+            base, english_only = languages.variant_template(facts.variant)
             name, used = template_for(
-                f"invitation_{facts.variant}", facts.language, demo_approved=self.demo_approved
+                f"invitation_{base}",
+                languages.ENGLISH if english_only else facts.language,
+                demo_approved=self.demo_approved,
             )
             found = self._templates[key] = (environment().get_template(name), used)
         template, used = found

@@ -222,3 +222,62 @@ def test_templates_check_reports_each_language(runner) -> None:
     assert "FLAG ro/invitation_control [draft]: UCS-2" in result.output
     assert "GSM-7 spelling trade-off: Romanian without diacritics" in result.output
     assert "ar: 21 templates, 21 drafts" in result.output
+
+
+def test_the_review_form_approves_only_with_english_accepted(client, db, practice) -> None:
+    from tests.web.staff import post
+
+    campaign_id = _draft_campaign(db)
+    with db.transaction() as session:
+        add_user(session, "admin@example.nhs.uk", "admin")
+    sign_in(client, "admin@example.nhs.uk")
+    refused = post(client, f"/campaigns/{campaign_id}/approve", follow_redirects=True)
+    assert "draft translations for Polish (2 people), Urdu (1 person)" in refused.get_data(
+        as_text=True
+    )
+    post(client, f"/campaigns/{campaign_id}/approve", {"english_for": ["pl", "ur"]})
+    with db.transaction() as session:
+        from app.data.models import Campaign
+
+        assert session.get(Campaign, campaign_id).state == "active"
+
+
+def test_a_campaign_randomises_english_against_the_translation(db, practice) -> None:
+    from app.data.models import CampaignMember, Offer
+
+    spec = campaigns.CampaignSpec(
+        name="English or Polish",
+        practices=["F84003"],
+        lawful_basis="Direct care: GP practice public task (UK GDPR 6(1)(e), 9(2)(h))",
+        variants=(("control", 1), ("control_english", 1)),
+        seed=3,
+    )
+    campaign_id = campaigns.create(db, spec, now=NOW, actor="test")
+    campaigns.approve(db, campaign_id, now=NOW, actor="test", settings=DEMO)
+    assert offers.plan_wave(db, campaign_id, now=NOW, settings=DEMO) == 4
+    with db.transaction() as session:
+        rows = session.execute(
+            select(Offer.mobile, CampaignMember.variant, Message.body)
+            .join(CampaignMember, CampaignMember.id == Offer.member_id)
+            .join(Message, Message.offer_id == Offer.id)
+        ).all()
+    polish = {
+        (variant, "zaprasza" in body)
+        for mobile, variant, body in rows
+        if mobile in ("+447700900102", "+447700900103")
+    }
+    assert polish <= {("control", True), ("control_english", False)}
+    assert {variant for _, variant, _ in rows} == {"control", "control_english"}
+    assert all("invites you" in body for _, variant, body in rows if variant == "control_english")
+    with pytest.raises(campaigns.CampaignError):
+        campaigns.create(
+            db,
+            campaigns.CampaignSpec(
+                name="No such",
+                practices=["F84003"],
+                lawful_basis="Direct care",
+                variants=(("nothing_english", 1),),
+            ),
+            now=NOW,
+            actor="test",
+        )

@@ -98,3 +98,12 @@ def translated_patients(session: Session, practice_id: int) -> int:
     """How many of the practice's patients have a language other than English."""
     query = select(func.count()).where(Patient.practice_id == practice_id, Patient.language != "en")
     return int(session.scalar(query) or 0)
+
+
+def languages_of(session: Session, patient_ids: Iterable[int]) -> dict[int, str]:
+    """Each patient's language, in one query."""
+    ids = list(patient_ids)
+    if not ids:
+        return {}
+    query = select(Patient.id, Patient.language).where(Patient.id.in_(ids))
+    return {patient_id: language for patient_id, language in session.execute(query)}

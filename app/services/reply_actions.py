@@ -113,10 +113,13 @@ def open_offer_contexts(
     session: Session, numbers: Iterable[str], now: datetime
 ) -> dict[str, Context]:
     """The context of each of `numbers` with an open offer (the common case), loaded for
-    a whole batch in two queries: their open offers, then their patients' practices."""
+    a whole batch in three queries: their open offers, their patients' practices and
+    languages."""
     open_offers = offers.open_offers_for(session, numbers)
-    practices = history.practices_of(session, {o.patient_id for o in open_offers.values()})
-    return {
+    patient_ids = {o.patient_id for o in open_offers.values()}
+    practices = history.practices_of(session, patient_ids)
+    spoken = history.languages_of(session, patient_ids)
+    contexts = {
         number: Context(
             session,
             now,
@@ -129,6 +132,10 @@ def open_offer_contexts(
         )
         for number, offer in open_offers.items()
     }
+    for context in contexts.values():
+        if context.patient_id in spoken:
+            context.language = spoken[context.patient_id]
+    return contexts
 
 
 def context_for(session: Session, number: str, now: datetime) -> Context:

@@ -158,7 +158,7 @@ def test_a_digit_in_any_script_means_its_ascii_digit(text, data, language) -> No
     assert parse(swapped, language) == parse(text, language), swapped
 
 
-def test_the_scripts_the_issue_names_are_read() -> None:
+def test_bengali_arabic_urdu_gurmukhi_gujarati_devanagari_and_full_width_digits_are_read() -> None:
     for ones in ("১২৩", "١٢٣", "۱۲۳", "੧੨੩", "૧૨૩", "१२३", "１２３"):
         assert parse(ones[1]).choice == 2
         assert parse(ones).kind == A

@@ -92,6 +92,9 @@ DEFAULTS: dict[str, Any] = {
     # (CIDR); with neither, it is closed
     "METRICS_TOKEN": "",
     "METRICS_ALLOWED_NETWORKS": "",
+    # send draft translations as if approved, labelled "demo approval" wherever shown;
+    # None: on in development and demo, off otherwise (production refuses it)
+    "TRANSLATIONS_DEMO_APPROVED": None,
 }
 
 
@@ -112,6 +115,8 @@ def load(app: Any, test_config: dict[str, Any] | None) -> None:
         app.config.from_mapping(test_config)
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = f"sqlite:///{app.instance_path}/nudge.sqlite3"
+    if app.config["TRANSLATIONS_DEMO_APPROVED"] is None:
+        app.config["TRANSLATIONS_DEMO_APPROVED"] = app.config["ENV"] in {"development", "demo"}
     if app.config["ENV"] in {"development", "demo"}:
         generated = instance_secrets(Path(app.instance_path))
         for name in GENERATED:
@@ -217,6 +222,11 @@ def check_types(config: dict[str, Any]) -> None:
 
 
 def check_production(config: dict[str, Any]) -> None:
+    if config.get("TRANSLATIONS_DEMO_APPROVED"):
+        raise ConfigError(
+            "NUDGE_TRANSLATIONS_DEMO_APPROVED is on in production: translations must be "
+            "approved by a person (approved-by/approved-on in each template's header)"
+        )
     key = config["SECRET_KEY"]
     if not key or len(str(key).encode()) < MIN_SECRET_KEY_BYTES:
         raise ConfigError(

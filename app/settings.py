@@ -35,6 +35,8 @@ class Settings:
     snomed_did_not_attend_code: str = ""
     # OUTCOME_WINDOW_DAYS: an outcome links to the attended check it follows within it
     outcome_window_days: int = 90
+    # TRANSLATIONS_DEMO_APPROVED: drafts sent as if approved, labelled "demo approval"
+    translations_demo_approved: bool = False
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -56,4 +58,5 @@ class Settings:
             snomed_declined_code=str(config.get("SNOMED_DECLINED_CODE") or "").strip(),
             snomed_did_not_attend_code=str(config.get("SNOMED_DID_NOT_ATTEND_CODE") or "").strip(),
             outcome_window_days=int(config.get("OUTCOME_WINDOW_DAYS", 90)),
+            translations_demo_approved=bool(config.get("TRANSLATIONS_DEMO_APPROVED")),
         )

@@ -70,7 +70,7 @@ class Job:
 
 
 def expire_offers(ctx: JobContext) -> str:
-    return f"{expire_due_offers(ctx.db, now=ctx.clock.now())} offers expired"
+    return f"{expire_due_offers(ctx.db, now=ctx.clock.now(), settings=ctx.settings)} offers expired"
 
 
 def plan_waves(ctx: JobContext) -> str:

@@ -65,6 +65,8 @@ def add_patient(
     given_name: str | None = "Test",
     family_name: str | None = "Patient",
     postcode: str | None = "E1 1AA",
+    language: str = "en",
+    interpreter_needed: bool = False,
     now: datetime = BUILDER_NOW,
 ) -> Patient:
     """A patient who, by default, is eligible and textable on the conftest clock's date (50)."""
@@ -86,6 +88,8 @@ def add_patient(
         unrecognised_conditions=unrecognised_conditions,
         last_health_check=last_health_check,
         opted_out_at=opted_out_at,
+        language=language,
+        interpreter_needed=interpreter_needed,
         created_at=now,
         updated_at=now,
     )
@@ -310,6 +314,8 @@ def add_member(
         ethnic_group=patient.ethnic_group,
         ethnic_category=patient.ethnic_category,
         imd_quintile=imd_quintile,
+        language=patient.language,
+        interpreter_needed=patient.interpreter_needed,
         practice_id=patient.practice_id,
     )
     session.add(member)

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from app.domain import allocation
-from app.runtime import get_clock, get_db
+from app.runtime import get_clock, get_db, get_settings
 from app.services import campaigns
 
 campaigns_group = AppGroup("campaigns", help="Campaigns: create, approve, pause, resume, status.")
@@ -104,9 +104,23 @@ def _one_line(error: campaigns.CampaignError) -> str:
 
 @campaigns_group.command("approve", help="Approve a draft: snapshot its cohort; it may send.")
 @click.argument("campaign_id", type=int)
-def approve(campaign_id: int) -> None:
+@click.option(
+    "--accept-english",
+    "english_for",
+    multiple=True,
+    metavar="CODE",
+    help="Send this language's people English: its translations are drafts (repeatable).",
+)
+def approve(campaign_id: int, english_for: tuple[str, ...]) -> None:
     try:
-        result = campaigns.approve(get_db(), campaign_id, now=get_clock().now(), actor="cli")
+        result = campaigns.approve(
+            get_db(),
+            campaign_id,
+            now=get_clock().now(),
+            actor="cli",
+            settings=get_settings(),
+            english_for=english_for,
+        )
     except campaigns.CampaignError as exc:
         raise click.ClickException(str(exc)) from exc
     arms = ", ".join(f"{k}={v}" for k, v in sorted(result.variants.items()))

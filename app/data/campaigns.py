@@ -17,6 +17,7 @@ from app.data.models import (
     CampaignPractice,
     Message,
     Offer,
+    Patient,
     Practice,
 )
 from app.domain import eligibility
@@ -68,6 +69,8 @@ def cohort_select(practice_ids: Sequence[int], on: date) -> Select[Any]:
         everyone.c.ethnic_group,
         everyone.c.ethnic_category,
         everyone.c.imd_quintile,
+        everyone.c.language,
+        everyone.c.interpreter_needed,
     ).where(
         everyone.c.status.in_(
             (eligibility.ELIGIBLE, eligibility.NOT_TEXTABLE, eligibility.NEEDS_REVIEW)
@@ -94,6 +97,8 @@ def snapshot_members(
                 "ethnic_group",
                 "ethnic_category",
                 "imd_quintile",
+                "language",
+                "interpreter_needed",
                 "invitations",
                 "priority_rank",
                 "updated_at",
@@ -113,6 +118,8 @@ def snapshot_members(
                 cohort.c.ethnic_group,
                 cohort.c.ethnic_category,
                 cohort.c.imd_quintile,
+                cohort.c.language,
+                cohort.c.interpreter_needed,
                 literal(0),
                 literal(0),
                 literal(now),
@@ -282,3 +289,18 @@ def member_progress(
         counts["members"] += int(n)
         counts["invited"] += int(invited or 0)
     return progress
+
+
+def member_languages(session: Session, campaign_id: int) -> dict[str, int]:
+    """The campaign's eligible members by their language code (whom its texts reach)."""
+    query = (
+        select(Patient.language, func.count())
+        .select_from(CampaignMember)
+        .join(Patient, Patient.id == CampaignMember.patient_id)
+        .where(
+            CampaignMember.campaign_id == campaign_id,
+            CampaignMember.cohort_status == "eligible",
+        )
+        .group_by(Patient.language)
+    )
+    return {code: int(n) for code, n in session.execute(query)}

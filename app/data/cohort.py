@@ -130,6 +130,8 @@ def cohort_query(practice_ids: Sequence[int], on: date) -> Select:
         p.ethnic_group.label("ethnic_group"),
         p.ethnic_category.label("ethnic_category"),
         imd_quintile().label("imd_quintile"),
+        p.language.label("language"),
+        p.interpreter_needed.label("interpreter_needed"),
     )
 
 
@@ -212,3 +214,15 @@ def practice_ids_for(session: Session, ods_codes: Sequence[str]) -> list[int]:
     if missing:
         raise LookupError(f"no practice with ODS code {', '.join(missing)}")
     return [found[c] for c in codes]
+
+
+def language_counts(session: Session, practice_ids: Sequence[int], on: date) -> dict[str, int]:
+    """Eligible, textable patients of `practice_ids` on `on` by language code."""
+    r = rules_on(on)
+    eligible = r.outcome(dict.fromkeys(rules.REASONS, 0), 0, 0, 1) == 1
+    query = (
+        patients(practice_ids, Patient.language, func.count())
+        .where(eligible)
+        .group_by(Patient.language)
+    )
+    return {code: int(n) for code, n in session.execute(query)}

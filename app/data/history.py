@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.data.models import Booking, Campaign, Offer, Patient, Practice, Slot
@@ -86,3 +86,24 @@ def practices_of(session: Session, patient_ids: Iterable[int]) -> dict[int, Prac
 
 def slot_start(session: Session, slot_id: int) -> datetime | None:
     return session.scalar(select(Slot.starts_at).where(Slot.id == slot_id))
+
+
+def patient_ids_of(session: Session, practice_id: int) -> list[int]:
+    """Every patient id of the practice, in id order."""
+    query = select(Patient.id).where(Patient.practice_id == practice_id).order_by(Patient.id)
+    return list(session.scalars(query))
+
+
+def translated_patients(session: Session, practice_id: int) -> int:
+    """How many of the practice's patients have a language other than English."""
+    query = select(func.count()).where(Patient.practice_id == practice_id, Patient.language != "en")
+    return int(session.scalar(query) or 0)
+
+
+def languages_of(session: Session, patient_ids: Iterable[int]) -> dict[int, str]:
+    """Each patient's language, in one query."""
+    ids = list(patient_ids)
+    if not ids:
+        return {}
+    query = select(Patient.id, Patient.language).where(Patient.id.in_(ids))
+    return {patient_id: language for patient_id, language in session.execute(query)}

@@ -53,6 +53,7 @@ class Candidate:
     age_band: str | None
     sex: str | None
     ranking: priority.Candidate
+    language: str = "en"
 
 
 def candidates(
@@ -87,6 +88,7 @@ def candidates(
             CampaignMember.imd_quintile,
             CampaignMember.invitations,
             CampaignMember.priority_rank,
+            Patient.language,
         )
         .join(Patient, Patient.id == CampaignMember.patient_id)
         .where(
@@ -118,6 +120,7 @@ def candidates(
             age_band=r[6],
             sex=r[7],
             ranking=priority.Candidate(r[0], r[8], r[9], r[10]),
+            language=r[11],
         )
         for r in session.execute(query)
     ]

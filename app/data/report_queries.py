@@ -96,6 +96,8 @@ def _dimension_column(name: str) -> Any:
         "ethnic_group": m.ethnic_group,
         "ethnic_category": m.ethnic_category,
         "imd_quintile": m.imd_quintile,
+        "language": m.language,
+        "interpreter_needed": m.interpreter_needed,
         "practice": m.practice_id,
         "variant": m.variant,
     }[name]

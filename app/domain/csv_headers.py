@@ -25,6 +25,14 @@ PATIENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "imd_edition": ("IMD Edition", "IMD Year", "IoD Edition"),
     "conditions": ("Conditions", "Exclusion Conditions"),
     "last_health_check": ("Last NHS Health Check", "Last Health Check"),
+    "language": (
+        "Language",
+        "Main Language",
+        "Main Spoken Language",
+        "Preferred Language",
+        "Language Code",
+    ),
+    "interpreter_needed": ("Interpreter Needed", "Interpreter", "Interpreter Required"),
     "snomed_codes": ("SNOMED Codes", "SNOMED CT Codes", "Codes", "Concept IDs"),
 }
 PATIENT_REQUIRED = ("nhs_number", "date_of_birth")

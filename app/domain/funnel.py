@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app.domain import eligibility, ethnicity
+from app.domain import eligibility, ethnicity, languages
 from app.domain.suppression import ALL, Rule, shown
 
 DIMENSIONS: dict[str, str] = {
@@ -37,6 +37,8 @@ DIMENSIONS: dict[str, str] = {
     "ethnic_group": "Ethnic group",
     "ethnic_category": "Ethnic category",
     "imd_quintile": "IMD quintile",
+    "language": "Language",
+    "interpreter_needed": "Interpreter needed",
     "practice": "Practice",
     "variant": "Message variant",
 }
@@ -275,6 +277,11 @@ def label(dimension: str, value: Any) -> str:
         if group == "not_stated":
             return name
         return f"{ethnicity.GROUP_LABELS[group]}: {name}"
+    if dimension == "language":
+        known = languages.LANGUAGES.get(str(value))
+        return known.label if known else NOT_KNOWN
+    if dimension == "interpreter_needed":
+        return "Interpreter needed" if value else "No interpreter needed"
     if dimension == "imd_quintile":
         q = int(value)
         suffix = {1: " (most deprived)", 5: " (least deprived)"}.get(q, "")
@@ -295,6 +302,11 @@ def sort_key(dimension: str, value: Any) -> tuple[int, Any]:
         return (0, order.index(value) if value in order else len(order))
     if dimension == "imd_quintile":
         return (0, int(value))
+    if dimension == "language":
+        order = list(languages.LANGUAGES)
+        return (0, order.index(value) if value in order else len(order))
+    if dimension == "interpreter_needed":
+        return (0, 0 if value else 1)
     if dimension == "variant":
         return (0, str(value))
     return (0, str(value))

@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, NamedTuple
 
-from app.domain import eligibility, ethnicity, nhs_number, phone
+from app.domain import eligibility, ethnicity, languages, nhs_number, phone
 from app.domain.coded import Clusters, PatientCodes
 from app.domain.csv_headers import PATIENT_COLUMNS
 from app.domain.dates import DateFormatError, parse_date
@@ -29,7 +29,7 @@ FIELDS = (
     "nhs_number", "given_name", "family_name", "date_of_birth", "sex", "ethnic_category",
     "ethnic_group", "postcode", "lsoa", "imd_decile", "imd_edition", "mobile",
     "mobile_status", "conditions", "unrecognised_conditions", "last_health_check",
-    "statin_issued_on",
+    "statin_issued_on", "language", "interpreter_needed",
 )  # fmt: skip
 MOBILE_STATUS = FIELDS.index("mobile_status")
 _MEMO_LIMIT = 200_000  # a memo dict stops growing here (a file of all-different values)
@@ -107,6 +107,24 @@ def check_ethnicity(raw: str) -> tuple[str | None, str, str | None]:
     return code, ethnicity.group_of(code), warning
 
 
+def check_language(raw: str) -> tuple[str, str | None]:
+    """(code, warning): a language we do not text in leaves the patient in English."""
+    value = raw.strip()
+    if not value:
+        return languages.ENGLISH, None
+    code = languages.lookup(value)
+    if code is None:
+        return languages.ENGLISH, f"unknown language {value[:40]!r} (texts stay in English)"
+    return code, None
+
+
+def check_interpreter(raw: str) -> tuple[bool, str | None]:
+    flag = languages.interpreter_flag(raw)
+    if flag is None:
+        return False, f"interpreter needed {raw.strip()[:20]!r} is not yes or no (ignored)"
+    return flag, None
+
+
 def check_conditions(raw: str) -> tuple[str, str, str | None]:
     """(exclusions, unrecognised terms, warning): an unrecognised term holds the patient."""
     parsed = eligibility.parse_conditions(raw)
@@ -149,6 +167,7 @@ class RowChecker:
         self.i_imd, self.i_edition = col["imd_decile"], col["imd_edition"]
         self.i_cond, self.i_check = col["conditions"], col["last_health_check"]
         self.i_codes = col["snomed_codes"]
+        self.i_language, self.i_interpreter = col["language"], col["interpreter_needed"]
         self.clusters = clusters
         self.coded = coded or {}
         self.today = today
@@ -163,6 +182,8 @@ class RowChecker:
         self._conditions: dict[str, tuple[str, str, str | None]] = {"": ("", "", None)}
         self._imds: dict[str, int | None | _Reason] = {"": None}
         self._postcodes: dict[str, str | None | _Reason] = {"": None}
+        self._languages: dict[str, tuple[str, str | None]] = {"": (languages.ENGLISH, None)}
+        self._interpreters: dict[str, tuple[bool, str | None]] = {"": (False, None)}
 
     def check_row(self, fields: list[str], line: int) -> Row | Rejection:
         """The row at `line` (its first line in the file) checked; `fields` may be short
@@ -267,6 +288,23 @@ class RowChecker:
             warnings = [*(warnings or ()), f"LSOA {lsoa!r} is too long (ignored)"]
             lsoa = None
 
+        raw_language = fields[self.i_language]
+        language = self._languages.get(raw_language)
+        if language is None:
+            language = check_language(raw_language)
+            if len(self._languages) < _MEMO_LIMIT:
+                self._languages[raw_language] = language
+        if language[1] is not None:
+            warnings = [*(warnings or ()), language[1]]
+        raw_interpreter = fields[self.i_interpreter]
+        interpreter = self._interpreters.get(raw_interpreter)
+        if interpreter is None:
+            interpreter = check_interpreter(raw_interpreter)
+            if len(self._interpreters) < _MEMO_LIMIT:
+                self._interpreters[raw_interpreter] = interpreter
+        if interpreter[1] is not None:
+            warnings = [*(warnings or ()), interpreter[1]]
+
         statin = None
         codes = self.coded.get(int(nhs)) if self.coded else None
         raw_codes = fields[self.i_codes]
@@ -308,5 +346,7 @@ class RowChecker:
             cond[1],
             check,
             statin,
+            language[0],
+            interpreter[0],
         )
         return Row(values, () if warnings is None else tuple(warnings))

@@ -38,10 +38,8 @@ from app.data.models import (
     Slot,
 )
 from app.data.offers import close_open_offers, release_holds
-from app.domain import timefmt
-from app.services import audit
+from app.services import audit, texts
 from app.settings import Settings
-from app.sms.rendering import render
 
 DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 # the day-before appointment reminder (the reminders job sends it)
@@ -165,12 +163,15 @@ def queue_confirmation(
 ) -> Message:
     """Queue the booking's confirmation SMS once (dedupe `confirmation:booking:<id>`)."""
     slot, practice = bookings.slot_and_practice(session, booking.slot_id)
-    body = render(
+    body = texts.render_for(
+        session,
+        booking.patient_id,
         "confirmation",
+        settings=settings,
         practice_name=practice.name,
         practice_address=practice.address or slot.location,
         location=slot.location,
-        slot_time=timefmt.slot_time(slot.starts_at),
+        slot_time=slot.starts_at,
         duration_minutes=slot.duration_minutes,
         calendar_url=calendar_url(_base_url(settings), booking.calendar_token),
     )

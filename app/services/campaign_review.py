@@ -6,6 +6,10 @@ The preview counts the same cohort query approval snapshots
 The example invitation is rendered by the production renderer
 (`offers.render_invitation`) with deliberately long example values, so the segment
 count shown is the worst case a real patient sees, not a flattering one.
+
+Per language the review shows how many people the cohort has in it, whether they get
+the translation or English (a draft is never sent), the translated invitation even
+while a draft, its cost, and the GSM-7-friendly spelling the language allows.
 """
 
 from __future__ import annotations
@@ -16,14 +20,16 @@ from datetime import date, datetime
 from typing import Any
 
 from app.data import campaigns as campaign_data
+from app.data import cohort as cohort_data
 from app.data.db import Database
 from app.data.models import Campaign, Practice
-from app.domain import eligibility, ethnicity
+from app.domain import eligibility, ethnicity, languages, spelling
 from app.domain.offers import earliest_start, example_times
 from app.domain.segments import count as count_segments
 from app.domain.send_window import SendWindow, next_opening
 from app.services import campaigns, cohort, offers
 from app.settings import Settings
+from app.sms import translations
 
 # the words `flask cohort preview` prints, as a sentence
 EXCLUSION_LABELS = {
@@ -44,6 +50,9 @@ class VariantExample:
     segments: int
     cost_gbp: float
     unicode_chars: tuple[str, ...]
+    language: str = languages.ENGLISH
+    plain: spelling.SpellingOffer | None = None
+    plain_cost_gbp: float = 0.0
 
 
 def cohort_preview(db: Database, practice_ids: Sequence[int], on: date) -> dict[str, Any]:
@@ -113,8 +122,10 @@ def variant_examples(
     practice_phone: str | None,
     now: datetime,
     settings: Settings,
+    language: str = languages.ENGLISH,
 ) -> list[VariantExample]:
-    """Each variant's invitation as a patient would get it, with its cost to send. The
+    """Each variant's invitation as a patient would get it, with its cost to send; in
+    `language`, the translation even while it is a draft (for the reviewer to see). The
     times follow the campaign's own rules: sent in its send window, held for its hold
     hours, offering clinic times after the reply deadline plus the minimum notice."""
     price = settings.sms_cost_per_segment_gbp
@@ -134,9 +145,12 @@ def variant_examples(
                 info_url=info_url or campaigns.DEFAULT_INFO_URL,
                 age_band="40-44",
                 sex="2",
-            )
+                language=language,
+            ),
+            demo_approved=True,
         )
         counted = count_segments(text)
+        plain = spelling.offer(language, text)
         examples.append(
             VariantExample(
                 name=name,
@@ -147,14 +161,88 @@ def variant_examples(
                 segments=counted.segments,
                 cost_gbp=round(counted.segments * price, 4),
                 unicode_chars=counted.unicode_chars,
+                language=language,
+                plain=plain,
+                plain_cost_gbp=round(plain.after.segments * price, 4) if plain else 0.0,
             )
         )
     return examples
 
 
+@dataclass(frozen=True)
+class LanguageReview:
+    """One language of the cohort: who is in it and what they would be sent."""
+
+    code: str
+    label: str
+    direction: str
+    people: int
+    status: translations.LanguageStatus | None  # None for English
+    examples: list[VariantExample]
+
+    @property
+    def sends(self) -> str:
+        """What these people are sent: the translation, or English and why."""
+        if self.status is None:
+            return "English"
+        if self.status.drafts:
+            return "English: the translation is a draft"
+        if self.status.demo:
+            return "translation (demo approval, not a translator's)"
+        if self.status.approved:
+            return "translation"
+        return "English: no translation"
+
+    @property
+    def blocked(self) -> bool:
+        """Approval waits for this language's drafts, or the reviewer's acceptance of English."""
+        return self.status is not None and not self.status.sendable
+
+
+def language_review(
+    db: Database,
+    campaign: Campaign,
+    practices: Sequence[Practice],
+    *,
+    now: datetime,
+    settings: Settings,
+) -> list[LanguageReview]:
+    """Each language of the would-be cohort, most people first (English always shown),
+    with the campaign's invitations as that language's people would get them."""
+    practice_ids = [p.id for p in practices]
+    on = campaign.reference_date
+    first = practices[0] if practices else None
+    with db.transaction() as session:
+        counts = cohort_data.language_counts(session, list(practice_ids), on)
+    counts.setdefault(languages.ENGLISH, 0)
+    rows = []
+    for code, people in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        language = languages.get(code)
+        english = code == languages.ENGLISH
+        status = None
+        examples: list[VariantExample] = []
+        if not english:
+            status = translations.language_status(
+                code, demo_approved=settings.translations_demo_approved
+            )
+            examples = variant_examples(
+                campaign,
+                practice_name=first.name if first else "Your GP practice",
+                practice_phone=first.phone if first else None,
+                now=now,
+                settings=settings,
+                language=code,
+            )
+        rows.append(
+            LanguageReview(code, language.label, language.direction, people, status, examples)
+        )
+    return rows
+
+
 def available_variants() -> list[str]:
-    """Variant names that have an invitation template (message_templates/invitation_*)."""
-    return sorted(campaigns.known_variants())
+    """Variant names that have an invitation template (message_templates/invitation_*);
+    `<name>_english` (the same, always in English) is accepted too, not listed."""
+    return sorted(n for n in campaigns.known_variants() if not languages.variant_template(n)[1])
 
 
 def listing(db: Database) -> list[dict[str, Any]]:

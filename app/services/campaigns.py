@@ -10,7 +10,7 @@ trial is analysed by intention to treat. Every change is audited.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -21,10 +21,12 @@ from app.clock import LONDON
 from app.data import campaigns as campaign_data
 from app.data.db import Database
 from app.data.models import Campaign, Practice
-from app.domain import allocation, campaign_rules, priority
+from app.domain import allocation, campaign_rules, languages, priority
 from app.domain.send_window import SendWindow
 from app.services import audit
-from app.sms.rendering import TEMPLATE_DIR
+from app.settings import Settings
+from app.sms import translations
+from app.sms.translations import TEMPLATE_DIR
 
 STATES = ("draft", "active", "paused", "closed")
 # the NHS page about the check: official, readable, on a domain residents trust
@@ -63,11 +65,13 @@ class CampaignSpec:
 
 
 def known_variants() -> set[str]:
-    """Variant names that have an invitation template (message_templates/invitation_*)."""
-    return {
+    """Variant names that have an invitation template (message_templates/invitation_*),
+    each also as `<name>_english`: the same invitation, always sent in English."""
+    names = {
         p.name.removeprefix("invitation_").removesuffix(".txt.j2")
         for p in TEMPLATE_DIR.glob("invitation_*.txt.j2")
     }
+    return names | {name + languages.ENGLISH_VARIANT_SUFFIX for name in names}
 
 
 def check(spec: CampaignSpec, *, today: date) -> SendWindow:
@@ -192,8 +196,21 @@ class ApprovalResult:
     needs_review: int = 0  # held for review: members, never offered until resolved
 
 
-def approve(db: Database, campaign_id: int, *, now: datetime, actor: str) -> ApprovalResult:
-    """Approve a draft: snapshot its cohort, allocate arms and lottery ranks, go active."""
+def approve(
+    db: Database,
+    campaign_id: int,
+    *,
+    now: datetime,
+    actor: str,
+    settings: Settings = Settings(),
+    english_for: Collection[str] = (),
+) -> ApprovalResult:
+    """Approve a draft: snapshot its cohort, allocate arms and lottery ranks, go active.
+
+    Refused (nothing changes) while a language its members need has draft translations,
+    unless the reviewer accepts English for that language (`english_for`): drafts are
+    never sent, so the reviewer must see who would get English instead.
+    """
     with db.transaction() as session:
         _transition(
             session,
@@ -208,6 +225,7 @@ def approve(db: Database, campaign_id: int, *, now: datetime, actor: str) -> App
         campaign_data.snapshot_members(
             session, campaign_id, practice_ids, campaign.reference_date, now=now
         )
+        english = _check_translations(session, campaign_id, settings, english_for)
         members = campaign_data.members_of(session, campaign_id)
         ids = [m.id for m in members]
         arms = allocation.allocate(ids, campaign.variants, campaign.seed)
@@ -229,9 +247,46 @@ def approve(db: Database, campaign_id: int, *, now: datetime, actor: str) -> App
             actor=actor,
             action="campaign.approve",
             target=f"campaign:{campaign_id}",
-            detail={"members": result.members, "eligible": eligible, "variants": counts},
+            detail={
+                "members": result.members,
+                "eligible": eligible,
+                "variants": counts,
+                **({"english_accepted_for": english} if english else {}),
+            },
         )
         return result
+
+
+def _check_translations(
+    session: Session, campaign_id: int, settings: Settings, english_for: Collection[str]
+) -> dict[str, int]:
+    """Refuse approval while a language the members need has drafts the reviewer has not
+    accepted English for; the languages accepted in English, with their people."""
+    needed = campaign_data.member_languages(session, campaign_id)
+    blocked: list[str] = []
+    accepted: dict[str, int] = {}
+    for code, people in sorted(needed.items()):
+        if code == languages.ENGLISH or not people:
+            continue
+        state = translations.language_status(
+            code, demo_approved=settings.translations_demo_approved
+        )
+        if state.sendable:
+            continue
+        if code in english_for:
+            accepted[code] = people
+        else:
+            blocked.append(
+                f"{languages.get(code).english} ({people} {'person' if people == 1 else 'people'})"
+            )
+    if blocked:
+        raise CampaignError(
+            "Not approved: draft translations for "
+            + ", ".join(blocked)
+            + ". Have them approved (approved-by and approved-on in each template's header)"
+            " or accept English for those languages."
+        )
+    return accepted
 
 
 def pause(db: Database, campaign_id: int, *, now: datetime, actor: str) -> None:

@@ -16,11 +16,13 @@ from typing import Any
 
 from app.clock import LONDON
 from app.data import campaigns as campaign_data
-from app.data import patient_list
+from app.data import history, patient_list
 from app.data import slots as slots_data
 from app.data.db import Database
+from app.data.models import Patient
+from app.domain import languages
 from app.domain.synthetic import write_gp_list
-from app.services import campaigns, importing, practices, slots, users
+from app.services import campaigns, importing, patient_language, practices, slots, users
 from app.settings import Settings
 
 DEMO_PRACTICE_ODS = "F84003"
@@ -99,6 +101,42 @@ def demo_patients(ctx: DemoContext) -> None:
         f"Patients: {result.added} synthetic patients loaded "
         f"({result.rejected} rejected, drama-range mobiles 07700 900001-900999)"
     )
+
+
+# one demo patient in this many reads another language than English (round the ten)
+DEMO_LANGUAGE_EVERY = 4
+
+
+def demo_languages(ctx: DemoContext) -> None:
+    """A quarter of the demo patients read one of the ten languages (some needing an
+    interpreter), and the draft translations are approved for the demo only."""
+    practice_id = ctx.made["practice_id"]
+    with ctx.db.transaction() as session:
+        already = history.translated_patients(session, practice_id)
+        if not already:
+            ids = history.patient_ids_of(session, practice_id)
+            for n, patient_id in enumerate(ids[::DEMO_LANGUAGE_EVERY]):
+                code = languages.TRANSLATED[n % len(languages.TRANSLATED)]
+                patient_language.switch_by_text(
+                    session, patient_id, code, now=ctx.now, actor="demo"
+                )
+                patient = session.get(Patient, patient_id)
+                assert patient is not None
+                patient.interpreter_needed = n % 3 == 0
+                already += 1
+    ctx.log.append(
+        f"Languages: {already} patients read one of {len(languages.TRANSLATED)} languages"
+    )
+    if ctx.settings.translations_demo_approved:
+        ctx.log.append(
+            "Translations: the draft translations are sent under DEMO APPROVAL"
+            " (TRANSLATIONS_DEMO_APPROVED): no qualified translator has approved them"
+        )
+    else:
+        ctx.log.append(
+            "Translations: drafts, so those patients get English"
+            " (NUDGE_TRANSLATIONS_DEMO_APPROVED=true sends them under demo approval)"
+        )
 
 
 DEMO_PASSWORD = "nudge-demo-only-password"
@@ -191,7 +229,14 @@ def demo_campaign(ctx: DemoContext) -> None:
         seed=2026,
     )
     campaign_id = campaigns.create(ctx.db, spec, now=ctx.now, actor="demo")
-    result = campaigns.approve(ctx.db, campaign_id, now=ctx.now, actor="demo")
+    result = campaigns.approve(
+        ctx.db,
+        campaign_id,
+        now=ctx.now,
+        actor="demo",
+        settings=ctx.settings,
+        english_for=languages.TRANSLATED,
+    )
     ctx.made["campaign_id"] = campaign_id
     ctx.log.append(
         f"Campaign {campaign_id}: approved with {result.members} members"
@@ -199,7 +244,7 @@ def demo_campaign(ctx: DemoContext) -> None:
     )
 
 
-STEPS: list[DemoStep] = [demo_practice, demo_patients, demo_users, demo_campaign]
+STEPS: list[DemoStep] = [demo_practice, demo_patients, demo_languages, demo_users, demo_campaign]
 
 
 def load_demo(db: Database, now: datetime, settings: Settings = Settings()) -> list[str]:

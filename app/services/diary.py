@@ -19,10 +19,8 @@ from app.data import messages
 from app.data import slots as slot_data
 from app.data.db import Database
 from app.data.models import Offer, Patient, Practice, Slot
-from app.domain import timefmt
-from app.services import audit, booking, numbers, offers
+from app.services import audit, booking, numbers, offers, texts
 from app.settings import Settings
-from app.sms.rendering import render
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +64,13 @@ def cancel_booked_slot(
         assert patient is not None and practice is not None
         told = False
         if patient.mobile and not numbers.is_opted_out(session, patient.mobile):
-            body = render(
+            body = texts.render_in(
+                patient.language,
                 "booking_cancelled",
+                settings=settings,
                 practice_name=practice.name,
                 practice_phone=practice.phone or "your GP practice",
-                when=timefmt.slot_time(as_utc(slot.starts_at)),
+                when=as_utc(slot.starts_at),
                 new_times=new_offer is not None,
             )
             if new_offer is not None:

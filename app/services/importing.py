@@ -73,6 +73,8 @@ Progress = Callable[[int], None]
 STAGED = FIELDS
 # the columns a re-import may change (never opted_out_at: that is the patient's choice)
 UPDATABLE = tuple(name for name in STAGED if name != "nhs_number")
+# a re-import without these columns leaves them alone: staff or the resident set them
+LANGUAGE_FIELDS = ("language", "interpreter_needed")
 
 
 @dataclass
@@ -308,7 +310,9 @@ def _load(
         # the rollback wait for data that never comes); the parser thread is stopped and
         # joined on any error too
         with (
-            bulk.upsert_loader(conn, _patient_upsert(session, practice.id, now)) as loader,
+            bulk.upsert_loader(
+                conn, _patient_upsert(session, practice.id, now, match.columns)
+            ) as loader,
             BatchThread(
                 rows,
                 batch_size,
@@ -390,17 +394,20 @@ def _load(
     )
 
 
-def _patient_upsert(session: Session, practice_id: int, now: datetime) -> bulk.Upsert:
+def _patient_upsert(
+    session: Session, practice_id: int, now: datetime, columns: dict[str, int]
+) -> bulk.Upsert:
     """Checked rows into `patient`, matched by (practice, NHS number). A practice's first
     list is a plain insert (nothing can conflict: the checker rejects repeats, and imports
     of a practice are serialised); a patient on the list again loses left_list_at."""
+    updatable = tuple(name for name in UPDATABLE if name not in LANGUAGE_FIELDS or name in columns)
     return bulk.Upsert(
         table=cast(Table, Patient.__table__),
         columns=STAGED,
         key=("practice_id", "nhs_number"),
         scope=Patient.practice_id == practice_id,
         constants={"practice_id": practice_id, "created_at": now, "updated_at": now},
-        updatable=UPDATABLE,
+        updatable=updatable,
         touch=("updated_at",),
         reset={"left_list_at": None},
         fresh=not has_patients(session, practice_id),

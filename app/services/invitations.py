@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from app.domain import timefmt
+from app.domain import languages, timefmt
 from app.domain.personalisation import personalise
-from app.sms.rendering import environment, render
+from app.sms.rendering import environment
+from app.sms.translations import template_for
 
 
 def expiry_for(now: datetime, hold_hours: int) -> datetime:
@@ -39,21 +40,21 @@ class InvitationFacts:
     info_url: str | None
     age_band: str | None
     sex: str | None
+    # the resident's language: the invitation goes in it once its translation is approved
+    language: str = languages.ENGLISH
 
 
-def render_invitation(facts: InvitationFacts) -> str:
-    return render(f"invitation_{facts.variant}", **invitation_context(facts))
+def render_invitation(facts: InvitationFacts, *, demo_approved: bool = False) -> str:
+    return InvitationRenderer(demo_approved=demo_approved).render(facts)
 
 
-def invitation_context(
-    facts: InvitationFacts, slot_text: Any = timefmt.slot_time, expiry: str | None = None
-) -> dict[str, Any]:
+def invitation_context(facts: InvitationFacts, slots: list[str], expiry: str) -> dict[str, Any]:
     return {
         "first_name": (facts.first_name or "").strip()[:30] or None,
         "practice_name": facts.practice_name,
         "practice_phone": facts.practice_phone or "your GP practice",
-        "slots": [slot_text(s) for s in facts.slot_starts],
-        "expiry": expiry or timefmt.deadline(facts.expires_at),
+        "slots": slots,
+        "expiry": expiry,
         "info_url": facts.info_url or "",
         "personal": _personal(facts.age_band, facts.sex),
     }
@@ -66,25 +67,40 @@ def _personal(age_band: str | None, sex: str | None) -> dict[str, str]:
 
 
 class InvitationRenderer:
-    """Renders many invitations, each template looked up and each slot time formatted once
-    (the same text `render_invitation` gives)."""
+    """Renders many invitations, each (variant, language) template looked up and each
+    slot time formatted once per language. A language whose invitation translation is
+    not approved gets the English template, with English times.
 
-    def __init__(self) -> None:
-        self._templates: dict[str, Any] = {}
-        self._slot_text: dict[datetime, str] = {}
-        self._expiry_text: dict[datetime, str] = {}
+    `demo_approved`: draft translations count as approved (Settings.translations_demo_approved).
+    """
 
-    def _slot(self, starts_at: datetime) -> str:
-        if starts_at not in self._slot_text:
-            self._slot_text[starts_at] = timefmt.slot_time(starts_at)
-        return self._slot_text[starts_at]
+    def __init__(self, *, demo_approved: bool = False) -> None:
+        self.demo_approved = demo_approved
+        self._templates: dict[tuple[str, str], tuple[Any, str]] = {}
+        self._slot_text: dict[tuple[datetime, str], str] = {}
+        self._expiry_text: dict[tuple[datetime, str], str] = {}
+
+    def _slot(self, starts_at: datetime, language: str) -> str:
+        key = (starts_at, language)
+        if key not in self._slot_text:
+            self._slot_text[key] = timefmt.slot_time(starts_at, language)
+        return self._slot_text[key]
 
     def render(self, facts: InvitationFacts) -> str:
-        template = self._templates.get(facts.variant)
-        if template is None:
-            template = environment().get_template(f"invitation_{facts.variant}.txt.j2")
-            self._templates[facts.variant] = template
-        if facts.expires_at not in self._expiry_text:
-            self._expiry_text[facts.expires_at] = timefmt.deadline(facts.expires_at)
-        context = invitation_context(facts, self._slot, self._expiry_text[facts.expires_at])
+        key = (facts.variant, facts.language)
+        found = self._templates.get(key)
+        if found is None:
+            base, english_only = languages.variant_template(facts.variant)
+            name, used = template_for(
+                f"invitation_{base}",
+                languages.ENGLISH if english_only else facts.language,
+                demo_approved=self.demo_approved,
+            )
+            found = self._templates[key] = (environment().get_template(name), used)
+        template, used = found
+        expiry_key = (facts.expires_at, used)
+        if expiry_key not in self._expiry_text:
+            self._expiry_text[expiry_key] = timefmt.deadline(facts.expires_at, used)
+        slots = [self._slot(s, used) for s in facts.slot_starts]
+        context = invitation_context(facts, slots, self._expiry_text[expiry_key])
         return str(template.render(**context)).strip()

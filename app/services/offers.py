@@ -19,6 +19,7 @@ from app.data import offers as offer_data
 from app.data.db import Database
 from app.data.models import Offer, Slot
 from app.domain.offers import earliest_start
+from app.services import texts
 from app.services.invitations import (
     InvitationFacts,
     expiry_for,
@@ -27,7 +28,6 @@ from app.services.invitations import (
 )
 from app.services.waves import HoldShortfall, plan_wave, plan_waves, write_offers
 from app.settings import Settings
-from app.sms.rendering import render
 
 # free slots one on-demand offer locks and chooses from: a few clinic days, enough for
 # variety, and few enough that a wave running meanwhile (which skips locked slots)
@@ -94,6 +94,7 @@ def create_offer(
                     now=now,
                     expires_at=expires_at,
                     from_number=settings.sms_from_number,
+                    demo_approved=settings.translations_demo_approved,
                     member_states=REOFFERABLE,
                 )
         except HoldShortfall:
@@ -105,7 +106,7 @@ def create_offer(
     return None
 
 
-def expire_offers(db: Database, *, now: datetime) -> int:
+def expire_offers(db: Database, *, now: datetime, settings: Settings = Settings()) -> int:
     """Close every open offer past its expiry; release its holds; return how many.
 
     The member goes back to waiting for the next wave, or is exhausted at the campaign's
@@ -120,12 +121,17 @@ def expire_offers(db: Database, *, now: datetime) -> int:
             return 0
         exhausted_members = offer_data.return_members_of(session, closed, now=now)
         if exhausted_members:
-            _tell_exhausted(session, exhausted_members, closed, now=now)
+            _tell_exhausted(session, exhausted_members, closed, now=now, settings=settings)
         return len(closed)
 
 
 def _tell_exhausted(
-    session: Session, member_ids: list[int], offer_ids: list[int], *, now: datetime
+    session: Session,
+    member_ids: list[int],
+    offer_ids: list[int],
+    *,
+    now: datetime,
+    settings: Settings,
 ) -> None:
     """Queue the `expired` message for members who will not be invited again."""
     wanted = set(member_ids)
@@ -136,8 +142,11 @@ def _tell_exhausted(
             session,
             messages.OutboundText(
                 to=row.mobile,
-                body=render(
+                body=texts.render_for(
+                    session,
+                    row.patient_id,
                     "expired",
+                    settings=settings,
                     practice_name=row.practice_name,
                     practice_phone=row.practice_phone or "your GP practice",
                 ),

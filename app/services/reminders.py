@@ -20,9 +20,8 @@ from app.data import offers as offer_data
 from app.data import reminders as reminder_data
 from app.data.db import Database
 from app.data.models import Offer
-from app.domain import timefmt
+from app.services import texts
 from app.settings import Settings
-from app.sms.rendering import render
 
 BATCH = 5000
 
@@ -42,11 +41,14 @@ def _queue_reminder(session: Session, offer: Offer, *, now: datetime, settings: 
     practice = history.practice_of(session, offer.patient_id)
     practice_name = practice.name if practice is not None else None
     starts = [slot.starts_at for slot in offer_data.offer_slots(session, offer.id)]
-    body = render(
+    body = texts.render_for(
+        session,
+        offer.patient_id,
         "reminder",
+        settings=settings,
         practice_name=practice_name or "Your GP practice",
-        slots=[timefmt.slot_time(as_utc(s)) for s in starts],
-        expiry=timefmt.deadline(as_utc(offer.expires_at)),
+        slots=[as_utc(s) for s in starts],
+        expiry=as_utc(offer.expires_at),
     )
     messages.queue(
         session,
@@ -90,11 +92,13 @@ def queue_appointment_reminders(
         )
         for booking, slot, patient, practice in rows:
             assert patient.mobile is not None
-            body = render(
+            body = texts.render_in(
+                patient.language,
                 "appointment_reminder",
+                settings=settings,
                 practice_name=practice.name,
                 practice_phone=practice.phone or "your GP practice",
-                slot_time=timefmt.slot_time(as_utc(slot.starts_at)),
+                slot_time=as_utc(slot.starts_at),
                 location=slot.location,
                 calendar_url=f"{base_url}/c/{booking.calendar_token}.ics",
             )

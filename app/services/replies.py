@@ -198,8 +198,8 @@ def _act(
     loaded it already."""
     assert message.from_number is not None and message.provider_sid is not None
     number, sid = message.from_number, message.provider_sid
-    intent = parse(message.body)
     context = context or context_for(session, number, now)
+    intent = parse(message.body, context.language)
     offer = context.open_offer or context.latest_offer
     about_offer = offer is not None and context.patient_id is not None
     outbox.stamps.append(
@@ -209,6 +209,8 @@ def _act(
             "patient_id": context.patient_id,
             "offer_id": offer.id if offer and about_offer else None,
             "campaign_id": offer.campaign_id if offer and about_offer else None,
+            # read again in the sender's language (stored as English's reading)
+            "intent": intent.kind,
         }
     )
     if context.practice is not None:

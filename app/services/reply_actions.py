@@ -19,17 +19,17 @@ from app.data.models import (
     Booking,
     Conversation,
     Offer,
+    Patient,
     PhoneNumber,
     Practice,
 )
 from app.data.offers import close_open_offers, open_offer_for
-from app.domain import timefmt
+from app.domain import languages, timefmt
 from app.domain.keywords import Intent
 from app.services import booking as booking_service
-from app.services import numbers
+from app.services import numbers, patient_language, texts
 from app.services.offers import create_offer
 from app.settings import Settings
-from app.sms.rendering import render
 
 # after this many unclear replies in a row a person at the practice follows up
 UNCLEAR_FLAG_AFTER = 2
@@ -61,6 +61,7 @@ class Context:
         self.open_offer = open_offer
         self.latest_offer = latest_offer
         self._booking = booking
+        self._language: str | None = None
 
     @property
     def booking(self) -> Booking | None:
@@ -85,6 +86,20 @@ class Context:
         return self.practice.name if self.practice else "your GP practice"
 
     @property
+    def language(self) -> str:
+        """The patient's language ('en' for an unknown sender)."""
+        if self._language is None:
+            patient = (
+                self._session.get(Patient, self.patient_id) if self.patient_id is not None else None
+            )
+            self._language = patient.language if patient is not None else languages.ENGLISH
+        return self._language
+
+    @language.setter
+    def language(self, code: str) -> None:
+        self._language = code
+
+    @property
     def member_id(self) -> int | None:
         offer = self.open_offer or self.latest_offer
         return offer.member_id if offer else None
@@ -98,10 +113,13 @@ def open_offer_contexts(
     session: Session, numbers: Iterable[str], now: datetime
 ) -> dict[str, Context]:
     """The context of each of `numbers` with an open offer (the common case), loaded for
-    a whole batch in two queries: their open offers, then their patients' practices."""
+    a whole batch in three queries: their open offers, their patients' practices and
+    languages."""
     open_offers = offers.open_offers_for(session, numbers)
-    practices = history.practices_of(session, {o.patient_id for o in open_offers.values()})
-    return {
+    patient_ids = {o.patient_id for o in open_offers.values()}
+    practices = history.practices_of(session, patient_ids)
+    spoken = history.languages_of(session, patient_ids)
+    contexts = {
         number: Context(
             session,
             now,
@@ -114,6 +132,10 @@ def open_offer_contexts(
         )
         for number, offer in open_offers.items()
     }
+    for context in contexts.values():
+        if context.patient_id in spoken:
+            context.language = spoken[context.patient_id]
+    return contexts
 
 
 def context_for(session: Session, number: str, now: datetime) -> Context:
@@ -169,6 +191,8 @@ class Act:
         kind = self.intent.kind
         if kind == "stop":
             return self.stop(provider_handled=opt_out_type is not None)
+        if kind == "language":
+            return self.switch_language()
         if kind == "start":
             return self.start(provider_handled=opt_out_type is not None)
         if not self.context.known:
@@ -189,8 +213,11 @@ class Act:
     # -- answers ---------------------------------------------------------------
 
     def render(self, template: str, **fields: Any) -> str:
-        return render(
+        """An answer in the resident's language (English where it has no approved one)."""
+        return texts.render_in(
+            self.context.language,
             template,
+            settings=self.settings,
             practice_name=self.context.practice_name,
             practice_phone=self.context.phone,
             **fields,
@@ -240,6 +267,18 @@ class Act:
             self.reply("start_ack")
         return "opted_in" if changed else "already_opted_in"
 
+    def switch_language(self) -> str:
+        """Texts go in the language the resident named, said in it; someone we do not
+        know gets the unknown-sender answer in it."""
+        code = self.intent.language or languages.ENGLISH
+        self.context.language = code
+        if not self.context.known:
+            return self.unknown_sender()
+        assert self.context.patient_id is not None
+        patient_language.switch_by_text(self.session, self.context.patient_id, code, now=self.now)
+        self.reply("language_changed")
+        return "language_changed"
+
     def unknown_sender(self) -> str:
         """A polite generic answer, once a day at most (an auto-responder cannot loop us)."""
         self.conversation.flagged_at = self.conversation.flagged_at or self.now
@@ -288,7 +327,7 @@ class Act:
         assert booking is not None
         starts_at = history.slot_start(self.session, booking.slot_id)
         assert starts_at is not None
-        self.reply("already_booked", slot_time=timefmt.slot_time(starts_at))
+        self.reply("already_booked", slot_time=starts_at)
 
     def ambiguous(self) -> str:
         if self.context.open_offer is None:
@@ -338,12 +377,11 @@ class Act:
         ):
             return self.unclear()
         self.context.booking = None
-        slot_time = timefmt.slot_time(starts_at)
         # before the old slot is freed, so it is not offered again
-        fresh = self.new_offer(preface=self.render("change", slot_time=slot_time, new_times=True))
+        fresh = self.new_offer(preface=self.render("change", slot_time=starts_at, new_times=True))
         bookings.free_booked_slot(self.session, booking.slot_id)
         if fresh is None:
-            self.reply("change", slot_time=slot_time, new_times=False)
+            self.reply("change", slot_time=starts_at, new_times=False)
             return "changed"
         self.replies.append("change")
         return "changed_new_offer"

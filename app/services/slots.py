@@ -35,8 +35,8 @@ from app.domain.slot_rows import (
     parse_csv,
     read_upload,
 )
-from app.services import audit
-from app.sms.rendering import render
+from app.services import audit, texts
+from app.settings import Settings
 
 __all__ = [
     "COLUMNS",
@@ -338,7 +338,9 @@ def save_pattern(
     )
 
 
-def cancel_slot(db: Database, slot_id: int, *, now: datetime, actor: str) -> str:
+def cancel_slot(
+    db: Database, slot_id: int, *, now: datetime, actor: str, settings: Settings = Settings()
+) -> str:
     """Cancel a free or held slot; returns what happened: `cancelled` or `withdrawn`.
 
     A held slot's offer is withdrawn (its other holds released, its queued messages
@@ -358,7 +360,7 @@ def cancel_slot(db: Database, slot_id: int, *, now: datetime, actor: str) -> str
             return "cancelled"
         if slot.state == "held" and slot.held_by_offer_id is not None:
             outcome = "withdrawn"
-            _withdraw_offer(session, slot.held_by_offer_id, now=now)
+            _withdraw_offer(session, slot.held_by_offer_id, now=now, settings=settings)
         if not slot_data.retire_free_slot(session, slot_id):
             raise SlotError("The slot changed while cancelling it; try again")
         audit.record(
@@ -372,7 +374,7 @@ def cancel_slot(db: Database, slot_id: int, *, now: datetime, actor: str) -> str
         return outcome
 
 
-def _withdraw_offer(session: Session, offer_id: int, *, now: datetime) -> None:
+def _withdraw_offer(session: Session, offer_id: int, *, now: datetime, settings: Settings) -> None:
     if not close_open_offers(session, Offer.id == offer_id, state="withdrawn", now=now):
         return
     offer = session.get(Offer, offer_id)
@@ -386,7 +388,13 @@ def _withdraw_offer(session: Session, offer_id: int, *, now: datetime) -> None:
         session,
         messages.OutboundText(
             to=offer.mobile,
-            body=render("withdrawn", practice_name=practice_name or "Your GP practice"),
+            body=texts.render_for(
+                session,
+                offer.patient_id,
+                "withdrawn",
+                settings=settings,
+                practice_name=practice_name or "Your GP practice",
+            ),
             kind="withdrawn",
             dedupe_key=f"withdrawn:offer:{offer_id}",
             campaign_id=offer.campaign_id,

@@ -98,6 +98,7 @@ def plan_wave(
             now=now,
             expires_at=expires_at,
             from_number=settings.sms_from_number,
+            demo_approved=settings.translations_demo_approved,
         )
         log.info("campaign %s: wave of %s offers", campaign_id, len(made))
         return len(made)
@@ -142,6 +143,7 @@ def write_offers(
     expires_at: datetime,
     from_number: str | None,
     member_states: Collection[str] = ("waiting",),
+    demo_approved: bool = False,
 ) -> list[int]:
     """Write planned offers: the offers (skipping any number that got an open offer
     meanwhile), their slots, the holds, the members and the invitations; the offer ids.
@@ -191,7 +193,7 @@ def write_offers(
             f"offers for campaign {campaign.id}: held {held} of {3 * len(made)} slots,"
             f" moved {promoted} of {len(made)} members; rolled back"
         )
-    renderer = InvitationRenderer()
+    renderer = InvitationRenderer(demo_approved=demo_approved)
     texts = []
     for candidate, chosen, offer_id in made:
         practice = practices[candidate.practice_id]
@@ -206,6 +208,7 @@ def write_offers(
                 info_url=campaign.info_url,
                 age_band=candidate.age_band,
                 sex=candidate.sex,
+                language=candidate.language,
             )
         )
         texts.append(

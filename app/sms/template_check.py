@@ -5,19 +5,27 @@ the configured segment limit (SMS_SEGMENT_LIMIT, default 3; invitations 2) even 
 names, links and times it can be given, and should be GSM-7 (one curly quote or emoji
 turns a message into UCS-2 and more than doubles its cost), so the check names every
 character that forces UCS-2.
+
+Each language folder (app.sms.translations) is checked the same way with that
+language's longest day, month and time names: its encoding, segments and cost, whether
+it is approved, a flag at 4 segments or more, and the GSM-7-friendly spelling a
+Latin-script language allows (app.domain.spelling), with its trade-off.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, TemplateError, Undefined
 
-from app.domain import segments
+from app.domain import segments, spelling, timefmt
 from app.domain.personalisation import longest
+from app.sms import translations
 
 SUFFIX = ".txt.j2"
 # the longest a slot time or deadline can be written (app.domain.timefmt)
@@ -104,11 +112,18 @@ def _environment(directory: Path) -> Environment:
     )
 
 
-def check_template(directory: Path, name: str) -> TemplateReport:
-    """Render `name` (without suffix) with worst-case data, every branch taken true."""
+def render_worst(directory: Path, name: str, context: dict[str, Any] = WORST_CASE) -> str:
+    """`name` (without suffix) rendered with worst-case data, every branch taken true."""
     _Recording.seen = set()
+    return _environment(directory).get_template(name + SUFFIX).render(**context).strip()
+
+
+def check_template(
+    directory: Path, name: str, context: dict[str, Any] = WORST_CASE
+) -> TemplateReport:
+    """Render `name` (without suffix) with worst-case data, every branch taken true."""
     try:
-        text = _environment(directory).get_template(name + SUFFIX).render(**WORST_CASE).strip()
+        text = render_worst(directory, name, context)
     except TemplateError as error:
         return TemplateReport(name, "-", 0, 0, (), (), error=str(error))
     count = segments.count(text)
@@ -122,9 +137,76 @@ def check_template(directory: Path, name: str) -> TemplateReport:
     )
 
 
+def _weight(text: str) -> tuple[int, int]:
+    count = segments.count(text)
+    return (0 if count.encoding == "GSM-7" else 1, count.characters)
+
+
+@cache
+def worst_case(language: str) -> dict[str, Any]:
+    """WORST_CASE with the longest slot time and deadline `language` writes in a year."""
+    if language == "en":
+        return WORST_CASE
+    start = datetime(2027, 1, 1, 10, 20, tzinfo=UTC)
+    moments = [start + timedelta(days=d, hours=h) for d in range(366) for h in (0, 2, 12)]
+    slot = max((timefmt.slot_time(m, language) for m in moments), key=_weight)
+    deadline = max((timefmt.deadline(m, language) for m in moments), key=_weight)
+    return {
+        **WORST_CASE,
+        "slots": [slot] * 3,
+        "slot_time": slot,
+        "when": slot,
+        "expiry": deadline,
+        "deadline": deadline,
+    }
+
+
+FLAG_SEGMENTS = 4  # a translation this long or longer is flagged for a shorter wording
+
+
+@dataclass(frozen=True)
+class TranslationReport:
+    language: str
+    status: str  # app.sms.translations: approved | demo approval | draft
+    report: TemplateReport
+    plain: spelling.SpellingOffer | None
+
+    @property
+    def flagged(self) -> bool:
+        return self.report.segments >= FLAG_SEGMENTS
+
+
+def check_language(
+    directory: Path, language: str, *, demo_approved: bool = False
+) -> list[TranslationReport]:
+    """Every translated template of `language` under `directory`, checked as English is."""
+    folder = directory / language
+    out = []
+    for name in translations.english_kinds(folder):
+        context = worst_case(language)
+        report = check_template(folder, name, context)
+        plain = None
+        if report.error is None:
+            plain = spelling.offer(language, render_worst(folder, name, context))
+        status = translations.status(
+            language, name, demo_approved=demo_approved, directory=directory
+        )
+        out.append(TranslationReport(language, status, report, plain))
+    return out
+
+
 def check_all(directory: Path) -> list[TemplateReport]:
     names = sorted(p.name[: -len(SUFFIX)] for p in directory.glob("*" + SUFFIX))
     return [check_template(directory, name) for name in names]
 
 
-__all__ = ["INVITATION_SEGMENT_LIMIT", "check_all", "check_template", "TemplateReport"]
+__all__ = [
+    "FLAG_SEGMENTS",
+    "INVITATION_SEGMENT_LIMIT",
+    "TemplateReport",
+    "TranslationReport",
+    "check_all",
+    "check_language",
+    "check_template",
+    "worst_case",
+]

@@ -4,6 +4,7 @@ watch its progress (with the reason when nothing is being sent)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -136,6 +137,13 @@ def delete(campaign_id: int) -> str | Response:
     return redirect(url_for("campaign_pages.index"))
 
 
+def _languages(campaign: Campaign, practices: list[Practice]) -> list[Any]:
+    """The draft's languages: who would get a translation, who English, and why."""
+    return campaign_review.language_review(
+        get_db(), campaign, practices, now=get_clock().now(), settings=get_settings()
+    )
+
+
 def _load(campaign_id: int) -> tuple[Campaign, list[Practice]]:
     found = campaign_review.with_practices(get_db(), campaign_id)
     if found is None:
@@ -162,6 +170,7 @@ def show(campaign_id: int) -> str:
         now=now,
         settings=get_settings(),
     )
+    by_language = _languages(campaign, practices) if campaign.state == "draft" else []
     total_weight = sum(e.weight for e in examples) or 1
     mean_cost = sum(e.cost_gbp * e.weight for e in examples) / total_weight
     blockers = campaign_plan.why_not_inviting(
@@ -176,6 +185,7 @@ def show(campaign_id: int) -> str:
         examples=examples,
         mean_cost=mean_cost,
         blockers=blockers,
+        by_language=by_language,
     )
 
 
@@ -183,22 +193,36 @@ def show(campaign_id: int) -> str:
 @roles_required("admin")
 def confirm_approve(campaign_id: int) -> str | Response:
     campaign = _draft(campaign_id)
+    _, practices = _load(campaign_id)
     plan = campaign_plan.approval_plan(get_db(), campaign_id, now=get_clock().now())
     return render_template(
-        "campaigns/approve.html", campaign=campaign, plan=plan, today=london_today()
+        "campaigns/approve.html",
+        campaign=campaign,
+        plan=plan,
+        today=london_today(),
+        by_language=_languages(campaign, practices),
     )
 
 
 def _act(campaign_id: int, action: str) -> Response:
-    do = {
+    actions: dict[str, Callable[..., Any]] = {
         "approve": campaigns.approve,
         "pause": campaigns.pause,
         "resume": campaigns.resume,
         "close": campaigns.close,
-    }[action]
+    }
+    do = actions[action]
     _load(campaign_id)  # 404 for a missing campaign
+    extra_args: dict[str, Any] = {}
+    if action == "approve":
+        extra_args = {
+            "settings": get_settings(),
+            "english_for": tuple(request.form.getlist("english_for")),
+        }
     try:
-        result = do(get_db(), campaign_id, now=get_clock().now(), actor=current_user.email)
+        result = do(
+            get_db(), campaign_id, now=get_clock().now(), actor=current_user.email, **extra_args
+        )
     except campaigns.CampaignError as exc:
         flash(str(exc), "error")
     else:

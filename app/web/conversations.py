@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response
 
 from app.clock import LONDON
 from app.runtime import get_clock, get_db, get_settings
-from app.services import follow_up
+from app.services import follow_up, patient_language
 from app.services.attendance import london_day_bounds
 from app.web.display import aware, london_today, parse_day
 from app.web.security import current_user, practice_scope, record_denial, roles_required
@@ -148,6 +148,28 @@ def book(key: str) -> Response:
         )
         flash("Booked. The patient will get a confirmation text.", "success")
     except follow_up.FollowUpError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("conversations.show", key=key))
+
+
+@bp.post("/<key>/language")
+@roles_required(*STAFF)
+def language(key: str) -> Response:
+    """Change the language of a patient on this conversation's number."""
+    conversation = _find(key)
+    try:
+        patient_language.set_language(
+            get_db(),
+            int(request.form.get("patient_id", "0") or 0),
+            language=request.form.get("language", ""),
+            interpreter_needed=bool(request.form.get("interpreter_needed")),
+            now=get_clock().now(),
+            actor=current_user.email,
+            practice_ids=_scope(),
+            mobile=conversation.number,
+        )
+        flash("Language changed: texts from now on use it.", "success")
+    except (ValueError, patient_language.LanguageError) as exc:
         flash(str(exc), "error")
     return redirect(url_for("conversations.show", key=key))
 

@@ -13,6 +13,7 @@ from app.clock import LONDON
 from app.clock import as_utc as aware
 from app.domain import diary_range
 from app.runtime import get_clock, get_db
+from app.services import patient_language
 from app.services import practices as practice_service
 from app.web.security import current_user, practice_scope
 
@@ -124,3 +125,5 @@ def init_app(app: Flask) -> None:
     app.add_template_global(practice_options, "practice_options")
     app.add_template_global(practice_codes, "practice_codes")
     app.add_template_global(example_date, "example_date")
+    app.add_template_global(patient_language.choices, "language_choices")
+    app.add_template_filter(patient_language.label, "language_label")

@@ -9,7 +9,7 @@ import io
 from flask import Blueprint, current_app, render_template, request
 
 from app.runtime import get_clock, get_db, get_settings
-from app.services import audit, importing, timeline
+from app.services import audit, importing, patient_language, timeline
 from app.web.display import chosen_practice, upload_limit
 from app.web.security import client_ip, current_user, roles_required
 
@@ -40,6 +40,31 @@ def search() -> str | tuple[str, int]:
                     detail={"found": len(results)},
                     ip=client_ip(),
                 )
+    page = render_template("patients/search.html", errors=errors, results=results, typed=typed)
+    return page, (400 if errors else 200)
+
+
+@bp.post("/language")
+@roles_required("admin", "practice")
+def language() -> tuple[str, int]:
+    """Change a patient's language and interpreter flag; shows the patient again."""
+    scope = None if current_user.is_admin else current_user.practice_ids
+    errors: dict[str, str] = {}
+    results = None
+    typed = ""
+    try:
+        typed = patient_language.set_language(
+            get_db(),
+            int(request.form.get("patient_id", "0") or 0),
+            language=request.form.get("language", ""),
+            interpreter_needed=bool(request.form.get("interpreter_needed")),
+            now=get_clock().now(),
+            actor=current_user.email,
+            practice_ids=scope,
+        )
+        results = timeline.find(get_db(), typed, scope)
+    except (ValueError, patient_language.LanguageError) as exc:
+        errors["nhs_number"] = str(exc)
     page = render_template("patients/search.html", errors=errors, results=results, typed=typed)
     return page, (400 if errors else 200)
 

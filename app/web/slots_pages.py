@@ -278,7 +278,9 @@ def cancel(slot_id: int) -> Response:
             more = " with new times." if result.new_offer_id else "."
             flash(f"Booking cancelled. {told}{more}", "success")
         else:
-            outcome = slots.cancel_slot(db, slot_id, now=now, actor=current_user.email)
+            outcome = slots.cancel_slot(
+                db, slot_id, now=now, actor=current_user.email, settings=get_settings()
+            )
             flash(
                 "Slot cancelled; the offer holding it was withdrawn and the patient told."
                 if outcome == "withdrawn"

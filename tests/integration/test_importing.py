@@ -266,3 +266,44 @@ def test_merging_in_chunks_counts_the_same_and_a_later_failure_still_undoes_them
         _import(db, clock, _write(tmp_path, "\n".join(third), name="c.csv"),
                 batch_size=50, progress=fail_late)  # fmt: skip
     assert {n: p.family_name for n, p in _patients(db).items()} == before
+
+
+@pytest.mark.usefixtures("practice")
+def test_language_and_interpreter_columns_are_read_and_unknown_ones_warn(
+    db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
+    rows = [
+        "NHS Number,Date of Birth,Mobile,Main Language,Interpreter Needed",
+        f"{N[0]},1975-06-01,07700 900001,pl,Y",
+        f"{N[1]},1975-06-01,07700 900002,Bengali,",
+        f"{N[2]},1975-06-01,07700 900003,اردو,no",
+        f"{N[3]},1975-06-01,07700 900004,Klingon,perhaps",
+        f"{N[4]},1975-06-01,07700 900005,,",
+    ]
+    result = _import(db, clock, _write(tmp_path, "\n".join(rows) + "\n"))
+
+    assert (result.added, result.rejected) == (5, 0)
+    got = {n: (p.language, p.interpreter_needed) for n, p in _patients(db).items()}
+    assert got == {
+        N[0]: ("pl", True),
+        N[1]: ("bn", False),
+        N[2]: ("ur", False),
+        N[3]: ("en", False),
+        N[4]: ("en", False),
+    }
+    warnings = [p["reason"] for p in result.problems if p["kind"] == "warning"]
+    assert any("Klingon" in w and "English" in w for w in warnings)
+    assert any("perhaps" in w for w in warnings)
+
+
+@pytest.mark.usefixtures("practice")
+def test_a_list_without_a_language_column_keeps_the_recorded_language(
+    db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
+    with_language = f"NHS Number,Date of Birth,Language\n{N[0]},1975-06-01,Polish\n"
+    _import(db, clock, _write(tmp_path, with_language, "a.csv"))
+    without = f"NHS Number,Date of Birth,Forename\n{N[0]},1975-06-01,Ann\n"
+    _import(db, clock, _write(tmp_path, without, "b.csv"))
+
+    patient = _patients(db)[N[0]]
+    assert (patient.language, patient.given_name) == ("pl", "Ann")

@@ -142,6 +142,7 @@ def test_production_starts_with_safe_settings(
             "NUDGE_NOTIFY_CALLBACK_TOKEN",
             None,
         ),
+        ({"TRANSLATIONS_DEMO_APPROVED": "true"}, "approved by a person", None),
     ],
 )
 def test_production_refuses_unsafe_settings_unless_explicitly_allowed(

@@ -99,7 +99,7 @@ def _admin(browser: Any, base: str) -> tuple[Any, list[str]]:
 
 
 def _shot(page: Any, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"lane-f-{name}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"campaign-{name}.png"), full_page=True)
 
 
 def _draft(db: Any, ods: str = "F84003", **options: Any) -> int:

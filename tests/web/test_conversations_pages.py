@@ -112,3 +112,31 @@ def test_an_opt_out_asked_for_by_phone_stops_texts_and_is_audited(client, db, fl
     refused = post(client, f"{path}/reply", {"body": "Hello again"})
     page = client.get(refused.headers["Location"]).get_data(as_text=True)
     assert "opted out" in page
+
+
+def test_staff_see_and_change_the_language_in_the_conversation(client, db, flagged):
+    from app.data.models import Patient
+
+    sign_in(client, "gp@example.nhs.uk")
+    path = _open(client)
+    page = client.get(path).get_data(as_text=True)
+    assert 'texts in <strong dir="auto">English</strong>' in page
+    assert '<pre class="nudge-pre" dir="auto">maybe tuesday?</pre>' in page
+    changed = post(
+        client,
+        f"{path}/language",
+        {"patient_id": flagged["patient_id"], "language": "ar", "interpreter_needed": "1"},
+    )
+    assert changed.status_code == 302
+    page = client.get(path).get_data(as_text=True)
+    assert "Arabic (العربية)" in page and "interpreter needed" in page
+    # a patient of another practice on the same number is not this user's to change
+    with db.transaction() as session:
+        stranger = add_patient(session, add_practice(session, ods="Y00002"), mobile=NUMBER)
+        stranger_id = stranger.id
+    post(client, f"{path}/language", {"patient_id": stranger_id, "language": "pl"})
+    with db.transaction() as session:
+        assert session.get(Patient, flagged["patient_id"]).language == "ar"
+        assert session.get(Patient, stranger_id).language == "en"
+        actor = select(AuditEvent.actor).where(AuditEvent.action == "patient.language")
+        assert session.scalar(actor) == "gp@example.nhs.uk"

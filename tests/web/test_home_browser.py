@@ -100,7 +100,7 @@ def _home(live_url: str, email: str, shot: str) -> tuple[str, list[str]]:
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_load_state()
         assert page.get_by_role("heading", name="Today’s work").is_visible()
-        page.screenshot(path=str(ARTIFACTS / f"lane-f-home-{shot}.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / f"home-{shot}.png"), full_page=True)
         text: Any = page.locator("main").inner_text()
         browser.close()
     return text, errors

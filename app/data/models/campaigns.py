@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -99,6 +100,10 @@ class CampaignMember(Base):
     ethnic_group: Mapped[str | None] = mapped_column(String(20))
     ethnic_category: Mapped[str | None] = mapped_column(String(2))
     imd_quintile: Mapped[int | None] = mapped_column(Integer)
+    # the language texts went in and the interpreter flag, at approval (null: before
+    # languages were recorded)
+    language: Mapped[str | None] = mapped_column(String(5))
+    interpreter_needed: Mapped[bool | None] = mapped_column(Boolean)
     practice_id: Mapped[int | None] = mapped_column(ForeignKey("practice.id"))
     declined_at: Mapped[datetime | None]
     updated_at: Mapped[datetime | None]

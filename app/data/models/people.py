@@ -7,12 +7,14 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     ForeignKey,
     Index,
     Integer,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -92,6 +94,9 @@ class Patient(Base):
     # latest statin issue coded in the GP record: "currently prescribed" depends on the
     # cohort date (app.domain.coded.statin_current), so the date is kept, not a flag
     statin_issued_on: Mapped[date | None] = mapped_column(Date)
+    # ISO 639-1 code of the language texts go in (app.domain.languages); 'en' by default
+    language: Mapped[str] = mapped_column(String(5), default="en", server_default="en")
+    interpreter_needed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     opted_out_at: Mapped[datetime | None]
     # set when a later import of the practice's whole list no longer has them (moved
     # away, died): never invited again; cleared if a later list has them back

@@ -122,8 +122,8 @@ def too_big(exc: HTTPException) -> Any:
         exc,
         "This file is too big to upload",
         f"Files up to {upload_limit()} can be uploaded here. Nothing was changed. For a "
-        "bigger patient list, ask an administrator to load it with the command flask "
-        "patients import, which has no size limit.",
+        "bigger patient list, ask your system administrator to load it on the server, "
+        "where there is no size limit.",
     )
 
 

@@ -68,3 +68,12 @@ def test_the_commands_read_the_same_files(runner, db, tmp_path: Path) -> None:
     assert "Traceback" not in result.output
     with db.transaction() as session:
         assert session.scalars(select(Patient.given_name)).one() == "Renée"
+
+
+def test_the_users_page_names_the_practice_field_not_a_command_option(client, db) -> None:
+    with db.transaction() as session:
+        add_user(session, "admin@example.nhs.uk", "admin")
+    sign_in(client, "admin@example.nhs.uk")
+    form = {"email": "new@example.nhs.uk", "role": "practice", "practice": ""}
+    page = post(client, "/admin/users", form).get_data(as_text=True)
+    assert "Practice staff need at least one practice" in page and "--practice" not in page

@@ -180,7 +180,7 @@ def test_approval_is_blocked_by_drafts_until_english_is_accepted(db, practice) -
     assert offers.plan_wave(db, campaign_id, now=NOW, settings=Settings()) == 4
     with db.transaction() as session:
         bodies = session.scalars(select(Message.body).where(Message.kind == "invitation")).all()
-    assert len(bodies) == 4 and all("invites you to a free NHS Health Check" in b for b in bodies)
+    assert len(bodies) == 4 and all("offers you a free NHS Health Check" in b for b in bodies)
 
 
 def test_demo_approval_sends_each_patient_their_language(db, practice) -> None:
@@ -192,7 +192,7 @@ def test_demo_approval_sends_each_patient_their_language(db, practice) -> None:
             select(Message.to_number, Message.body).where(Message.kind == "invitation")
         ).all()
     by_number = dict(rows)
-    assert "invites you" in by_number["+447700900101"]
+    assert "offers you" in by_number["+447700900101"]
     assert "zaprasza na bezpłatne badanie" in by_number["+447700900102"]
     assert "مدعو کرتا ہے" in by_number["+447700900104"]
     assert "Odpisz 1, 2 lub 3" in by_number["+447700900103"]
@@ -209,7 +209,8 @@ def test_the_campaign_review_shows_each_language_with_people_and_what_they_get(
     assert 'id="languages"' in page
     assert "Polish (Polski)" in page and "Urdu (اردو)" in page
     assert "English: the translation is a draft" in page
-    assert 'name="english_for" type="checkbox" value="pl"' in page
+    confirm = client.get(f"/campaigns/{campaign_id}/approve").get_data(as_text=True)
+    assert 'name="english_for" type="checkbox" value="pl"' in confirm
     assert 'dir="rtl" lang="ur"' in page
     assert "4+ segments" in page and "plain letters (GSM-7)" in page
 
@@ -268,7 +269,7 @@ def test_a_campaign_randomises_english_against_the_translation(db, practice) -> 
     }
     assert polish <= {("control", True), ("control_english", False)}
     assert {variant for _, variant, _ in rows} == {"control", "control_english"}
-    assert all("invites you" in body for _, variant, body in rows if variant == "control_english")
+    assert all("offers you" in body for _, variant, body in rows if variant == "control_english")
     with pytest.raises(campaigns.CampaignError):
         campaigns.create(
             db,

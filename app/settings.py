@@ -33,6 +33,18 @@ class Settings:
     snomed_invitation_code: str = ""
     snomed_declined_code: str = ""
     snomed_did_not_attend_code: str = ""
+    # GP Connect: Nudge's identity on the Spine, mutual TLS, timeouts
+    gpconnect_consumer_asid: str = ""
+    gpconnect_consumer_ods: str = ""
+    gpconnect_consumer_name: str = "Nudge"
+    gpconnect_device_id: str = "nudge"
+    gpconnect_device_model: str = "Nudge"
+    gpconnect_device_version: str = "0.1.0"
+    gpconnect_client_cert: str = ""
+    gpconnect_client_key: str = ""
+    gpconnect_ca_bundle: str = ""
+    gpconnect_timeout_seconds: float = 10.0
+    gpconnect_sync_days: int = 28
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -53,4 +65,23 @@ class Settings:
             snomed_invitation_code=str(config.get("SNOMED_INVITATION_CODE") or "").strip(),
             snomed_declined_code=str(config.get("SNOMED_DECLINED_CODE") or "").strip(),
             snomed_did_not_attend_code=str(config.get("SNOMED_DID_NOT_ATTEND_CODE") or "").strip(),
+            **{
+                name.lower(): str(config.get(name) or default)
+                for name, default in _GPCONNECT_TEXT.items()
+            },
+            gpconnect_timeout_seconds=float(config.get("GPCONNECT_TIMEOUT_SECONDS", 10.0)),
+            gpconnect_sync_days=int(config.get("GPCONNECT_SYNC_DAYS", 28)),
         )
+
+
+_GPCONNECT_TEXT = {
+    "GPCONNECT_CONSUMER_ASID": "",
+    "GPCONNECT_CONSUMER_ODS": "",
+    "GPCONNECT_CONSUMER_NAME": "Nudge",
+    "GPCONNECT_DEVICE_ID": "nudge",
+    "GPCONNECT_DEVICE_MODEL": "Nudge",
+    "GPCONNECT_DEVICE_VERSION": "0.1.0",
+    "GPCONNECT_CLIENT_CERT": "",
+    "GPCONNECT_CLIENT_KEY": "",
+    "GPCONNECT_CA_BUNDLE": "",
+}

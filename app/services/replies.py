@@ -26,7 +26,7 @@ from app.data.models import (
     Message,
 )
 from app.domain.keywords import parse
-from app.services.reply_actions import Act, Context, context_for, open_offer_contexts
+from app.services.reply_actions import DEFERRED, Act, Context, context_for, open_offer_contexts
 from app.settings import Settings
 
 
@@ -123,11 +123,14 @@ def _act_on_batch(
         outbox = Outbox()
         acted = 0
         previous: str | None = None
+        deferred: set[str] = set()
         for message in sorted(claimed, key=lambda m: (m.from_number or "", m.id)):
             assert message.from_number is not None
             first_elsewhere = waiting.get(message.from_number)
             if first_elsewhere is not None and first_elsewhere < message.id:
                 continue
+            if message.from_number in deferred:
+                continue  # an earlier text of theirs waits for the GP system
             context = contexts.get(message.from_number)
             if message.from_number == previous:
                 # a number's later text reads what its earlier one did and queued
@@ -143,6 +146,9 @@ def _act_on_batch(
                 outbox=outbox,
                 context=context,
             )
+            if result.action == DEFERRED:
+                deferred.add(message.from_number)
+                continue
             acted += result.action is not None
         _flush(session, outbox, now)
         return len(claimed), max(m.id for m in claimed), acted
@@ -218,6 +224,9 @@ def _act(
     act.outbox = outbox
     act.received_at = as_utc(message.created_at)
     action = act.run(message.opt_out_type)
+    if action == DEFERRED:
+        outbox.stamps.pop()  # not acted on: the text stays pending
+        return InboundResult(duplicate=False, intent=intent.kind, action=DEFERRED)
     if intent.kind != "unclear" and action != "unknown_sender" and conversation.unclear_streak:
         conversation.unclear_streak = 0
     return InboundResult(

@@ -1,0 +1,234 @@
+"""GP Connect's FHIR STU3 resources, read into plain values and built from them with the
+`fhir.resources` STU3 models (so a malformed answer fails validation, not deep inside)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fhir.resources.STU3.appointment import Appointment
+from fhir.resources.STU3.bundle import Bundle
+from fhir.resources.STU3.extension import Extension
+from fhir.resources.STU3.location import Location
+from fhir.resources.STU3.operationoutcome import OperationOutcome
+from fhir.resources.STU3.practitioner import Practitioner
+from fhir.resources.STU3.schedule import Schedule
+from fhir.resources.STU3.slot import Slot
+
+APPOINTMENT_PROFILE = "https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-Appointment-1"
+BOOKING_ORGANISATION = (
+    "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-GPConnect-BookingOrganisation-1"
+)
+CANCELLATION_REASON = "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-GPConnect-AppointmentCancellationReason-1"
+DELIVERY_CHANNEL = (
+    "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-GPConnect-DeliveryChannel-2"
+)
+NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
+ODS_SYSTEM = "https://fhir.nhs.uk/Id/ods-organization-code"
+
+
+@dataclass(frozen=True)
+class FreeSlot:
+    """One free slot from a search, with what its schedule says about it."""
+
+    id: str
+    start: datetime
+    end: datetime
+    delivery_channel: str | None
+    service_type: str | None
+    practitioner: str | None
+    location: str | None
+
+
+@dataclass(frozen=True)
+class AppointmentInfo:
+    id: str
+    status: str
+    start: datetime | None
+    slot_ids: tuple[str, ...]
+    description: str | None
+    comment: str | None
+    version: str | None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An OperationOutcome's first issue: the spec's code (e.g. DUPLICATE_REJECTED)."""
+
+    code: str
+    diagnostics: str
+
+
+def _utc(value: Any) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _practitioner_name(practitioner: Practitioner) -> str | None:
+    for name in practitioner.name or []:
+        parts = [*(name.prefix or []), *(name.given or []), name.family or ""]
+        text = " ".join(p for p in parts if p)
+        if text:
+            return text
+    return None
+
+
+def free_slots(body: bytes | str) -> list[FreeSlot]:
+    """The free slots of a Slot search's searchset Bundle, with schedules, practitioners
+    and locations resolved from its included resources."""
+    bundle = Bundle.model_validate_json(body)
+    slots: list[Slot] = []
+    schedules: dict[str, Schedule] = {}
+    practitioners: dict[str, str | None] = {}
+    locations: dict[str, str | None] = {}
+    for entry in bundle.entry or []:
+        resource = entry.resource
+        if isinstance(resource, Slot):
+            slots.append(resource)
+        elif isinstance(resource, Schedule):
+            schedules[f"Schedule/{resource.id}"] = resource
+        elif isinstance(resource, Practitioner):
+            practitioners[f"Practitioner/{resource.id}"] = _practitioner_name(resource)
+        elif isinstance(resource, Location):
+            locations[f"Location/{resource.id}"] = resource.name
+    found = []
+    for slot in slots:
+        if slot.status != "free" or slot.id is None:
+            continue
+        schedule = schedules.get(slot.schedule.reference or "")
+        practitioner = location = None
+        if schedule is not None:
+            for actor in schedule.actor or []:
+                ref = actor.reference or ""
+                practitioner = practitioner or practitioners.get(ref)
+                location = location or locations.get(ref)
+        channel = next(
+            (e.valueCode for e in slot.extension or [] if e.url == DELIVERY_CHANNEL), None
+        )
+        service = slot.serviceType[0].text if slot.serviceType else None
+        found.append(
+            FreeSlot(
+                id=str(slot.id),
+                start=_utc(slot.start),
+                end=_utc(slot.end),
+                delivery_channel=channel,
+                service_type=service,
+                practitioner=practitioner,
+                location=location,
+            )
+        )
+    return found
+
+
+def patient_id(body: bytes | str) -> str | None:
+    """The logical id of the one Patient a search by NHS number found, or None."""
+    bundle = Bundle.model_validate_json(body)
+    for entry in bundle.entry or []:
+        if entry.resource is not None and entry.resource.__resource_type__ == "Patient":
+            return str(entry.resource.id)
+    return None
+
+
+def appointment(body: bytes | str) -> AppointmentInfo:
+    return _info(Appointment.model_validate_json(body))
+
+
+def appointments(body: bytes | str) -> list[AppointmentInfo]:
+    bundle = Bundle.model_validate_json(body)
+    return [_info(e.resource) for e in bundle.entry or [] if isinstance(e.resource, Appointment)]
+
+
+def _info(resource: Appointment) -> AppointmentInfo:
+    return AppointmentInfo(
+        id=str(resource.id),
+        status=str(resource.status),
+        start=_utc(resource.start) if resource.start else None,
+        slot_ids=tuple(
+            (s.reference or "").rpartition("/")[2] for s in resource.slot or [] if s.reference
+        ),
+        description=resource.description,
+        comment=resource.comment,
+        version=resource.meta.versionId if resource.meta else None,
+    )
+
+
+def problem(body: bytes | str) -> Problem | None:
+    """The OperationOutcome's spec code and diagnostics, or None if the body is not one."""
+    try:
+        outcome = OperationOutcome.model_validate_json(body)
+    except ValueError:
+        return None
+    for issue in outcome.issue or []:
+        codings = issue.details.coding if issue.details and issue.details.coding else []
+        code = codings[0].code if codings else issue.code
+        return Problem(code=str(code), diagnostics=issue.diagnostics or "")
+    return None
+
+
+@dataclass(frozen=True)
+class NewAppointment:
+    slot_id: str
+    patient_id: str
+    start: datetime
+    end: datetime
+    description: str
+    comment: str
+    booking_ods: str
+    booking_name: str
+    created: datetime
+
+
+def new_appointment(new: NewAppointment) -> str:
+    """The Appointment to POST: the slot, the patient, the booking organisation."""
+    resource = Appointment.model_validate(
+        {
+            "resourceType": "Appointment",
+            "meta": {"profile": [APPOINTMENT_PROFILE]},
+            "contained": [
+                {
+                    "resourceType": "Organization",
+                    "id": "1",
+                    "identifier": [{"system": ODS_SYSTEM, "value": new.booking_ods}],
+                    "name": new.booking_name,
+                }
+            ],
+            "extension": [{"url": BOOKING_ORGANISATION, "valueReference": {"reference": "#1"}}],
+            "status": "booked",
+            "start": new.start.isoformat(),
+            "end": new.end.isoformat(),
+            "slot": [{"reference": f"Slot/{new.slot_id}"}],
+            "created": new.created.isoformat(),
+            "description": new.description,
+            "comment": new.comment,
+            "participant": [
+                {"actor": {"reference": f"Patient/{new.patient_id}"}, "status": "accepted"}
+            ],
+        }
+    )
+    return resource.model_dump_json(exclude_none=True)
+
+
+def changed_appointment(
+    body: bytes | str,
+    *,
+    status: str | None = None,
+    cancellation_reason: str | None = None,
+    description: str | None = None,
+    comment: str | None = None,
+) -> str:
+    """The appointment as read, changed for a cancel (status and reason) or an amend."""
+    resource = Appointment.model_validate_json(body)
+    if status is not None:
+        resource.status = status
+    if cancellation_reason is not None:
+        extensions = [e for e in resource.extension or [] if e.url != CANCELLATION_REASON]
+        extensions.append(Extension(url=CANCELLATION_REASON, valueString=cancellation_reason))
+        resource.extension = extensions
+    if description is not None:
+        resource.description = description
+    if comment is not None:
+        resource.comment = comment
+    return resource.model_dump_json(exclude_none=True)

@@ -26,6 +26,7 @@ from app.data.models import (
     Message,
 )
 from app.domain.keywords import parse
+from app.services import gp_booking
 from app.services.reply_actions import DEFERRED, Act, Context, context_for, open_offer_contexts
 from app.settings import Settings
 
@@ -87,7 +88,12 @@ def process_inbound(db: Database, *, now: datetime, settings: Settings, limit: i
     text is acted on only once every earlier text from the same number has been (one
     still pending elsewhere leaves it for a later run), so a resident's texts are read in
     the order they were sent.
+
+    First, with no transaction open, choices and CHANGEs for practices on GP Connect are
+    carried to the practice's appointment book (`gp_booking.carry_pending`); a text whose
+    call is still under way is left pending (not stamped) for a later run.
     """
+    gp_booking.carry_pending(db, now=now, settings=settings)
     acted = 0
     after = 0
     while limit > 0:

@@ -63,7 +63,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("gpconnect_appointment_id", sa.String(length=100), nullable=True)
         )
-        batch_op.add_column(sa.Column("gp_state", sa.String(length=12), nullable=True))
+        batch_op.add_column(sa.Column("gp_state", sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column("attention", sa.String(length=300), nullable=True))
         batch_op.add_column(sa.Column("attention_at", _when(), nullable=True))
 

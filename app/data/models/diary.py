@@ -148,7 +148,7 @@ class Booking(Base):
     # the appointment in the practice's own book (GP Connect), and its state there:
     # booked | cancelling (a cancellation is under way) | cancelled
     gpconnect_appointment_id: Mapped[str | None] = mapped_column(String(100))
-    gp_state: Mapped[str | None] = mapped_column(String(12))
+    gp_state: Mapped[str | None] = mapped_column(String(20))
     # what staff must sort out by hand (a cancellation the GP system refused, an
     # appointment cancelled at the practice), None when nothing
     attention: Mapped[str | None] = mapped_column(String(300))

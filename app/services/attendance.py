@@ -66,6 +66,39 @@ class DayRow:
     nhs_number: str
     source: str
     state: str
+    gpconnect_appointment_id: str | None = None
+    attention: str | None = None
+
+
+@dataclass(frozen=True)
+class AttentionRow:
+    """A booking staff must sort out by hand (e.g. a cancellation the GP system refused)."""
+
+    booking_id: int
+    starts_at: datetime
+    given_name: str | None
+    family_name: str | None
+    nhs_number: str
+    gpconnect_appointment_id: str | None
+    attention: str
+    since: datetime
+
+
+def needing_attention(session: Session, practice_id: int) -> list[AttentionRow]:
+    rows = attendance_data.needing_attention(session, practice_id)
+    return [
+        AttentionRow(
+            booking_id=r[0],
+            starts_at=as_utc(r[1]),
+            given_name=r[2],
+            family_name=r[3],
+            nhs_number=r[4],
+            gpconnect_appointment_id=r[5],
+            attention=r[6],
+            since=as_utc(r[7]),
+        )
+        for r in rows
+    ]
 
 
 def london_day_bounds(first: date, last: date) -> tuple[datetime, datetime]:

@@ -266,7 +266,8 @@ def cancel_in_provider(
     except (Refused, Unavailable) as error:
         state = "cancel_failed"
         attention = (
-            f"Cancel appointment {appointment_id} in the clinical system: GP Connect said {error}"
+            f"Cancel GP Connect appointment {appointment_id} in the clinical system by hand: "
+            f"the GP system did not cancel it ({error})"
         )
     finally:
         client.close()

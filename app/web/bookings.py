@@ -23,15 +23,18 @@ def day() -> str:
     practice_id, practices = chosen_practice()
     shown = parse_day(request.args.get("day"), london_today())
     rows = []
+    attention: list[attendance.AttentionRow] = []
     if practice_id is not None:
         with get_db().transaction() as session:
             rows = attendance.day_list(session, practice_id, shown)
+            attention = attendance.needing_attention(session, practice_id)
     return render_template(
         "bookings/day.html",
         practices=practices,
         practice_id=practice_id,
         day=shown,
         rows=rows,
+        attention=attention,
         previous_day=(shown - timedelta(days=1)).isoformat(),
         next_day=(shown + timedelta(days=1)).isoformat(),
         can_record=shown <= london_today(),

@@ -126,3 +126,23 @@ def patient_row(db: Database, nhs_number: str) -> Patient:
         patient = session.scalar(select(Patient).where(Patient.nhs_number == nhs_number))
         assert patient is not None
         return patient
+
+
+@pytest.fixture
+def gp_live_server(tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch, clock):
+    """The app with GP Connect settings served over real HTTP (browser tests)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    monkeypatch.setenv("NUDGE_INSTANCE_PATH", str(tmp_path / "instance"))
+    server = make_server("127.0.0.1", 0, None, threaded=True)  # type: ignore[arg-type]
+    base = f"http://127.0.0.1:{server.server_port}"
+    application = create_app(
+        make_test_config(sqlite_url, tmp_path, PUBLIC_BASE_URL=base, **SETTINGS), clock=clock
+    )
+    server.app = application  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield application, base
+    server.shutdown()
+    application.extensions["nudge.db"].dispose()

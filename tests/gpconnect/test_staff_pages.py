@@ -1,0 +1,88 @@
+"""What staff see of a GP Connect practice: the slot source and last sync, held slots the
+practice gave away, GP Connect appointment ids, and cancellations needing attention."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from app.data.models import Practice
+from app.services import gpconnect, replies
+from tests import builders
+from tests.builders import STAFF_PASSWORD, act_on_inbound
+from tests.gpconnect.conftest import connect_practice, offer_holding, offer_slots
+from tests.web.browser import ARTIFACTS, launch
+
+SHOTS = Path("/work/lanes/shots")
+_sids = itertools.count(1)
+
+
+def _populate(app, fake, clock) -> tuple[int, str]:
+    """A synced practice with one booking, one failed cancellation, one given-away hold."""
+    db = app.extensions["nudge.db"]
+    settings = app.extensions["nudge.settings"]
+    fake.add_slots(clock.now().date() + timedelta(days=1), 7, per_day=6)
+    gp = connect_practice(db, fake, clock)
+    with db.transaction() as session:
+        practice = session.get(Practice, gp.practice_id)
+        builders.add_user(session, "reception@example.nhs.uk", "practice", [practice])
+    gpconnect.sync_practice(db, gp.ods, now=clock.now(), settings=settings)
+    mobiles = ["+447700900201", "+447700900202", "+447700900203"]
+    offers = [offer_holding(db, gp, clock, mobile=m)[0] for m in mobiles]
+
+    def text(mobile: str, body: str) -> None:
+        replies.receive_inbound(
+            db,
+            message_sid=f"SM{next(_sids):032d}",
+            from_number=mobile,
+            to_number="+447700900000",
+            body=body,
+            now=clock.now(),
+        )
+
+    text(mobiles[0], "1")
+    text(mobiles[1], "1")
+    act_on_inbound(app)
+    fake.fail_next(1)
+    text(mobiles[1], "CHANGE")
+    act_on_inbound(app)
+    fake.take_slot(offer_slots(db, offers[2])[1].gpconnect_id)
+    gpconnect.sync_practice(db, gp.ods, now=clock.now(), settings=settings)
+    return gp.practice_id, fake.booked()[0].id
+
+
+@pytest.mark.browser
+def test_staff_see_the_gpconnect_state_of_slots_and_bookings(gp_live_server, fake, clock) -> None:
+    playwright = pytest.importorskip("playwright.sync_api")
+    app, base = gp_live_server
+    practice_id, appointment_id = _populate(app, fake, clock)
+    day = (clock.now() + timedelta(days=1)).date().isoformat()
+    with playwright.sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1200, "height": 1000})
+        page.goto(f"{base}/sign-in")
+        page.fill("#email", "reception@example.nhs.uk")
+        page.fill("#password", STAFF_PASSWORD)
+        page.click("button[type=submit]")
+        page.goto(f"{base}/slots?practice={practice_id}&week={day}")
+        source = page.locator("#slot-source").inner_text()
+        assert "GP Connect" in source and "Last synced 14 January 2026 at 10:00" in source
+        given_away = page.locator("#given-away").inner_text()
+        assert "Held slots the practice gave away" in given_away
+        assert page.get_by_text("Given away at the practice").count() == 1
+        assert page.get_by_text("Upload slots (CSV)").count() == 0
+        page.screenshot(path=str(ARTIFACTS / "gpconnect-slots.png"), full_page=False)
+        page.goto(f"{base}/bookings?practice={practice_id}&day={day}")
+        body = page.locator("main").inner_text()
+        assert f"GP Connect appointment {appointment_id}" in body
+        attention = page.locator("#needs-attention").inner_text()
+        assert "Cancel GP Connect appointment" in attention and "clinical system" in attention
+        page.screenshot(path=str(ARTIFACTS / "gpconnect-bookings.png"), full_page=True)
+        browser.close()
+    if SHOTS.is_dir():
+        for name in ("gpconnect-slots.png", "gpconnect-bookings.png"):
+            shutil.copy(ARTIFACTS / name, SHOTS / f"lane-c-{name}")

@@ -10,7 +10,8 @@ INVALID_RESOURCE 422, NO_RECORD_FOUND / APPOINTMENT_NOT_FOUND 404).
 Every request is checked as a provider checks it: `Ssp-TraceID`, `Ssp-From` (the
 consumer ASID it expects), `Ssp-To` (its own ASID), `Ssp-InteractionID` matching the
 method and path, an unsigned JWT whose claims name the audience, scope, device,
-organisation and practitioner, and `application/fhir+json`. Fault modes: a slot taken
+organisation and practitioner (`gpconnect_wire.token_problems`), and
+`application/fhir+json`. Fault modes: a slot taken
 between search and booking (`take_slot`), 500s (`fail_next`), hangs (`hang_next`), and
 a booking that succeeds but whose answer is lost (`lose_next_answer`).
 """
@@ -22,33 +23,26 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
-import jwt
+from tests.fakes.gpconnect_wire import (
+    PREFIX,
+    bundle,
+    handler_for,
+    interaction_for,
+    outcome,
+    token_problems,
+)
 
 PROVIDER_ASID = "918999198738"
 CONSUMER_ASID = "200000000359"
-PREFIX = "urn:nhs:names:services:gpconnect:fhir:rest:"
-ERROR_SYSTEM = "https://fhir.nhs.uk/STU3/CodeSystem/Spine-ErrorOrWarningCode-1"
-OUTCOME_PROFILE = "https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-OperationOutcome-1"
 DELIVERY_CHANNEL = (
     "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-GPConnect-DeliveryChannel-2"
 )
 CANCELLATION_REASON = "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-GPConnect-AppointmentCancellationReason-1"
-SCOPES = {
-    "search:slot-1": "organization/*.read",
-    "search:patient-1": "patient/*.read",
-    "create:appointment-1": "patient/*.write",
-    "read:appointment-1": "patient/*.read",
-    "update:appointment-1": "patient/*.write",
-    "cancel:appointment-1": "patient/*.write",
-    "search:patient_appointments-1": "patient/*.read",
-}
 
 
 @dataclass
@@ -75,25 +69,6 @@ class FakeAppointment:
     body: dict[str, Any] = field(default_factory=dict)
 
 
-def outcome(status: int, code: str, diagnostics: str) -> tuple[int, dict[str, Any]]:
-    """The spec's error: an OperationOutcome with the Spine error code."""
-    issue_code = {400: "invalid", 404: "not-found", 409: "duplicate", 422: "invalid"}.get(
-        status, "exception"
-    )
-    return status, {
-        "resourceType": "OperationOutcome",
-        "meta": {"profile": [OUTCOME_PROFILE]},
-        "issue": [
-            {
-                "severity": "error",
-                "code": issue_code,
-                "details": {"coding": [{"system": ERROR_SYSTEM, "code": code, "display": code}]},
-                "diagnostics": diagnostics,
-            }
-        ],
-    }
-
-
 class FakeGpConnect:
     """One practice's provider; `add_slots` fills its book, `add_patient` its list."""
 
@@ -114,7 +89,8 @@ class FakeGpConnect:
         self.refused: list[str] = []  # why a request was refused at the door
         self.lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._faults: list[tuple[str, float]] = []  # ("fail", 0) | ("hang", s) | ("lose", 0)
+        # (kind, seconds, method or None for any): fail | hang | lose
+        self._faults: list[tuple[str, float, str | None]] = []
         self._server: ThreadingHTTPServer | None = None
         self.on_create: Any = None  # called (in the server thread) before a booking is made
 
@@ -159,15 +135,17 @@ class FakeGpConnect:
     def booked(self) -> list[FakeAppointment]:
         return [a for a in self.appointments.values() if a.status == "booked"]
 
-    def fail_next(self, count: int = 1) -> None:
-        self._faults += [("fail", 0.0)] * count
+    def fail_next(self, count: int = 1, *, method: str | None = None) -> None:
+        """The next `count` requests (of `method`, else any) answer 500."""
+        self._faults += [("fail", 0.0, method)] * count
 
-    def hang_next(self, count: int = 1, *, seconds: float = 5.0) -> None:
-        self._faults += [("hang", seconds)] * count
+    def hang_next(self, count: int = 1, *, seconds: float = 5.0, method: str | None = None) -> None:
+        """The next requests are served `seconds` late (past the consumer's timeout)."""
+        self._faults += [("hang", seconds, method)] * count
 
     def lose_next_answer(self) -> None:
-        """The next booking is made, then the connection drops before the answer."""
-        self._faults.append(("lose", 0.0))
+        """The next booking (POST) is made, then the connection drops before the answer."""
+        self._faults.append(("lose", 0.0, "POST"))
 
     def interactions(self) -> list[str]:
         return [i.removeprefix(PREFIX) for _, _, i in self.requests]
@@ -181,7 +159,7 @@ class FakeGpConnect:
         return f"http://{host!s}:{port}/{self.ods}/STU3/1/gpconnect"
 
     def start(self) -> FakeGpConnect:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(self))
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
@@ -202,7 +180,7 @@ class FakeGpConnect:
     def check(self, method: str, path: str, headers: Any) -> tuple[int, dict[str, Any]] | None:
         interaction = headers.get("Ssp-InteractionID", "")
         self.requests.append((method, path, interaction))
-        expected = _interaction_for(method, path)
+        expected = interaction_for(method, path)
         problems = []
         if not headers.get("Ssp-TraceID"):
             problems.append("Ssp-TraceID missing")
@@ -216,55 +194,19 @@ class FakeGpConnect:
             problems.append("Accept is not application/fhir+json")
         if method in ("POST", "PUT") and headers.get("Content-Type") != "application/fhir+json":
             problems.append("Content-Type is not application/fhir+json")
-        problems += self._check_token(headers.get("Authorization", ""), expected)
+        problems += token_problems(headers.get("Authorization", ""), expected, self.base_url)
         if problems:
             self.refused.extend(problems)
             return outcome(400, "BAD_REQUEST", "; ".join(problems))
         return None
 
-    def _check_token(self, header: str, interaction: str | None) -> list[str]:
-        if not header.startswith("Bearer "):
-            return ["no bearer token"]
-        token = header.removeprefix("Bearer ")
-        try:
-            if jwt.get_unverified_header(token).get("alg") != "none":
-                return ["the JWT must be unsigned (alg none)"]
-            claims = jwt.decode(token, options={"verify_signature": False})
-        except jwt.PyJWTError as error:
-            return [f"bad JWT: {error}"]
-        problems = []
-        now = time.time()
-        if not claims.get("iat") or claims["iat"] > now + 60:
-            problems.append("iat missing or in the future")
-        if claims.get("exp", 0) - claims.get("iat", 0) != 300:
-            problems.append("exp must be iat + 300")
-        if not str(self.base_url).startswith(str(claims.get("aud", "")).rstrip("/")):
-            problems.append("aud is not this provider's endpoint")
-        if claims.get("reason_for_request") != "directcare":
-            problems.append("reason_for_request must be directcare")
-        if interaction and claims.get("requested_scope") != SCOPES[interaction]:
-            problems.append(f"requested_scope must be {SCOPES[interaction]}")
-        for claim, kind in (
-            ("requesting_device", "Device"),
-            ("requesting_organization", "Organization"),
-            ("requesting_practitioner", "Practitioner"),
-        ):
-            value = claims.get(claim) or {}
-            if value.get("resourceType") != kind or not value.get("identifier"):
-                problems.append(f"{claim} must be a {kind} with an identifier")
-        practitioner = claims.get("requesting_practitioner") or {}
-        ids = [i.get("value") for i in practitioner.get("identifier", [])]
-        if claims.get("sub") not in ids:
-            problems.append("sub must be the requesting practitioner's id")
-        if not practitioner.get("name"):
-            problems.append("requesting_practitioner needs a name")
-        return problems
-
     # -- the interactions ------------------------------------------------------------------
 
     def handle(self, method: str, path: str, query: list[tuple[str, str]], body: bytes) -> Any:
-        if self._faults:
-            kind, seconds = self._faults.pop(0)
+        fault = next((f for f in self._faults if f[2] in (None, method)), None)
+        if fault is not None:
+            self._faults.remove(fault)
+            kind, seconds, _ = fault
             if kind == "fail":
                 return outcome(500, "INTERNAL_SERVER_ERROR", "the GP system is unavailable")
             if kind == "hang":
@@ -289,7 +231,7 @@ class FakeGpConnect:
                 return self._update(appointment, json.loads(body))
         if len(parts) == 3 and parts[0] == "Patient" and parts[2] == "Appointment":
             mine = [a for a in self.appointments.values() if a.patient_id == parts[1]]
-            return 200, _bundle(self._appointment(a) for a in mine)
+            return 200, bundle(self._appointment(a) for a in mine)
         return outcome(400, "BAD_REQUEST", f"unsupported {method} {path}")
 
     def _search_slots(self, query: list[tuple[str, str]]) -> tuple[int, dict[str, Any]]:
@@ -317,7 +259,7 @@ class FakeGpConnect:
                 resources += self._schedule(schedule, includes)
             if "Location:managingOrganization" in includes:
                 resources.append(self._organisation())
-        return 200, _bundle(resources)
+        return 200, bundle(resources)
 
     def _slot(self, slot: FakeSlot) -> dict[str, Any]:
         return {
@@ -404,7 +346,7 @@ class FakeGpConnect:
                 }
             ]
         )
-        return 200, _bundle(found)
+        return 200, bundle(found)
 
     def _create(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if body.get("resourceType") != "Appointment" or body.get("status") != "booked":
@@ -485,87 +427,3 @@ class FakeGpConnect:
             "description": a.description,
             "comment": a.comment,
         }
-
-
-def _bundle(resources: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    entries = [{"resource": r, "fullUrl": f"{r['resourceType']}/{r.get('id')}"} for r in resources]
-    return {"resourceType": "Bundle", "type": "searchset", "entry": entries}
-
-
-def _interaction_for(method: str, path: str) -> str | None:
-    parts = path.strip("/").split("/")
-    if method == "GET" and parts == ["Slot"]:
-        return "search:slot-1"
-    if method == "GET" and parts == ["Patient"]:
-        return "search:patient-1"
-    if method == "POST" and parts == ["Appointment"]:
-        return "create:appointment-1"
-    if method == "GET" and len(parts) == 2 and parts[0] == "Appointment":
-        return "read:appointment-1"
-    if method == "PUT" and len(parts) == 2 and parts[0] == "Appointment":
-        return "update:appointment-1"  # a cancel is a PUT too: see _handler_for
-    if method == "GET" and len(parts) == 3 and parts[2] == "Appointment":
-        return "search:patient_appointments-1"
-    return None
-
-
-def _handler_for(fake: FakeGpConnect) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            pass
-
-        def _serve(self, method: str) -> None:
-            split = urlsplit(self.path)
-            root = urlsplit(fake.base_url).path
-            path = split.path.removeprefix(root)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            headers = self.headers
-            swapped = method == "PUT" and b'"cancelled"' in body
-            if swapped:
-                # the spec gives cancel its own interaction on the same PUT: a cancel
-                # must carry it, and is then checked as the PUT it is
-                given = headers.get("Ssp-InteractionID")
-                ok = given == PREFIX + "cancel:appointment-1"
-                headers = _Swapped(headers, PREFIX + "update:appointment-1" if ok else "")
-            refused = fake.check(method, path, headers)
-            if swapped:
-                fake.requests[-1] = (method, path, str(given))
-            answer = refused or fake.handle(method, path, parse_qsl(split.query), body)
-            if isinstance(answer, tuple) and answer[0] == "lose":
-                self.close_connection = True
-                self.connection.close()
-                return
-            status, payload = answer
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/fhir+json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:  # noqa: N802
-            self._serve("GET")
-
-        def do_POST(self) -> None:  # noqa: N802
-            self._serve("POST")
-
-        def do_PUT(self) -> None:  # noqa: N802
-            self._serve("PUT")
-
-    return Handler
-
-
-class _Swapped:
-    """Headers with the interaction id swapped (a cancel checked as the PUT it is)."""
-
-    def __init__(self, headers: Any, interaction: str) -> None:
-        self._headers = headers
-        self._interaction = interaction
-
-    def get(self, name: str, default: Any = None) -> Any:
-        if name == "Ssp-InteractionID":
-            return self._interaction
-        return self._headers.get(name, default)

@@ -120,16 +120,7 @@ def test_a_500_is_retried_and_books_once(app, synced, clock) -> None:
 
 def test_a_booking_whose_answer_is_lost_is_found_not_made_twice(app, synced, clock) -> None:
     offer_holding(synced.db, synced, clock)
-    # the patient is looked up first; the POST's answer is lost
-    original = synced.fake.handle
-
-    def lose_post(method, path, query, body):
-        if method == "POST":
-            synced.fake.handle = original
-            return ("lose", original(method, path, query, body))
-        return original(method, path, query, body)
-
-    synced.fake.handle = lose_post
+    synced.fake.lose_next_answer()
     _text(synced.db, "1", clock)
     act_on_inbound(app)
     assert len(synced.fake.booked()) == 1
@@ -141,18 +132,7 @@ def test_a_booking_whose_answer_is_lost_is_found_not_made_twice(app, synced, clo
 
 def test_a_hung_provider_is_retried_after_checking(app, synced, clock) -> None:
     offer_holding(synced.db, synced, clock)
-    original = synced.fake.handle
-    hung = []
-
-    def hang_post(method, path, query, body):
-        if method == "POST" and not hung:
-            hung.append(1)
-            import time
-
-            time.sleep(1.5)  # past the 1 s timeout: the booking is made, the answer late
-        return original(method, path, query, body)
-
-    synced.fake.handle = hang_post
+    synced.fake.hang_next(seconds=1.5, method="POST")  # past the 1 s timeout
     _text(synced.db, "1", clock)
     act_on_inbound(app)
     assert len(synced.fake.booked()) == 1

@@ -243,7 +243,7 @@ def new_appointment(new: NewAppointment) -> str:
             "slot": [{"reference": f"Slot/{new.slot_id}"}],
             "created": new.created.isoformat(),
             "description": new.description,
-            "comment": new.comment,
+            "comment": new.comment or None,
             "participant": [
                 {"actor": {"reference": f"Patient/{new.patient_id}"}, "status": "accepted"}
             ],

@@ -261,8 +261,11 @@ class Act:
             return DEFERRED
         if gate in ("gone", "failed"):
             return self.time_gone(offer, failed=gate == "failed")
+        # a choice the practice's book took is judged on when it was carried there, so an
+        # offer expiring meanwhile cannot leave an appointment Nudge never confirmed
+        at = offer.gp_started_at if gate == "booked" and offer.gp_started_at else self.now
         result = booking_service.book_choice(
-            self.session, offer.id, self.intent.choice, now=self.now, settings=self.settings
+            self.session, offer.id, self.intent.choice, now=at, settings=self.settings
         )
         if result.booked:
             self.booking_id = result.booking_id

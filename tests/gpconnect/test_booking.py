@@ -256,3 +256,31 @@ def test_a_later_sync_reads_the_appointments_status(app, synced, clock) -> None:
     assert second.state == "did_not_attend"
     with synced.db.sessions() as session:
         assert session.get(Slot, first.slot_id).state == "free"  # free again at the practice
+
+
+def test_after_a_sync_a_booking_is_one_round_trip(app, synced, clock) -> None:
+    _, nhs = offer_holding(synced.db, synced, clock)
+    report = gpconnect.sync_practice(
+        synced.db, synced.ods, now=clock.now(), settings=app.extensions["nudge.settings"]
+    )
+    assert report.patients_found == 1
+    assert patient_row(synced.db, nhs).gpconnect_patient_id == synced.fake.patients[nhs]
+    before = len(synced.fake.requests)
+    _text(synced.db, "1", clock)
+    act_on_inbound(app)
+    assert synced.fake.interactions()[before:] == ["create:appointment-1"]
+    assert len(_bookings(synced.db)) == 1
+
+
+def test_an_offer_expiring_after_the_practice_booked_it_is_still_confirmed(
+    app, synced, clock
+) -> None:
+    offer_id, _ = offer_holding(synced.db, synced, clock)
+    _text(synced.db, "1", clock)
+    gp_booking.carry_pending(synced.db, now=clock.now(), settings=app.extensions["nudge.settings"])
+    assert offer_row(synced.db, offer_id).gp_state == "booked"
+    clock.advance(hours=49)  # past the offer's expiry before the text is acted on
+    act_on_inbound(app)
+    (booking,) = _bookings(synced.db)
+    assert booking.gpconnect_appointment_id == synced.fake.booked()[0].id
+    assert _replies(synced.db)[-1].startswith("confirmation:")

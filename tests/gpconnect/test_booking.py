@@ -284,3 +284,21 @@ def test_an_offer_expiring_after_the_practice_booked_it_is_still_confirmed(
     (booking,) = _bookings(synced.db)
     assert booking.gpconnect_appointment_id == synced.fake.booked()[0].id
     assert _replies(synced.db)[-1].startswith("confirmation:")
+
+
+def test_a_provider_that_never_answers_is_given_up_on_and_flagged(app, synced, clock) -> None:
+    from app.data.models import Conversation
+
+    offer_id, _ = offer_holding(synced.db, synced, clock)
+    synced.fake.fail_next(100)
+    _text(synced.db, "1", clock)
+    for _ in range(7):
+        act_on_inbound(app)
+        assert _bookings(synced.db) == []
+        clock.advance(seconds=61)
+    assert "could not book that time" in _replies(synced.db)[-1]
+    assert synced.fake.booked() == []
+    with synced.db.sessions() as session:
+        conversation = session.scalar(select(Conversation))
+        assert conversation.flag_reason == "gpconnect_booking_failed"
+    assert offer_row(synced.db, offer_id).gp_state is None

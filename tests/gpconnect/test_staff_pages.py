@@ -86,3 +86,18 @@ def test_staff_see_the_gpconnect_state_of_slots_and_bookings(gp_live_server, fak
     if SHOTS.is_dir():
         for name in ("gpconnect-slots.png", "gpconnect-bookings.png"):
             shutil.copy(ARTIFACTS / name, SHOTS / f"lane-c-{name}")
+
+
+def test_the_practice_list_shows_each_practices_slot_source(app, client, gp, clock) -> None:
+    from tests.web.staff import sign_in
+
+    gpconnect.sync_practice(
+        gp.db, gp.ods, now=clock.now(), settings=app.extensions["nudge.settings"]
+    )
+    with gp.db.transaction() as session:
+        builders.add_practice(session, ods="F84003", name="Park Road Surgery")
+        builders.add_user(session, "admin@example.nhs.uk", "admin", [])
+    sign_in(client, "admin@example.nhs.uk")
+    page = client.get("/admin/practices").get_data(as_text=True)
+    assert "GP Connect" in page and "synced 14 Jan 10:00" in page
+    assert "Nudge (CSV and patterns)" in page

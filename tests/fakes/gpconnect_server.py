@@ -1,6 +1,9 @@
 """A fake GP Connect Appointment Management provider (1.2.x, FHIR STU3), served locally.
 
-Its resources follow the specification's examples: searchset Bundles of Slots with
+Its resources follow the specification's examples (nhsconnect/gpconnect,
+`_includes/appointments/search-for-free-slots-response-payload-2.json`,
+`book-appt-request-payload-1.json`, `cancel-appt-request-payload-1.json` ...): searchset
+Bundles of Slots with
 their Schedule, Practitioner, Location and Organization included; Patients found by
 NHS number; Appointments with the booking-organisation extension, created, read,
 amended and cancelled; errors as the spec's OperationOutcome (GPConnect-OperationOutcome-1
@@ -39,6 +42,7 @@ from tests.fakes.gpconnect_wire import (
 
 PROVIDER_ASID = "918999198738"
 CONSUMER_ASID = "200000000359"
+STRUCTURE = "https://fhir.nhs.uk/STU3/StructureDefinition"
 DELIVERY_CHANNEL = (
     "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-GPConnect-DeliveryChannel-2"
 )
@@ -311,6 +315,22 @@ class FakeGpConnect:
             {
                 "resourceType": "Schedule",
                 "id": schedule,
+                "meta": {"versionId": "1", "profile": [f"{STRUCTURE}/GPConnect-Schedule-1"]},
+                "extension": [
+                    {
+                        "url": f"{STRUCTURE}/Extension-GPConnect-PractitionerRole-1",
+                        "valueCodeableConcept": {
+                            "coding": [
+                                {
+                                    "system": "https://fhir.nhs.uk/STU3/CodeSystem/"
+                                    "CareConnect-SDSJobRoleName-1",
+                                    "code": "R0270",
+                                    "display": "Nurse",
+                                }
+                            ]
+                        },
+                    }
+                ],
                 "serviceCategory": {"text": "Health checks"},
                 "actor": actors,
             },
@@ -321,10 +341,12 @@ class FakeGpConnect:
         return {
             "resourceType": "Organization",
             "id": "1",
+            "meta": {"versionId": "1", "profile": [f"{STRUCTURE}/CareConnect-GPC-Organization-1"]},
             "identifier": [
                 {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": self.ods}
             ],
             "name": "Bow Practice",
+            "telecom": [{"system": "phone", "value": "02079460000", "use": "work"}],
         }
 
     def _search_patient(self, query: list[tuple[str, str]]) -> tuple[int, dict[str, Any]]:

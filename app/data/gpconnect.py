@@ -272,28 +272,32 @@ def remember_patient(session: Session, patient_id: int, logical_id: str) -> None
 # -- cancellations to carry to the provider ---------------------------------------------------
 
 
-def pending_changes(session: Session, *, now: datetime, limit: int) -> list[int]:
-    """Live GP Connect bookings (still in the provider's book) of numbers whose earliest
-    unprocessed text is a CHANGE."""
+def numbers_changing(session: Session, *, now: datetime, limit: int) -> list[str]:
+    """Numbers whose earliest unprocessed text is a CHANGE and who have a live GP Connect
+    booking still in the provider's book."""
     rows = session.execute(
-        select(Message.from_number, Message.intent, Booking.id)
-        .join(Patient, Patient.mobile == Message.from_number)
-        .join(Booking, Booking.patient_id == Patient.id)
-        .join(Slot, Slot.id == Booking.slot_id)
+        select(Message.from_number, Message.intent)
         .where(
             Message.direction == "in",
             Message.processed_at.is_(None),
-            Booking.state == "booked",
-            Booking.gp_state == "booked",
-            Slot.starts_at > now,
+            select(Booking.id)
+            .join(Patient, Patient.id == Booking.patient_id)
+            .join(Slot, Slot.id == Booking.slot_id)
+            .where(
+                Patient.mobile == Message.from_number,
+                Booking.state == "booked",
+                Booking.gp_state == "booked",
+                Slot.starts_at > now,
+            )
+            .exists(),
         )
         .order_by(Message.id)
         .limit(limit * 4)
     ).all()
-    firsts: dict[str, tuple[str | None, int]] = {}
-    for number, intent, booking_id in rows:
-        firsts.setdefault(str(number), (intent, int(booking_id)))
-    return [b for intent, b in firsts.values() if intent == "change"][:limit]
+    firsts: dict[str, str | None] = {}
+    for number, intent in rows:
+        firsts.setdefault(str(number), intent)
+    return [number for number, intent in firsts.items() if intent == "change"][:limit]
 
 
 def claim_cancellation(session: Session, booking_id: int) -> str | None:

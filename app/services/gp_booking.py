@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from app.data import bookings
 from app.data import gpconnect as gp_data
 from app.data.db import Database
 from app.data.models import Booking, Offer, Patient, Practice, Slot
@@ -65,7 +66,13 @@ def carry_pending(db: Database, *, now: datetime, settings: Settings, limit: int
     done = 0
     with db.transaction() as session:
         choices = _claim_choices(session, now=now, limit=limit)
-        changes = gp_data.pending_changes(session, now=now, limit=limit)
+        # the booking CHANGE acts on (the number's latest live one), if in a provider's book
+        changes = [
+            live.id
+            for number in gp_data.numbers_changing(session, now=now, limit=limit)
+            if (live := bookings.live_booking_for_number(session, number, now)) is not None
+            and live.gp_state == "booked"
+        ]
     for choice in choices:
         _book(db, choice, now=now, settings=settings)
         done += 1

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.data.models import Booking, Message, Offer, OfferSlot, Patient, Practice, Slot
@@ -184,6 +184,17 @@ def pending_choices(session: Session, *, now: datetime, limit: int) -> list[Pend
     for number, body, offer_id in rows:
         firsts.setdefault(str(number), PendingChoice(str(body), int(offer_id), str(number)))
     return list(firsts.values())[:limit]
+
+
+def not_being_booked() -> ColumnElement[bool]:
+    """Offers with no choice under way in a GP Connect provider: one that is (pending,
+    booked there, or unknown) is settled by the replies job, never expired under it."""
+    return or_(Offer.gp_state.is_(None), Offer.gp_state.in_(("refused", "failed")))
+
+
+def expirable(now: datetime) -> ColumnElement[bool]:
+    """Open offers past their expiry and not being booked in a provider."""
+    return and_(Offer.expires_at <= now, not_being_booked())
 
 
 def held_choice(session: Session, offer_id: int, position: int) -> Slot | None:

@@ -302,3 +302,16 @@ def test_a_provider_that_never_answers_is_given_up_on_and_flagged(app, synced, c
         conversation = session.scalar(select(Conversation))
         assert conversation.flag_reason == "gpconnect_booking_failed"
     assert offer_row(synced.db, offer_id).gp_state is None
+
+
+def test_an_offer_being_booked_in_the_provider_is_not_expired_under_it(app, synced, clock) -> None:
+    from app.services.offers import expire_offers
+
+    offer_id, _ = offer_holding(synced.db, synced, clock)
+    _text(synced.db, "1", clock)
+    gp_booking.carry_pending(synced.db, now=clock.now(), settings=app.extensions["nudge.settings"])
+    clock.advance(hours=49)
+    assert expire_offers(synced.db, now=clock.now()) == 0
+    act_on_inbound(app)
+    assert len(_bookings(synced.db)) == 1
+    assert offer_row(synced.db, offer_id).state == "booked"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, and_, insert, or_, select, update
@@ -297,7 +297,7 @@ def numbers_changing(session: Session, *, now: datetime, limit: int) -> list[str
             .where(
                 Patient.mobile == Message.from_number,
                 Booking.state == "booked",
-                Booking.gp_state == "booked",
+                Booking.gp_state.in_(("booked", "cancelling")),
                 Slot.starts_at > now,
             )
             .exists(),
@@ -311,18 +311,25 @@ def numbers_changing(session: Session, *, now: datetime, limit: int) -> list[str
     return [number for number, intent in firsts.items() if intent == "change"][:limit]
 
 
-def claim_cancellation(session: Session, booking_id: int) -> str | None:
-    """Booking's GP Connect state `booked` -> `cancelling`; its appointment id, or None
-    when it is not there to cancel (another cancellation has it, or it is not GP Connect)."""
+def claim_cancellation(session: Session, booking_id: int, *, now: datetime) -> str | None:
+    """Booking's GP Connect state `booked` (or `cancelling` for over a minute: a worker
+    died mid-call) -> `cancelling`; its appointment id, or None when it is not there to
+    cancel (another cancellation has it, or it is not in a GP Connect book)."""
     return session.scalar(
         update(Booking)
         .where(
             Booking.id == booking_id,
             Booking.state == "booked",
-            Booking.gp_state == "booked",
             Booking.gpconnect_appointment_id.is_not(None),
+            or_(
+                Booking.gp_state == "booked",
+                and_(
+                    Booking.gp_state == "cancelling",
+                    Booking.gp_changed_at < now - timedelta(minutes=1),
+                ),
+            ),
         )
-        .values(gp_state="cancelling")
+        .values(gp_state="cancelling", gp_changed_at=now)
         .returning(Booking.gpconnect_appointment_id)
         .execution_options(synchronize_session=False)
     )
@@ -331,7 +338,7 @@ def claim_cancellation(session: Session, booking_id: int) -> str | None:
 def settle_cancellation(
     session: Session, booking_id: int, *, state: str, attention: str | None, now: datetime
 ) -> None:
-    values: dict[str, Any] = {"gp_state": state}
+    values: dict[str, Any] = {"gp_state": state, "gp_changed_at": now}
     if attention is not None:
         values.update(attention=attention[:300], attention_at=now)
     session.execute(
@@ -342,11 +349,13 @@ def settle_cancellation(
     )
 
 
-def attach_appointment(session: Session, booking_id: int, appointment_id: str) -> None:
+def attach_appointment(
+    session: Session, booking_id: int, appointment_id: str, *, now: datetime
+) -> None:
     session.execute(
         update(Booking)
         .where(Booking.id == booking_id)
-        .values(gpconnect_appointment_id=appointment_id, gp_state="booked")
+        .values(gpconnect_appointment_id=appointment_id, gp_state="booked", gp_changed_at=now)
         .execution_options(synchronize_session=False)
     )
 

@@ -159,8 +159,11 @@ class GpConnectClient:
         return resources.appointments(body)
 
     def cancel(self, appointment_id: str, reason: str) -> AppointmentInfo:
-        """Read the appointment, then PUT it back with status cancelled and the reason."""
-        _, current = self.read(appointment_id)
+        """Read the appointment, then PUT it back with status cancelled and the reason
+        (one already cancelled, e.g. by an earlier attempt whose answer was lost, is left)."""
+        info, current = self.read(appointment_id)
+        if info.status == "cancelled":
+            return info
         changed = resources.changed_appointment(
             current, status="cancelled", cancellation_reason=reason
         )

@@ -48,15 +48,14 @@ def cancel_booked_slot(
         live_first = slot_data.live_booking(session, slot_id)
         in_provider = live_first.gp_state if live_first is not None else None
         live_first_id = live_first.id if live_first is not None else None
-    if live_first_id is not None and in_provider == "booked":
-        if (
-            gp_booking.cancel_in_provider(
-                db, live_first_id, reason="Cancelled by the practice", now=now, settings=settings
-            )
-            is None
-        ):
-            raise DiaryError("This booking is being cancelled already; reload in a moment")
-    elif in_provider == "cancelling":
+    if (
+        live_first_id is not None
+        and in_provider in ("booked", "cancelling")
+        and gp_booking.cancel_in_provider(
+            db, live_first_id, reason="Cancelled by the practice", now=now, settings=settings
+        )
+        is None
+    ):
         raise DiaryError("This booking is being cancelled already; reload in a moment")
     with db.transaction() as session:
         slot = session.get(Slot, slot_id, with_for_update=True)

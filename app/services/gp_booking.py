@@ -71,7 +71,7 @@ def carry_pending(db: Database, *, now: datetime, settings: Settings, limit: int
             live.id
             for number in gp_data.numbers_changing(session, now=now, limit=limit)
             if (live := bookings.live_booking_for_number(session, number, now)) is not None
-            and live.gp_state == "booked"
+            and live.gp_state in ("booked", "cancelling")
         ]
     for choice in choices:
         _book(db, choice, now=now, settings=settings)
@@ -237,9 +237,9 @@ def time_gone(session: Session, offer: Offer, slot_id: int | None, *, failed: bo
     session.expire(offer)
 
 
-def attach(session: Session, booking_id: int, offer: Offer) -> None:
+def attach(session: Session, booking_id: int, offer: Offer, *, now: datetime) -> None:
     assert offer.gp_appointment_id is not None
-    gp_data.attach_appointment(session, booking_id, offer.gp_appointment_id)
+    gp_data.attach_appointment(session, booking_id, offer.gp_appointment_id, now=now)
 
 
 def change_gate(session: Session, booking: Booking) -> str:
@@ -261,7 +261,7 @@ def cancel_in_provider(
     """Cancel the booking's appointment in the provider: `cancelled`, `cancel_failed`
     (left for staff), or None when it has none to cancel or another cancellation has it."""
     with db.transaction() as session:
-        appointment_id = gp_data.claim_cancellation(session, booking_id)
+        appointment_id = gp_data.claim_cancellation(session, booking_id, now=now)
         if appointment_id is None:
             return None
         ods = _booking_practice_ods(session, booking_id)

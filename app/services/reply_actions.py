@@ -271,7 +271,7 @@ class Act:
             self.booking_id = result.booking_id
             if gate == "booked":
                 assert result.booking_id is not None
-                gp_booking.attach(self.session, result.booking_id, offer)
+                gp_booking.attach(self.session, result.booking_id, offer, now=self.now)
             self.replies.append("confirmation")
             return "booked"
         if result.outcome == "already_booked":

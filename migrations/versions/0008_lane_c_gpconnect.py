@@ -64,13 +64,20 @@ def upgrade() -> None:
             sa.Column("gpconnect_appointment_id", sa.String(length=100), nullable=True)
         )
         batch_op.add_column(sa.Column("gp_state", sa.String(length=20), nullable=True))
+        batch_op.add_column(sa.Column("gp_changed_at", _when(), nullable=True))
         batch_op.add_column(sa.Column("attention", sa.String(length=300), nullable=True))
         batch_op.add_column(sa.Column("attention_at", _when(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("booking", schema=None) as batch_op:
-        for column in ("attention_at", "attention", "gp_state", "gpconnect_appointment_id"):
+        for column in (
+            "attention_at",
+            "attention",
+            "gp_changed_at",
+            "gp_state",
+            "gpconnect_appointment_id",
+        ):
             batch_op.drop_column(column)
     with op.batch_alter_table("offer", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_offer_gp_slot_id_slot"), type_="foreignkey")

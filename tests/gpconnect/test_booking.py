@@ -315,3 +315,24 @@ def test_an_offer_being_booked_in_the_provider_is_not_expired_under_it(app, sync
     act_on_inbound(app)
     assert len(_bookings(synced.db)) == 1
     assert offer_row(synced.db, offer_id).state == "booked"
+
+
+def test_a_cancellation_whose_worker_died_is_taken_up_again(app, synced, clock) -> None:
+    offer_holding(synced.db, synced, clock)
+    _text(synced.db, "1", clock)
+    act_on_inbound(app)
+    (booking,) = _bookings(synced.db)
+    (appointment,) = synced.fake.booked()
+    synced.fake.cancel_at_practice(appointment.id)  # the dead worker's PUT got through
+    with synced.db.transaction() as session:
+        row = session.get(Booking, booking.id)
+        row.gp_state, row.gp_changed_at = "cancelling", clock.now()
+    _text(synced.db, "CHANGE", clock)
+    act_on_inbound(app)
+    assert _bookings(synced.db)[0].state == "booked"  # waits while the claim is fresh
+    clock.advance(minutes=2)
+    act_on_inbound(app)
+    (booking,) = _bookings(synced.db)
+    assert booking.state == "cancelled" and booking.gp_state == "cancelled"
+    puts = [r for r in synced.fake.requests if r[0] == "PUT"]
+    assert puts == []  # found already cancelled: nothing sent twice

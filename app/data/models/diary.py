@@ -149,6 +149,7 @@ class Booking(Base):
     # booked | cancelling (a cancellation is under way) | cancelled
     gpconnect_appointment_id: Mapped[str | None] = mapped_column(String(100))
     gp_state: Mapped[str | None] = mapped_column(String(20))
+    gp_changed_at: Mapped[datetime | None]  # when gp_state last changed
     # what staff must sort out by hand (a cancellation the GP system refused, an
     # appointment cancelled at the practice), None when nothing
     attention: Mapped[str | None] = mapped_column(String(300))

@@ -58,11 +58,12 @@ def cancel_booked_slot(
     ):
         raise DiaryError("This booking is being cancelled already; reload in a moment")
     with db.transaction() as session:
-        slot = session.get(Slot, slot_id, with_for_update=True)
-        if slot is None:
-            raise DiaryError("There is no such slot")
+        # the booking row first, then the slot: the order a CHANGE takes them in, so the
+        # two never deadlock (the conditional cancel decides which one wins)
         live = slot_data.live_booking(session, slot_id)
         if live is None:
+            if session.get(Slot, slot_id) is None:
+                raise DiaryError("There is no such slot")
             raise DiaryError("This slot has no booking to cancel")
         if not booking.cancel_booking(
             session,
@@ -75,6 +76,8 @@ def cancel_booked_slot(
             raise DiaryError("The booking changed while cancelling it; reload and try again")
         slot_data.retire_free_slot(session, slot_id)
         session.flush()
+        slot = session.get(Slot, slot_id)
+        assert slot is not None
         new_offer = None
         if live.offer_id is not None:
             offered = session.get(Offer, live.offer_id)

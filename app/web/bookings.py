@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from app.runtime import get_clock, get_db, get_settings
-from app.services import attendance
+from app.services import attendance, gp_booking
 from app.web.display import chosen_practice, london_today, parse_day
 from app.web.security import current_user, practice_scope, roles_required
 
@@ -58,6 +58,32 @@ def outcome(booking_id: int) -> Response:
         flash("Outcome saved.", "success")
     except attendance.AttendanceError as exc:
         flash(str(exc), "error")
+    return redirect(url_for("bookings.day", practice=practice_id, day=request.form.get("day")))
+
+
+@bp.post("/<int:booking_id>/note")
+@roles_required(*STAFF)
+def note(booking_id: int) -> Response:
+    """A note for the appointment in the practice's own book (GP Connect amend)."""
+    with get_db().transaction() as session:
+        owner = attendance.booking_practice(session, booking_id)
+    practice_id = practice_scope(owner)
+    text = " ".join(request.form.get("note", "").split())[:500]
+    if not text:
+        flash("Write the note to add to the appointment.", "error")
+    else:
+        try:
+            gp_booking.amend_in_provider(
+                get_db(),
+                booking_id,
+                comment=text,
+                now=get_clock().now(),
+                actor=current_user.email,
+                settings=get_settings(),
+            )
+            flash("Note saved in the practice's appointment book.", "success")
+        except (LookupError, gp_booking.GpConnectError) as exc:
+            flash(f"The note was not saved: {exc}", "error")
     return redirect(url_for("bookings.day", practice=practice_id, day=request.form.get("day")))
 
 

@@ -9,8 +9,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
-from app.data.models import Practice
+from app.data.models import Booking, Practice
 from app.services import gpconnect, replies
 from tests import builders
 from tests.builders import STAFF_PASSWORD, act_on_inbound
@@ -101,3 +102,34 @@ def test_the_practice_list_shows_each_practices_slot_source(app, client, gp, clo
     page = client.get("/admin/practices").get_data(as_text=True)
     assert "GP Connect" in page and "synced 14 Jan 10:00" in page
     assert "Nudge (CSV and patterns)" in page
+
+
+def test_staff_add_a_note_to_the_appointment_in_the_practices_book(app, client, gp, clock) -> None:
+    from tests.web.staff import post, sign_in
+
+    db = app.extensions["nudge.db"]
+    gpconnect.sync_practice(db, gp.ods, now=clock.now(), settings=app.extensions["nudge.settings"])
+    offer_holding(db, gp, clock, mobile="+447700900301")
+    replies.receive_inbound(
+        db,
+        message_sid="SMnote0000000000000000000000000001",
+        from_number="+447700900301",
+        to_number="+447700900000",
+        body="1",
+        now=clock.now(),
+    )
+    act_on_inbound(app)
+    (appointment,) = gp.fake.booked()
+    with db.transaction() as session:
+        practice = session.get(Practice, gp.practice_id)
+        builders.add_user(session, "nurse@example.nhs.uk", "practice", [practice])
+        booking_id = session.scalar(select(Booking.id))
+    sign_in(client, "nurse@example.nhs.uk")
+    day = (clock.now() + timedelta(days=1)).date().isoformat()
+    page = client.get(f"/bookings?practice={gp.practice_id}&day={day}").get_data(as_text=True)
+    assert f"GP Connect appointment {appointment.id}" in page and "Save note" in page
+    answer = post(
+        client, f"/bookings/{booking_id}/note", {"note": "Prefers a female nurse", "day": day}
+    )
+    assert answer.status_code == 302
+    assert appointment.comment == "Prefers a female nurse"

@@ -151,3 +151,13 @@ def appointments_between(
     """(NHS number, starts at, state, source) for the practice's bookings in [start, end)."""
     columns = (Patient.nhs_number, Slot.starts_at, Booking.state, Booking.source)
     return list(session.execute(_bookings_between(practice_id, start, end, *columns)).all())
+
+
+def clear_attention(session: Session, booking_id: int) -> bool:
+    """Staff sorted it out by hand; False when there was nothing to clear."""
+    changed = session.execute(
+        update(Booking)
+        .where(Booking.id == booking_id, Booking.attention.is_not(None))
+        .values(attention=None, attention_at=None)
+    ).rowcount  # type: ignore[attr-defined]
+    return bool(changed == 1)

@@ -101,6 +101,22 @@ def needing_attention(session: Session, practice_id: int) -> list[AttentionRow]:
     ]
 
 
+def resolve_attention(db: Database, booking_id: int, *, now: datetime, actor: str) -> bool:
+    """Staff say they have sorted the booking out in the clinical system (audited)."""
+    with db.transaction() as session:
+        cleared = attendance_data.clear_attention(session, booking_id)
+        if cleared:
+            audit.record(
+                session,
+                now=now,
+                actor=actor,
+                action="booking.attention_resolved",
+                target=f"booking:{booking_id}",
+                detail={},
+            )
+        return cleared
+
+
 def london_day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     """UTC instants from the start of `first` to the end of `last`, London days."""
     start = datetime.combine(first, time(0), tzinfo=LONDON).astimezone(UTC)

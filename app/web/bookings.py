@@ -61,6 +61,20 @@ def outcome(booking_id: int) -> Response:
     return redirect(url_for("bookings.day", practice=practice_id, day=request.form.get("day")))
 
 
+@bp.post("/<int:booking_id>/resolved")
+@roles_required(*STAFF)
+def resolved(booking_id: int) -> Response:
+    """Staff have sorted out by hand what the booking needed in the clinical system."""
+    with get_db().transaction() as session:
+        owner = attendance.booking_practice(session, booking_id)
+    practice_id = practice_scope(owner)
+    if attendance.resolve_attention(
+        get_db(), booking_id, now=get_clock().now(), actor=current_user.email
+    ):
+        flash("Marked as sorted out.", "success")
+    return redirect(url_for("bookings.day", practice=practice_id, day=request.form.get("day")))
+
+
 @bp.post("/<int:booking_id>/note")
 @roles_required(*STAFF)
 def note(booking_id: int) -> Response:

@@ -133,3 +133,34 @@ def test_staff_add_a_note_to_the_appointment_in_the_practices_book(app, client, 
     )
     assert answer.status_code == 302
     assert appointment.comment == "Prefers a female nurse"
+
+
+def test_staff_mark_a_cancellation_needing_attention_sorted_out(app, client, gp, clock) -> None:
+    from tests.web.staff import post, sign_in
+
+    db = app.extensions["nudge.db"]
+    gpconnect.sync_practice(db, gp.ods, now=clock.now(), settings=app.extensions["nudge.settings"])
+    offer_holding(db, gp, clock, mobile="+447700900302")
+    for sid, body in (("SMsorted1", "1"), ("SMsorted2", "CHANGE")):
+        if body == "CHANGE":
+            gp.fake.fail_next(1)
+        replies.receive_inbound(
+            db,
+            message_sid=sid,
+            from_number="+447700900302",
+            to_number="+447700900000",
+            body=body,
+            now=clock.now(),
+        )
+        act_on_inbound(app)
+    with db.transaction() as session:
+        practice = session.get(Practice, gp.practice_id)
+        builders.add_user(session, "nurse@example.nhs.uk", "practice", [practice])
+        booking_id = session.scalar(select(Booking.id))
+    sign_in(client, "nurse@example.nhs.uk")
+    day = (clock.now() + timedelta(days=1)).date().isoformat()
+    page = client.get(f"/bookings?practice={gp.practice_id}&day={day}").get_data(as_text=True)
+    assert "Needs attention in the clinical system" in page
+    assert post(client, f"/bookings/{booking_id}/resolved", {"day": day}).status_code == 302
+    page = client.get(f"/bookings?practice={gp.practice_id}&day={day}").get_data(as_text=True)
+    assert "Needs attention in the clinical system" not in page

@@ -95,6 +95,21 @@ DEFAULTS: dict[str, Any] = {
     # send draft translations as if approved, labelled "demo approval" wherever shown;
     # None: on in development and demo, off otherwise (production refuses it)
     "TRANSLATIONS_DEMO_APPROVED": None,
+    # GP Connect Appointment Management (practices whose slot source is "gpconnect"):
+    # Nudge's identity on the Spine (its ASID and ODS code, and the device the audit
+    # token names), mutual TLS (client certificate, its key, the Spine CA bundle), how
+    # long to wait for a provider, and how far ahead the slot sync looks
+    "GPCONNECT_CONSUMER_ASID": "",
+    "GPCONNECT_CONSUMER_ODS": "",
+    "GPCONNECT_CONSUMER_NAME": "Nudge",
+    "GPCONNECT_DEVICE_ID": "nudge",
+    "GPCONNECT_DEVICE_MODEL": "Nudge",
+    "GPCONNECT_DEVICE_VERSION": "0.1.0",
+    "GPCONNECT_CLIENT_CERT": "",
+    "GPCONNECT_CLIENT_KEY": "",
+    "GPCONNECT_CA_BUNDLE": "",
+    "GPCONNECT_TIMEOUT_SECONDS": 10.0,
+    "GPCONNECT_SYNC_DAYS": 28,
 }
 
 

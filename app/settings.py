@@ -37,6 +37,18 @@ class Settings:
     outcome_window_days: int = 90
     # TRANSLATIONS_DEMO_APPROVED: drafts sent as if approved, labelled "demo approval"
     translations_demo_approved: bool = False
+    # GP Connect: Nudge's identity on the Spine, mutual TLS, timeouts
+    gpconnect_consumer_asid: str = ""
+    gpconnect_consumer_ods: str = ""
+    gpconnect_consumer_name: str = "Nudge"
+    gpconnect_device_id: str = "nudge"
+    gpconnect_device_model: str = "Nudge"
+    gpconnect_device_version: str = "0.1.0"
+    gpconnect_client_cert: str = ""
+    gpconnect_client_key: str = ""
+    gpconnect_ca_bundle: str = ""
+    gpconnect_timeout_seconds: float = 10.0
+    gpconnect_sync_days: int = 28
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -59,4 +71,23 @@ class Settings:
             snomed_did_not_attend_code=str(config.get("SNOMED_DID_NOT_ATTEND_CODE") or "").strip(),
             outcome_window_days=int(config.get("OUTCOME_WINDOW_DAYS", 90)),
             translations_demo_approved=bool(config.get("TRANSLATIONS_DEMO_APPROVED")),
+            **{
+                name.lower(): str(config.get(name) or default)
+                for name, default in _GPCONNECT_TEXT.items()
+            },
+            gpconnect_timeout_seconds=float(config.get("GPCONNECT_TIMEOUT_SECONDS", 10.0)),
+            gpconnect_sync_days=int(config.get("GPCONNECT_SYNC_DAYS", 28)),
         )
+
+
+_GPCONNECT_TEXT = {
+    "GPCONNECT_CONSUMER_ASID": "",
+    "GPCONNECT_CONSUMER_ODS": "",
+    "GPCONNECT_CONSUMER_NAME": "Nudge",
+    "GPCONNECT_DEVICE_ID": "nudge",
+    "GPCONNECT_DEVICE_MODEL": "Nudge",
+    "GPCONNECT_DEVICE_VERSION": "0.1.0",
+    "GPCONNECT_CLIENT_CERT": "",
+    "GPCONNECT_CLIENT_KEY": "",
+    "GPCONNECT_CA_BUNDLE": "",
+}

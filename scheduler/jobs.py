@@ -21,6 +21,7 @@ from app.clock import Clock
 from app.data.db import Database
 from app.domain.send_rate import TokenBucket
 from app.services.dispatch import DispatchReport, dispatch_due
+from app.services.gpconnect import sync_all as sync_gpconnect_slots
 from app.services.offers import expire_offers as expire_due_offers
 from app.services.offers import plan_waves as plan_due_waves
 from app.services.outbox_receipts import report_deliveries
@@ -71,6 +72,11 @@ class Job:
 
 def expire_offers(ctx: JobContext) -> str:
     return f"{expire_due_offers(ctx.db, now=ctx.clock.now(), settings=ctx.settings)} offers expired"
+
+
+def gpconnect_slots(ctx: JobContext) -> str:
+    """Free slots from GP Connect practices' own books (and their appointments' states)."""
+    return sync_gpconnect_slots(ctx.db, now=ctx.clock.now(), settings=ctx.settings)
 
 
 def plan_waves(ctx: JobContext) -> str:
@@ -167,6 +173,15 @@ JOBS: tuple[Job, ...] = (
     # first in `run_once`: what the replies queue is sent by dispatch in the same run
     Job("replies", act_on_replies, "interval", {"seconds": 1}, 5, "act on inbound texts"),
     Job("expire_offers", expire_offers, "interval", {"minutes": 1}, 10, "release expired holds"),
+    # before plan: waves offer only what the practice's own book still has free
+    Job(
+        "gpconnect_slots",
+        gpconnect_slots,
+        "interval",
+        {"minutes": 5},
+        15,
+        "sync GP Connect slots",
+    ),
     Job("plan_waves", plan_waves, "interval", {"minutes": 5}, 20, "offer free slots"),
     Job("no_reply_reminders", no_reply_reminders, "interval", {"minutes": 5}, 30, "one nudge"),
     Job(

@@ -7,7 +7,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from app.runtime import get_clock, get_db
-from app.services import practices
+from app.services import gpconnect, practices
 
 practices_group = AppGroup("practices", help="GP practices: register and list them.")
 
@@ -40,6 +40,45 @@ def list_() -> None:
         click.echo(f"{ods}  {name}")
     if not rows:
         click.echo("No practices yet: add one with `flask --app app practices add`.")
+
+
+@practices_group.command("set", help="Choose where a practice's slots come from.")
+@click.argument("ods")
+@click.option(
+    "--slot-source",
+    type=click.Choice(["nudge", "gpconnect"]),
+    required=True,
+    help="nudge: CSV files and patterns; gpconnect: the practice's own appointment book",
+)
+@click.option("--gpconnect-url", default=None, help="the provider's FHIR service root")
+@click.option("--gpconnect-provider-asid", default=None, help="the provider system's ASID")
+@click.option(
+    "--gpconnect-user-id", default=None, help="SDS user id of the practice's responsible user"
+)
+@click.option("--gpconnect-user-name", default=None, help="their name, e.g. 'Jane Smith'")
+def set_(
+    ods: str,
+    slot_source: str,
+    gpconnect_url: str | None,
+    gpconnect_provider_asid: str | None,
+    gpconnect_user_id: str | None,
+    gpconnect_user_name: str | None,
+) -> None:
+    try:
+        practice = gpconnect.set_slot_source(
+            get_db(),
+            ods,
+            source=slot_source,
+            url=gpconnect_url,
+            provider_asid=gpconnect_provider_asid,
+            user_id=gpconnect_user_id,
+            user_name=gpconnect_user_name,
+            now=get_clock().now(),
+        )
+    except practices.PracticeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    where = f" ({practice.gpconnect_url})" if slot_source == "gpconnect" else ""
+    click.echo(f"{practice.ods_code} takes its slots from {slot_source}{where}")
 
 
 def init_app(app: Flask) -> None:

@@ -8,8 +8,9 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from app.runtime import get_clock, get_db
-from app.services import slots
+from app.runtime import get_clock, get_db, get_settings
+from app.services import gpconnect, slots
+from app.services.practices import PracticeError
 
 slots_group = AppGroup("slots", help="Appointment slots: load a practice's diary.")
 
@@ -37,6 +38,19 @@ def import_command(file: Path, ods: str) -> None:
         click.echo(f"  line {problem['line']}: {problem['reason']}", err=True)
     if report.rejected and not report.added and not report.unchanged:
         raise SystemExit(1)
+
+
+@slots_group.command("sync", help="Sync free slots from a GP Connect practice's own book.")
+@click.option("--practice", "ods", required=True, help="ODS code of the practice")
+@click.option("--days", default=None, type=click.IntRange(1, 366), help="how far ahead (28)")
+def sync_command(ods: str, days: int | None) -> None:
+    try:
+        report = gpconnect.sync_practice(
+            get_db(), ods, now=get_clock().now(), settings=get_settings(), days=days
+        )
+    except (gpconnect.SyncError, PracticeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(report.summary())
 
 
 def init_app(app: Flask) -> None:

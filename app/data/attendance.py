@@ -30,7 +30,8 @@ def _bookings_between(practice_id: int, start: datetime, end: datetime, *columns
 
 
 def day_rows(session: Session, practice_id: int, start: datetime, end: datetime) -> list[Any]:
-    """(id, starts_at, duration, location, given, family, NHS number, source, state)."""
+    """(id, starts_at, duration, location, given, family, NHS number, source, state, GP
+    Connect appointment id, attention)."""
     return list(
         session.execute(
             _bookings_between(
@@ -46,7 +47,33 @@ def day_rows(session: Session, practice_id: int, start: datetime, end: datetime)
                 Patient.nhs_number,
                 Booking.source,
                 Booking.state,
+                Booking.gpconnect_appointment_id,
+                Booking.attention,
             )
+        ).all()
+    )
+
+
+def needing_attention(session: Session, practice_id: int, limit: int = 50) -> list[Any]:
+    """(id, starts_at, given, family, NHS number, appointment id, attention, since) of the
+    practice's bookings staff must sort out by hand, newest first."""
+    return list(
+        session.execute(
+            select(
+                Booking.id,
+                Slot.starts_at,
+                Patient.given_name,
+                Patient.family_name,
+                Patient.nhs_number,
+                Booking.gpconnect_appointment_id,
+                Booking.attention,
+                Booking.attention_at,
+            )
+            .join(Slot, Slot.id == Booking.slot_id)
+            .join(Patient, Patient.id == Booking.patient_id)
+            .where(Slot.practice_id == practice_id, Booking.attention.is_not(None))
+            .order_by(Booking.attention_at.desc(), Booking.id.desc())
+            .limit(limit)
         ).all()
     )
 
@@ -124,3 +151,13 @@ def appointments_between(
     """(NHS number, starts at, state, source) for the practice's bookings in [start, end)."""
     columns = (Patient.nhs_number, Slot.starts_at, Booking.state, Booking.source)
     return list(session.execute(_bookings_between(practice_id, start, end, *columns)).all())
+
+
+def clear_attention(session: Session, booking_id: int) -> bool:
+    """Staff sorted it out by hand; False when there was nothing to clear."""
+    changed = session.execute(
+        update(Booking)
+        .where(Booking.id == booking_id, Booking.attention.is_not(None))
+        .values(attention=None, attention_at=None)
+    ).rowcount  # type: ignore[attr-defined]
+    return bool(changed == 1)

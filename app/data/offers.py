@@ -381,6 +381,22 @@ def release_holds(session: Session, offer_ids: list[int]) -> None:
     )
 
 
+def held_positions(session: Session, offer_id: int) -> list[int]:
+    """The positions (1-3) of the offer whose slots it still holds."""
+    return list(
+        session.scalars(
+            select(OfferSlot.position)
+            .join(Slot, Slot.id == OfferSlot.slot_id)
+            .where(
+                OfferSlot.offer_id == offer_id,
+                Slot.state == "held",
+                Slot.held_by_offer_id == offer_id,
+            )
+            .order_by(OfferSlot.position)
+        )
+    )
+
+
 def withdraw(session: Session, offer_id: int, *, now: datetime) -> None:
     """Take an offer out of `open` keeping its holds (its replacement is being chosen)."""
     session.execute(

@@ -68,6 +68,55 @@ class DayRow:
     nhs_number: str
     source: str
     state: str
+    gpconnect_appointment_id: str | None = None
+    attention: str | None = None
+
+
+@dataclass(frozen=True)
+class AttentionRow:
+    """A booking staff must sort out by hand (e.g. a cancellation the GP system refused)."""
+
+    booking_id: int
+    starts_at: datetime
+    given_name: str | None
+    family_name: str | None
+    nhs_number: str
+    gpconnect_appointment_id: str | None
+    attention: str
+    since: datetime
+
+
+def needing_attention(session: Session, practice_id: int) -> list[AttentionRow]:
+    rows = attendance_data.needing_attention(session, practice_id)
+    return [
+        AttentionRow(
+            booking_id=r[0],
+            starts_at=as_utc(r[1]),
+            given_name=r[2],
+            family_name=r[3],
+            nhs_number=r[4],
+            gpconnect_appointment_id=r[5],
+            attention=r[6],
+            since=as_utc(r[7]),
+        )
+        for r in rows
+    ]
+
+
+def resolve_attention(db: Database, booking_id: int, *, now: datetime, actor: str) -> bool:
+    """Staff say they have sorted the booking out in the clinical system (audited)."""
+    with db.transaction() as session:
+        cleared = attendance_data.clear_attention(session, booking_id)
+        if cleared:
+            audit.record(
+                session,
+                now=now,
+                actor=actor,
+                action="booking.attention_resolved",
+                target=f"booking:{booking_id}",
+                detail={},
+            )
+        return cleared
 
 
 def london_day_bounds(first: date, last: date) -> tuple[datetime, datetime]:

@@ -19,7 +19,7 @@ from app.data import messages
 from app.data import slots as slot_data
 from app.data.db import Database
 from app.data.models import Offer, Patient, Practice, Slot
-from app.services import audit, booking, numbers, offers, texts
+from app.services import audit, booking, gp_booking, numbers, offers, texts
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,19 +39,43 @@ class CancelledBooking:
 def cancel_booked_slot(
     db: Database, slot_id: int, *, now: datetime, actor: str, settings: Settings
 ) -> CancelledBooking:
+    """Cancel the slot's booking; one in a GP Connect book is cancelled there first (no
+    transaction open during the call; a failure there is left for staff, see
+    `gp_booking.cancel_in_provider`)."""
+    with db.sessions() as session:
+        live_first = slot_data.live_booking(session, slot_id)
+        in_provider = live_first.gp_state if live_first is not None else None
+        live_first_id = live_first.id if live_first is not None else None
+    if (
+        live_first_id is not None
+        and in_provider in ("booked", "cancelling")
+        and gp_booking.cancel_in_provider(
+            db, live_first_id, reason="Cancelled by the practice", now=now, settings=settings
+        )
+        is None
+    ):
+        raise DiaryError("This booking is being cancelled already; reload in a moment")
     with db.transaction() as session:
-        slot = session.get(Slot, slot_id, with_for_update=True)
-        if slot is None:
-            raise DiaryError("There is no such slot")
+        # the booking row first, then the slot: the order a CHANGE takes them in, so the
+        # two never deadlock (the conditional cancel decides which one wins)
         live = slot_data.live_booking(session, slot_id)
         if live is None:
+            if session.get(Slot, slot_id) is None:
+                raise DiaryError("There is no such slot")
             raise DiaryError("This slot has no booking to cancel")
         if not booking.cancel_booking(
-            session, live.id, now=now, reason="practice cancelled the slot", by=actor
+            session,
+            live.id,
+            now=now,
+            reason="practice cancelled the slot",
+            by=actor,
+            free_slot=live.gp_state != "cancel_failed",
         ):
             raise DiaryError("The booking changed while cancelling it; reload and try again")
         slot_data.retire_free_slot(session, slot_id)
         session.flush()
+        slot = session.get(Slot, slot_id)
+        assert slot is not None
         new_offer = None
         if live.offer_id is not None:
             offered = session.get(Offer, live.offer_id)

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from app.data import campaigns as campaign_data
+from app.data import gpconnect as gp_data
 from app.data import messages
 from app.data import offers as offer_data
 from app.data.db import Database
@@ -115,7 +116,10 @@ def expire_offers(db: Database, *, now: datetime, settings: Settings = Settings(
     """
     with db.transaction() as session:
         closed = offer_data.close_open_offers(
-            session, Offer.expires_at <= now, state="expired", now=now
+            session,
+            gp_data.expirable(now),
+            state="expired",
+            now=now,
         )
         if not closed:
             return 0

@@ -26,7 +26,8 @@ from app.data.models import (
     Message,
 )
 from app.domain.keywords import parse
-from app.services.reply_actions import Act, Context, context_for, open_offer_contexts
+from app.services import gp_booking
+from app.services.reply_actions import DEFERRED, Act, Context, context_for, open_offer_contexts
 from app.settings import Settings
 
 
@@ -87,7 +88,12 @@ def process_inbound(db: Database, *, now: datetime, settings: Settings, limit: i
     text is acted on only once every earlier text from the same number has been (one
     still pending elsewhere leaves it for a later run), so a resident's texts are read in
     the order they were sent.
+
+    First, with no transaction open, choices and CHANGEs for practices on GP Connect are
+    carried to the practice's appointment book (`gp_booking.carry_pending`); a text whose
+    call is still under way is left pending (not stamped) for a later run.
     """
+    gp_booking.carry_pending(db, now=now, settings=settings)
     acted = 0
     after = 0
     while limit > 0:
@@ -123,11 +129,14 @@ def _act_on_batch(
         outbox = Outbox()
         acted = 0
         previous: str | None = None
+        deferred: set[str] = set()
         for message in sorted(claimed, key=lambda m: (m.from_number or "", m.id)):
             assert message.from_number is not None
             first_elsewhere = waiting.get(message.from_number)
             if first_elsewhere is not None and first_elsewhere < message.id:
                 continue
+            if message.from_number in deferred:
+                continue  # an earlier text of theirs waits for the GP system
             context = contexts.get(message.from_number)
             if message.from_number == previous:
                 # a number's later text reads what its earlier one did and queued
@@ -143,6 +152,9 @@ def _act_on_batch(
                 outbox=outbox,
                 context=context,
             )
+            if result.action == DEFERRED:
+                deferred.add(message.from_number)
+                continue
             acted += result.action is not None
         _flush(session, outbox, now)
         return len(claimed), max(m.id for m in claimed), acted
@@ -220,6 +232,9 @@ def _act(
     act.outbox = outbox
     act.received_at = as_utc(message.created_at)
     action = act.run(message.opt_out_type)
+    if action == DEFERRED:
+        outbox.stamps.pop()  # not acted on: the text stays pending
+        return InboundResult(duplicate=False, intent=intent.kind, action=DEFERRED)
     if intent.kind != "unclear" and action != "unknown_sender" and conversation.unclear_streak:
         conversation.unclear_streak = 0
     return InboundResult(

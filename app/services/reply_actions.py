@@ -27,12 +27,14 @@ from app.data.offers import close_open_offers, open_offer_for
 from app.domain import languages, timefmt
 from app.domain.keywords import Intent
 from app.services import booking as booking_service
-from app.services import numbers, patient_language, texts
+from app.services import gp_booking, numbers, patient_language, texts
 from app.services.offers import create_offer
 from app.settings import Settings
 
 # after this many unclear replies in a row a person at the practice follows up
 UNCLEAR_FLAG_AFTER = 2
+# the action of a text left for a later run (its GP Connect call is under way)
+DEFERRED = "deferred"
 FALLBACK_PHONE = "your GP practice"
 
 
@@ -296,11 +298,22 @@ class Act:
                 return "already_booked"
             return self.times_gone()
         assert self.intent.choice is not None
+        gate = gp_booking.gate(self.session, offer, self.intent.choice, now=self.now)
+        if gate == "wait":
+            return DEFERRED
+        if gate in ("gone", "failed"):
+            return self.time_gone(offer, failed=gate == "failed")
+        # a choice the practice's book took is judged on when it was carried there, so an
+        # offer expiring meanwhile cannot leave an appointment Nudge never confirmed
+        at = offer.gp_started_at if gate == "booked" and offer.gp_started_at else self.now
         result = booking_service.book_choice(
-            self.session, offer.id, self.intent.choice, now=self.now, settings=self.settings
+            self.session, offer.id, self.intent.choice, now=at, settings=self.settings
         )
         if result.booked:
             self.booking_id = result.booking_id
+            if gate == "booked":
+                assert result.booking_id is not None
+                gp_booking.attach(self.session, result.booking_id, offer, now=self.now)
             self.replies.append("confirmation")
             return "booked"
         if result.outcome == "already_booked":
@@ -313,6 +326,31 @@ class Act:
             return self.times_gone()
         self.reply("which_number")  # no such position or slot gone: ask again
         return result.outcome
+
+    def time_gone(self, offer: Offer, *, failed: bool) -> str:
+        """The practice's book did not take the choice: say so, offer the other times."""
+        assert self.intent.choice is not None
+        slot_id = bookings.choice_slot(self.session, offer.id, self.intent.choice)
+        starts_at = history.slot_start(self.session, slot_id) if slot_id else None
+        gp_booking.time_gone(self.session, offer, slot_id, failed=failed)
+        if failed:
+            self.conversation.flagged_at = self.conversation.flagged_at or self.now
+            self.conversation.flag_reason = "gpconnect_booking_failed"
+            self.conversation.resolved_at = None
+            self.reply("booking_failed")
+            return "gp_booking_failed"
+        others = " or ".join(str(p) for p in offers.held_positions(self.session, offer.id))
+        when = starts_at if starts_at else "that time"
+        if others:
+            self.reply("slot_taken", slot_time=when, others=others, new_times=False)
+            return "slot_taken"
+        # new times come in one text, opened by what happened to the chosen one
+        preface = self.render("slot_taken", slot_time=when, others="", new_times=True)
+        if self.new_offer(preface=preface) is None:
+            self.reply("slot_taken", slot_time=when, others="", new_times=False)
+            return "slot_taken"
+        self.replies.append("slot_taken")
+        return "slot_taken_new_offer"
 
     def times_gone(self) -> str:
         fresh = self.new_offer(preface=self.render("times_gone", new_times=True))
@@ -365,6 +403,8 @@ class Act:
         booking = self.context.booking
         if booking is None:
             return self.unclear()
+        if gp_booking.change_gate(self.session, booking) == "wait":
+            return DEFERRED
         starts_at = history.slot_start(self.session, booking.slot_id)
         assert starts_at is not None
         if not booking_service.cancel_booking(
@@ -379,7 +419,8 @@ class Act:
         self.context.booking = None
         # before the old slot is freed, so it is not offered again
         fresh = self.new_offer(preface=self.render("change", slot_time=starts_at, new_times=True))
-        bookings.free_booked_slot(self.session, booking.slot_id)
+        if booking.gp_state != "cancel_failed":  # still in the practice's book: not free
+            bookings.free_booked_slot(self.session, booking.slot_id)
         if fresh is None:
             self.reply("change", slot_time=starts_at, new_times=False)
             return "changed"

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.clock import as_utc
+from app.data import gpconnect as gp_data
 from app.data import slots
 from app.data.db import Database
-from app.data.models import Slot
+from app.data.models import Practice, Slot
 from app.domain.offers import earliest_start
 from app.services.invitations import expiry_for
 
@@ -101,3 +102,28 @@ def week(db: Database, practice_id: int, start: datetime, end: datetime, *, now:
             for rule in slots.offering_campaigns(session, practice_id)
         ]
     return Week(now, found, holders, windows)
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """Where a practice's slots come from, when they were last synced, and the held slots
+    its own reception gave away (GP Connect)."""
+
+    slot_source: str
+    synced_at: datetime | None
+    sync_error: str | None
+    given_away: list[tuple[int, datetime, str, datetime]]
+
+
+def source_status(db: Database, practice_id: int) -> SourceStatus | None:
+    with db.sessions() as session:
+        practice = session.get(Practice, practice_id)
+        if practice is None:
+            return None
+        gone = [
+            (r[0], as_utc(r[1]), r[2], as_utc(r[3]))
+            for r in gp_data.gone_held_slots(session, practice_id)
+            if r[3] is not None
+        ]
+        synced = as_utc(practice.slots_synced_at) if practice.slots_synced_at else None
+        return SourceStatus(practice.slot_source, synced, practice.slots_sync_error, gone)

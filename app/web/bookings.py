@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from app.domain.outcomes import QRISK_BANDS, STAFF_KINDS
 from app.runtime import get_clock, get_db, get_settings
-from app.services import attendance, check_outcomes
+from app.services import attendance, check_outcomes, gp_booking
 from app.web.display import chosen_practice, london_today, parse_day
 from app.web.security import current_user, practice_scope, roles_required
 
@@ -24,9 +24,11 @@ def day() -> str:
     practice_id, practices = chosen_practice()
     shown = parse_day(request.args.get("day"), london_today())
     rows = []
+    attention: list[attendance.AttentionRow] = []
     if practice_id is not None:
         with get_db().transaction() as session:
             rows = attendance.day_list(session, practice_id, shown)
+            attention = attendance.needing_attention(session, practice_id)
     found = check_outcomes.staff_outcomes(get_db(), [r.booking_id for r in rows])
     return render_template(
         "bookings/day.html",
@@ -36,6 +38,7 @@ def day() -> str:
         rows=rows,
         found=found,
         bands={v: k for k, v in QRISK_BANDS.items()},
+        attention=attention,
         previous_day=(shown - timedelta(days=1)).isoformat(),
         next_day=(shown + timedelta(days=1)).isoformat(),
         can_record=shown <= london_today(),
@@ -61,6 +64,46 @@ def outcome(booking_id: int) -> Response:
         flash("Outcome saved.", "success")
     except attendance.AttendanceError as exc:
         flash(str(exc), "error")
+    return redirect(url_for("bookings.day", practice=practice_id, day=request.form.get("day")))
+
+
+@bp.post("/<int:booking_id>/resolved")
+@roles_required(*STAFF)
+def resolved(booking_id: int) -> Response:
+    """Staff have sorted out by hand what the booking needed in the clinical system."""
+    with get_db().transaction() as session:
+        owner = attendance.booking_practice(session, booking_id)
+    practice_id = practice_scope(owner)
+    if attendance.resolve_attention(
+        get_db(), booking_id, now=get_clock().now(), actor=current_user.email
+    ):
+        flash("Marked as sorted out.", "success")
+    return redirect(url_for("bookings.day", practice=practice_id, day=request.form.get("day")))
+
+
+@bp.post("/<int:booking_id>/note")
+@roles_required(*STAFF)
+def note(booking_id: int) -> Response:
+    """A note for the appointment in the practice's own book (GP Connect amend)."""
+    with get_db().transaction() as session:
+        owner = attendance.booking_practice(session, booking_id)
+    practice_id = practice_scope(owner)
+    text = " ".join(request.form.get("note", "").split())[:500]
+    if not text:
+        flash("Write the note to add to the appointment.", "error")
+    else:
+        try:
+            gp_booking.amend_in_provider(
+                get_db(),
+                booking_id,
+                comment=text,
+                now=get_clock().now(),
+                actor=current_user.email,
+                settings=get_settings(),
+            )
+            flash("Note saved in the practice's appointment book.", "success")
+        except (LookupError, gp_booking.NotAmended) as exc:
+            flash(f"The note was not saved: {exc}", "error")
     return redirect(url_for("bookings.day", practice=practice_id, day=request.form.get("day")))
 
 

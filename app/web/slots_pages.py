@@ -71,6 +71,7 @@ def week() -> str:
         previous_week=(monday - timedelta(days=7)).isoformat(),
         next_week=(monday + timedelta(days=7)).isoformat(),
         today=london_today(),
+        source=slot_queries.source_status(get_db(), practice_id) if practice_id else None,
     )
 
 

@@ -45,9 +45,10 @@ def context(db: Database, at: datetime = NOW, worker: str = "test") -> JobContex
 
 def test_run_once_runs_every_job_in_dependency_order(db: Database) -> None:
     names = [name for name, _ in run_once(context(db))]
-    assert names[:6] == [
+    assert names[:7] == [
         "replies",
         "expire_offers",
+        "gpconnect_slots",
         "plan_waves",
         "no_reply_reminders",
         "appointment_reminders",

@@ -25,6 +25,7 @@ class Slot(Base):
         CheckConstraint("state IN ('free', 'held', 'booked', 'cancelled')", name="state"),
         CheckConstraint("(state = 'held') = (held_by_offer_id IS NOT NULL)", name="held_has_offer"),
         Index("ix_slot_practice_state_start", "practice_id", "state", "starts_at"),
+        Index("uq_slot_gpconnect_id", "practice_id", "gpconnect_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -38,6 +39,14 @@ class Slot(Base):
     )
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
     created_at: Mapped[datetime]
+    # GP Connect slots: the provider's logical id and what its search said about it
+    gpconnect_id: Mapped[str | None] = mapped_column(String(100))
+    delivery_channel: Mapped[str | None] = mapped_column(String(40))
+    service_type: Mapped[str | None] = mapped_column(String(200))
+    practitioner: Mapped[str | None] = mapped_column(String(200))
+    # when a held GP Connect slot stopped appearing in the practice's free slots (their
+    # reception gave it away): staff are told, and the resident told when they pick it
+    gone_at: Mapped[datetime | None]
 
 
 class Offer(Base):
@@ -73,6 +82,13 @@ class Offer(Base):
     closed_at: Mapped[datetime | None]
     reminder_due_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
+    # a choice being booked in the practice's GP Connect provider, before Nudge books it:
+    # pending (a call is under way) | booked | refused (the time has gone) | unknown (no
+    # answer: the patient's appointments are checked before anything is retried)
+    gp_state: Mapped[str | None] = mapped_column(String(10))
+    gp_slot_id: Mapped[int | None] = mapped_column(ForeignKey("slot.id", use_alter=True))
+    gp_appointment_id: Mapped[str | None] = mapped_column(String(100))
+    gp_started_at: Mapped[datetime | None]
 
     slots: Mapped[list[OfferSlot]] = relationship(order_by="OfferSlot.position")
 
@@ -129,6 +145,15 @@ class Booking(Base):
     # unguessable token for /c/<token>.ics; reveals nothing by itself
     calendar_token: Mapped[str] = mapped_column(String(64), unique=True)
     appointment_reminder_due_at: Mapped[datetime | None]
+    # the appointment in the practice's own book (GP Connect), and its state there:
+    # booked | cancelling (a cancellation is under way) | cancelled
+    gpconnect_appointment_id: Mapped[str | None] = mapped_column(String(100))
+    gp_state: Mapped[str | None] = mapped_column(String(20))
+    gp_changed_at: Mapped[datetime | None]  # when gp_state last changed
+    # what staff must sort out by hand (a cancellation the GP system refused, an
+    # appointment cancelled at the practice), None when nothing
+    attention: Mapped[str | None] = mapped_column(String(300))
+    attention_at: Mapped[datetime | None]
 
     slot: Mapped[Slot] = relationship()
     patient: Mapped[Patient] = relationship()

@@ -32,6 +32,18 @@ class Practice(Base):
     # the local authority commissioning its NHS Health Checks (the quarterly return)
     local_authority: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime]
+    # where the diary's slots come from: "nudge" (CSV files and patterns typed in by
+    # staff) or "gpconnect" (the practice's own appointment book, searched and booked
+    # through GP Connect Appointment Management)
+    slot_source: Mapped[str] = mapped_column(String(10), default="nudge", server_default="nudge")
+    gpconnect_url: Mapped[str | None] = mapped_column(String(400))  # the FHIR service root
+    gpconnect_provider_asid: Mapped[str | None] = mapped_column(String(20))
+    # the responsible user the practice names: every request carries them (the
+    # specification allows no generic system user)
+    gpconnect_user_id: Mapped[str | None] = mapped_column(String(100))
+    gpconnect_user_name: Mapped[str | None] = mapped_column(String(200))
+    slots_synced_at: Mapped[datetime | None]
+    slots_sync_error: Mapped[str | None] = mapped_column(String(400))
 
 
 class ImportBatch(Base):
@@ -103,6 +115,9 @@ class Patient(Base):
     left_list_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # the patient's logical id in the practice's GP Connect provider, found once by NHS
+    # number so a booking costs one round trip
+    gpconnect_patient_id: Mapped[str | None] = mapped_column(String(100))
 
     practice: Mapped[Practice] = relationship()
 

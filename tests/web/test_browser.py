@@ -128,8 +128,8 @@ def test_practice_staff_load_slots_see_a_booking_and_mark_attended(browser, live
     _shot(page, "practice-02-slot-upload-report")
     page.get_by_role("link", name="See the week's slots").click()
     page.wait_for_url(re.compile(r"/slots\?"))
-    assert page.locator("strong.nhsuk-tag", has_text="Free").count() == 3
-    assert page.locator("strong.nhsuk-tag", has_text="Booked").count() == 1
+    assert page.locator(".nudge-slot--free").count() == 3
+    assert page.locator(".nudge-slot--booked").count() == 1
     _shot(page, "practice-03-slots-week")
     page.get_by_role("link", name="Bookings").first.click()
     page.wait_for_url(re.compile(r"/bookings"))

@@ -243,8 +243,9 @@ def _wave(db: Database, odss: list[str], eligible_per_practice: float) -> dict[s
     }
 
 
-def _replies(db: Database) -> float:
-    """BURST stored texts from bench_replies' residents, drained by the replies job."""
+def _replies(db: Database, url: str) -> float:
+    """BURST stored texts from bench_replies' residents, drained by the replies job (one
+    process, from the database at `url`)."""
     now = datetime.now(UTC)
     mobiles = bench_replies._seed(db, now)
     choices = bench_replies.CHOICES
@@ -257,7 +258,7 @@ def _replies(db: Database) -> float:
             body=choices[n % len(choices)],
             now=now,
         )
-    acted, seconds = bench_replies._drain(db, "http://127.0.0.1")
+    acted, seconds = bench_replies._drain(url, "http://127.0.0.1", 1)
     if acted != BURST:
         raise RuntimeError(f"the replies job acted on {acted} texts, not {BURST}")
     return seconds
@@ -424,7 +425,7 @@ def run(pg_url: str | None, sqlite_dir: str) -> list[dict[str, object]]:
             # last: the longest and least telling of the figures
             db = Database.from_url(url)
             try:
-                measured["drain"] = _replies(db)
+                measured["drain"] = _replies(db, url)
             finally:
                 db.dispose()
             _say(f"{_label(patients)}: {BURST:,} replies drained in {measured['drain']:.1f} s")

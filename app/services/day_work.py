@@ -14,13 +14,12 @@ from datetime import date, datetime
 from typing import Any
 
 from app.clock import as_utc
-from app.data import attendance as attendance_data
 from app.data import campaigns as campaign_data
 from app.data import doubts
 from app.data.db import Database
 from app.data.models import Campaign, Practice
 from app.services import follow_up
-from app.services.attendance import london_day_bounds
+from app.services.attendance import day_list
 from app.services.practices import by_name
 
 LIST_LIMIT = 25  # rows a section lists before pointing to its own page
@@ -86,19 +85,17 @@ def for_staff(db: Database, practice_ids: frozenset[int] | None, day: date) -> D
     """The day's work at `practice_ids` (None: every practice)."""
     practices = by_name(db, practice_ids)
     work = DayWork(day=day, practices=practices)
-    start, end = london_day_bounds(day, day)
     with db.transaction() as session:
         for practice in practices:
-            for row in attendance_data.day_rows(session, practice.id, start, end):
-                booking_id, starts_at, _, location, given, family, _, _, state = row
+            for row in day_list(session, practice.id, day):
                 work.appointments.append(
                     Appointment(
-                        booking_id,
-                        as_utc(starts_at),
+                        row.booking_id,
+                        row.starts_at,
                         practice,
-                        location,
-                        _name(given, family),
-                        state,
+                        row.location,
+                        _name(row.given_name, row.family_name),
+                        row.state,
                     )
                 )
         total, rows = doubts.uncertain_outbound(session, practice_ids, limit=LIST_LIMIT)

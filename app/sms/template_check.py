@@ -47,6 +47,7 @@ WORST_CASE: dict[str, Any] = {
     "practice_phone": "020 7946 0999",
     "slots": [LONGEST_SLOT] * 3,
     "slot_time": LONGEST_SLOT,
+    "others": "2 or 3",
     "when": LONGEST_SLOT,
     "expiry": LONGEST_DEADLINE,
     "deadline": LONGEST_DEADLINE,

@@ -222,7 +222,7 @@ def test_templates_check_reports_each_language(runner) -> None:
     assert "Arabic (العربية) [ar, rtl]:" in result.output
     assert "FLAG ro/invitation_control [draft]: UCS-2" in result.output
     assert "GSM-7 spelling trade-off: Romanian without diacritics" in result.output
-    assert "ar: 21 templates, 21 drafts" in result.output
+    assert "ar: 23 templates, 23 drafts" in result.output
 
 
 def test_the_review_form_approves_only_with_english_accepted(client, db, practice) -> None:

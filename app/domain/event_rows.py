@@ -13,7 +13,7 @@ Pure: the import service reads the CSV and merges the folded codes into the list
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -24,6 +24,7 @@ from app.domain.dates import DateFormatError, parse_date
 
 _MEMO_LIMIT = 200_000
 _NUMBERS_LIMIT = 500_000  # NHS numbers checked once each (bounded: memory)
+_UNSEEN = object()
 
 
 class CodedRowError(ValueError):
@@ -92,6 +93,7 @@ class EventChecker:
         self._spellings: dict[str, int] = {}  # NHS number as written -> first line
         self._concepts: dict[str, tuple[str, ...] | None] = {}  # raw -> clusters (None: none)
         self._dates: dict[str, date | _Reason] = {}
+        self._values: dict[str, float | None | _Reason] = {}
         self._numbers: dict[str, int | _Reason] = {}  # NHS number as written -> checked
 
     def fold(self, reader: Any, reject: Callable[[int, str], None]) -> None:
@@ -131,6 +133,68 @@ class EventChecker:
             if reason is not None:
                 reject(reader.line_num, reason)
         self.rows += rows - blank
+
+    def relevant_codes(self, code_lines: Iterable[tuple[str, int]]) -> list[str]:
+        """The codes as written, of (code, first line) pairs, that are in a cluster;
+        CodedRowError for the malformed one on the earliest line."""
+        relevant = []
+        for raw_code, line in sorted(code_lines, key=lambda c: c[1]):
+            if self._concept(raw_code, line) is not None:
+                relevant.append(raw_code)
+        return relevant
+
+    def fold_relevant(
+        self,
+        rows: Iterable[tuple[int, str, str, str, str, int | None]],
+        reject: Callable[[int, str], None],
+    ) -> None:
+        """Fold (line, NHS number, code, date, value) rows, as written, whose codes are in
+        a cluster (a database filtered them), in file order, each with its NHS number as
+        an integer when the database found it valid (None: checked here). Not counted in
+        `rows`."""
+        concepts_get = self._concepts.get
+        dates, values = self._dates, self._values
+        lines, codes, clusters, today = self.lines, self.codes, self.clusters, self.today
+        for line, raw_nhs, raw_code, raw_date, raw_value, valid in rows:
+            names = concepts_get(raw_code) or self._concept(raw_code, line)
+            if names is None:
+                continue
+            nhs = valid if valid is not None else _nhs(raw_nhs)
+            if isinstance(nhs, _Reason):
+                reject(line, nhs)
+                continue
+            on = dates.get(raw_date)
+            if on is None:
+                on = check_event_date(raw_date, today)
+                if len(dates) < _MEMO_LIMIT:
+                    dates[raw_date] = on
+            if isinstance(on, _Reason):
+                reject(line, on)
+                continue
+            seen = lines.get(nhs)
+            if seen is None or seen > line:
+                lines[nhs] = line
+            value = values.get(raw_value, _UNSEEN)
+            if value is _UNSEEN:
+                value = parse_value(raw_value)
+                if len(values) < _MEMO_LIMIT:
+                    values[raw_value] = value
+            if isinstance(value, _Reason):
+                reject(line, value)
+                continue
+            record = codes.get(nhs)
+            if record is None:
+                record = codes[nhs] = PatientCodes()
+            record.add(clusters, raw_code.strip(), on, value)  # type: ignore[arg-type]
+            self.relevant += 1
+
+    def note_spellings(self, spellings: Iterable[tuple[str, int]]) -> None:
+        """NHS numbers as written on ignored rows (with the first line of each), for
+        `finish` to check: the rows a database read for this checker."""
+        seen = self._spellings
+        for raw, line in spellings:
+            if raw not in seen or seen[raw] > line:
+                seen[raw] = line
 
     def finish(self, reject: Callable[[int, str], None]) -> None:
         """Check each NHS number spelling seen only on ignored rows, once."""

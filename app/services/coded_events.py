@@ -1,19 +1,29 @@
 """Reading a coded-events file (SNOMED CT entries of the GP record) for a list import.
 
 The file is streamed once, before the list, and folded per patient by the pure rules
-of `app.domain.event_rows`; nothing is written here: the list import merges the folded
-codes into each patient row it loads, in its one transaction.
+of `app.domain.event_rows`; the list import merges the folded codes into each patient
+row it loads, in its one transaction.
+
+On PostgreSQL (`stage_events`) the database parses the file: its bytes go by COPY into
+a temporary table (app.data.event_staging) and Python sees only the distinct codes, the
+rows in a cluster (about one in ten) and, once the list is loaded, the NHS number
+spellings that match no listed patient; the same rules run on those, so the problems
+reported are the same. A file COPY refuses, or with a row spanning lines (line numbers
+would drift), is read in Python instead.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
+from sqlalchemy.engine import Connection
+
+from app.data import event_staging
 from app.domain.coded import PatientCodes, national_clusters
 from app.domain.csv_headers import EVENT_COLUMNS, EVENT_REQUIRED, match_headers
 from app.domain.event_rows import CodedRowError, EventChecker, EventRejection
@@ -34,6 +44,8 @@ class EventsRead:
     relevant: int = 0
     rejected: int = 0
     problems: list[dict[str, Any]] = field(default_factory=list)
+    # staged files: checks the NHS numbers of ignored rows once the list is loaded
+    pending: Callable[[], None] | None = None
 
     def unknown_patients(self, listed: Iterable[int]) -> list[tuple[int, int]]:
         """(line, NHS number) of each patient the events name and the list does not."""
@@ -43,6 +55,9 @@ class EventsRead:
     def report(self, listed: Iterable[int], problem: Callable[[int, str, str], None]) -> int:
         """Pass on this file's problems and one per patient the list does not have;
         the number of such patients (reported, never invented into patients)."""
+        if self.pending is not None:
+            self.pending()
+            self.pending = None
         for p in self.problems:
             problem(p["line"], p["kind"], p["reason"])
         unknown = self.unknown_patients(listed)
@@ -66,22 +81,26 @@ def read_events(
     return _read(source, name or str(getattr(source, "name", "events.csv")), today)
 
 
+def _columns(headers: list[str] | None, name: str) -> dict[str, int]:
+    if not headers or not any(h.strip() for h in headers):
+        raise EventsFileError(f"{name} has no header row")
+    headers[0] = headers[0].lstrip("\ufeff")
+    match = match_headers(headers, EVENT_COLUMNS, EVENT_REQUIRED)
+    if match.missing:
+        raise EventsFileError(
+            f"{name} has no {' or '.join(repr(m) for m in match.missing)} column "
+            f"(headers found: {', '.join(headers)})"
+        )
+    return match.columns
+
+
 def _read(stream: IO[str], name: str, today: date) -> EventsRead:
     reader = csv.reader(stream)
     try:
         headers = next(reader, None)
-        if not headers or not any(h.strip() for h in headers):
-            raise EventsFileError(f"{name} has no header row")
-        headers[0] = headers[0].lstrip("\ufeff")
-        match = match_headers(headers, EVENT_COLUMNS, EVENT_REQUIRED)
-        if match.missing:
-            raise EventsFileError(
-                f"{name} has no {' or '.join(repr(m) for m in match.missing)} column "
-                f"(headers found: {', '.join(headers)})"
-            )
-        checker = EventChecker(
-            match.columns, len(headers), today=today, clusters=national_clusters()
-        )
+        columns = _columns(headers, name)
+        assert headers is not None
+        checker = EventChecker(columns, len(headers), today=today, clusters=national_clusters())
         read = EventsRead(name, checker.codes, checker.lines)
 
         def reject(line: int, reason: str) -> None:
@@ -106,3 +125,97 @@ def _rejected(read: EventsRead, line: int, rejection: EventRejection) -> None:
         read.problems.append(
             {"line": line, "kind": "event_rejected", "reason": f"{read.name}: {rejection.reason}"}
         )
+
+
+_CHUNK = 1 << 20
+_STAGED_FIELDS = {"nhs_number": 0, "code": 1, "date": 2, "value": 3}
+
+
+class _Chunks:
+    """The file's bytes past its header, counting newlines as they pass (a row spanning
+    lines shows as fewer rows than lines)."""
+
+    def __init__(self, binary: IO[bytes] | None, text: IO[str] | None) -> None:
+        self.binary, self.text = binary, text
+        self.newlines = 0
+        self.last = b"\n"
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            if self.binary is not None:
+                chunk = self.binary.read(_CHUNK)
+            else:
+                assert self.text is not None
+                chunk = self.text.read(_CHUNK).encode("utf-8")
+            if not chunk:
+                return
+            self.newlines += chunk.count(b"\n")
+            self.last = chunk[-1:]
+            yield chunk
+
+    def lines(self) -> int:
+        return self.newlines + (self.last != b"\n")
+
+
+def stage_events(
+    conn: Connection,
+    source: str | Path | IO[str],
+    *,
+    today: date,
+    name: str | None,
+    practice_id: int,
+) -> EventsRead:
+    """`read_events`, with the database parsing the file where it can (see the module)."""
+    if not event_staging.can_stage(conn) or not (
+        isinstance(source, str | Path) or source.seekable()
+    ):
+        return read_events(source, today=today, name=name)
+    if isinstance(source, str | Path):
+        path = Path(source)
+        label = name or path.name
+        with path.open("rb") as binary:
+            header = binary.readline().decode("utf-8-sig", errors="replace")
+            staged = _stage(conn, header, _Chunks(binary, None), label, today, practice_id)
+        return staged if staged is not None else read_events(path, today=today, name=label)
+    label = name or str(getattr(source, "name", "events.csv"))
+    start = source.tell()
+    staged = _stage(conn, source.readline(), _Chunks(None, source), label, today, practice_id)
+    if staged is not None:
+        return staged
+    source.seek(start)
+    return read_events(source, today=today, name=label)
+
+
+def _stage(
+    conn: Connection, header: str, chunks: _Chunks, name: str, today: date, practice_id: int
+) -> EventsRead | None:
+    headers = next(csv.reader([header]), None)
+    columns = _columns(headers, name)
+    assert headers is not None
+    stage = event_staging.EventStage(conn, len(headers), columns)
+    rows = stage.copy(chunks)
+    if rows is None:
+        return None
+    if rows != chunks.lines():  # a quoted line break: lines would not be rows
+        stage.drop()
+        return None
+    checker = EventChecker(_STAGED_FIELDS, 4, today=today, clusters=national_clusters())
+    read = EventsRead(name, checker.codes, checker.lines, rows=rows)
+
+    def reject(line: int, reason: str) -> None:
+        _rejected(read, line, EventRejection(reason))
+
+    try:
+        codes = checker.relevant_codes(stage.code_lines())
+        checker.fold_relevant(stage.relevant(codes), reject)
+    except CodedRowError as exc:
+        raise EventsFileError(f"{name} {exc}") from None
+    read.relevant = checker.relevant
+
+    def pending() -> None:
+        checker.note_spellings(stage.unmatched_spellings(practice_id))
+        stage.drop()
+        checker.finish(reject)
+
+    read.pending = pending
+    return read

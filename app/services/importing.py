@@ -43,7 +43,7 @@ from app.domain.event_rows import CodedRowError
 from app.domain.import_rows import FIELDS, MOBILE_STATUS, Rejection, RowChecker
 from app.services import audit
 from app.services.batches import BatchThread
-from app.services.coded_events import EventsFileError, EventsRead, read_events
+from app.services.coded_events import EventsFileError, EventsRead, stage_events
 from app.services.practices import require_by_ods
 
 BATCH_SIZE = 5_000
@@ -127,6 +127,14 @@ def rejected_path_for(path: str | Path) -> Path:
     return p.with_name(p.name + ".rejected.csv")
 
 
+@dataclass(frozen=True)
+class _Events:
+    """The coded-events file given with a list: read inside the import's transaction."""
+
+    source: str | Path | IO[str]
+    name: str | None
+
+
 def import_patients(
     db: Database,
     source: str | Path | IO[str],
@@ -161,12 +169,7 @@ def import_patients(
     entries add exclusions, the last check, statin issues and ethnic category to the
     listed patients; rows naming patients the list does not have are reported.
     """
-    coded: EventsRead | None = None
-    if events is not None:
-        try:
-            coded = read_events(events, today=now.astimezone(LONDON).date(), name=events_file_name)
-        except EventsFileError as exc:
-            raise ImportFileError(str(exc)) from None
+    coded = _Events(events, events_file_name) if events is not None else None
     if isinstance(source, str | Path):
         path = Path(source)
         name = file_name or path.name
@@ -210,7 +213,7 @@ def _import(
     progress: Progress | None,
     batch_size: int,
     allow_removals: bool,
-    coded: EventsRead | None = None,
+    coded: _Events | None = None,
 ) -> ImportResult:
     # NUL never belongs in a CSV, and PostgreSQL text cannot hold it: drop it
     reader = csv.reader(line.replace("\x00", "") if "\x00" in line else line for line in stream)
@@ -262,7 +265,7 @@ def _load(
     progress: Progress | None,
     batch_size: int,
     allow_removals: bool,
-    coded: EventsRead | None,
+    events: _Events | None,
 ) -> ImportResult:
     with db.transaction() as session:
         practice = require_by_ods(session, practice_ods)
@@ -280,6 +283,15 @@ def _load(
         session.add(batch)
         session.flush()
         conn = session.connection()
+        coded: EventsRead | None = None
+        if events is not None:
+            try:
+                coded = stage_events(
+                    conn, events.source, today=now.astimezone(LONDON).date(),
+                    name=events.name, practice_id=practice.id,
+                )  # fmt: skip
+            except EventsFileError as exc:
+                raise ImportFileError(str(exc)) from None
         checker = RowChecker(
             match.columns,
             len(headers),

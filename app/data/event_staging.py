@@ -12,7 +12,7 @@ leaves nothing behind (a savepoint) and `copy_events` returns None.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from psycopg import errors as pg_errors
@@ -22,17 +22,6 @@ STAGING = "coded_event_staged"
 CODES = "coded_event_codes"  # the codes as written that are in a cluster
 FETCH = 20_000  # rows per round trip when reading back
 WORK_MEM = "256MB"
-
-
-def _valid_nhs(column: str) -> str:
-    """SQL: the NHS number in `column` as a bigint if it is ten digits (spaces and hyphens
-    aside) whose last is the modulus 11 check digit of the first nine, else NULL."""
-    digits = f"translate({column}, ' -', '')"
-    total = " + ".join(f"substr(d, {i + 1}, 1)::int * {10 - i}" for i in range(9))
-    return (
-        f"(SELECT CASE WHEN d ~ '^[0-9]{{10}}$' AND (11 - ({total}) % 11) % 11 "
-        f"= substr(d, 10, 1)::int THEN d::bigint END FROM (SELECT {digits} AS d) n)"
-    )
 
 
 def can_stage(conn: Connection) -> bool:
@@ -86,14 +75,14 @@ class EventStage:
         self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGING}, {CODES}")
 
     def _stream(
-        self, sql: str, params: Sequence[Any] = (), *, hash_joins: bool = False
+        self, sql: str, params: Any = None, *, hash_joins: bool = False
     ) -> Iterator[tuple[Any, ...]]:
         raw = self._raw()
         with raw.cursor(name="coded_event_read") as cur:
             cur.itersize = FETCH
             if hash_joins:
                 raw.execute("SET LOCAL enable_nestloop = off")
-            cur.execute(sql, params or None)  # planned here
+            cur.execute(sql, params)  # planned here
             if hash_joins:
                 raw.execute("RESET enable_nestloop")
             yield from cur
@@ -109,11 +98,9 @@ class EventStage:
         sql = f"SELECT {code}, min(line) FROM {STAGING} GROUP BY {code}"
         return [(str(c), int(n)) for c, n in self._raw().execute(sql).fetchall()]
 
-    def relevant(self, codes: list[str]) -> Iterator[tuple[int, str, str, str, str, int | None]]:
+    def relevant(self, codes: list[str]) -> Iterator[tuple[int, str, str, str, str]]:
         """(line, NHS number, code, date, value) as written of each row whose code is
-        one of `codes`, in file order, and the NHS number as an integer when it is ten
-        digits (spaces and hyphens aside) passing the modulus 11 check (else None: the
-        caller checks it); remembers `codes` for `unmatched_spellings`."""
+        one of `codes`, in file order; remembers `codes` for `unmatched_spellings`."""
         raw = self._raw()
         raw.execute(f"CREATE TEMPORARY TABLE {CODES} (code text PRIMARY KEY) ON COMMIT DROP")
         with raw.cursor() as cur, cur.copy(f"COPY {CODES} (code) FROM STDIN") as copy:
@@ -122,10 +109,8 @@ class EventStage:
         raw.execute(f"ANALYZE {CODES}")
         value = f"e.{self.col['value']}" if "value" in self.col else "''"
         c = self.col
-        valid = _valid_nhs(f"e.{c['nhs_number']}")
         sql = (
-            f"SELECT e.line, e.{c['nhs_number']}, e.{c['code']}, e.{c['date']}, {value}, "
-            f"{valid} "
+            f"SELECT e.line, e.{c['nhs_number']}, e.{c['code']}, e.{c['date']}, {value} "
             f"FROM {STAGING} e JOIN {CODES} k ON k.code = e.{c['code']} ORDER BY e.line"
         )
         self._memory()
@@ -133,18 +118,27 @@ class EventStage:
 
     def unmatched_spellings(self, practice_id: int) -> Iterator[tuple[str, int]]:
         """(NHS number as written, first line) of each spelling on rows whose code is not
-        one `relevant` was given that is not exactly the NHS number of a listed patient
-        of the practice, spaces and hyphens aside (so the caller checks it: badly written, or not
-        on the list)."""
+        one `relevant` was given that is not the NHS number of a listed patient of the
+        practice, as written or without spaces and hyphens (so the caller checks it:
+        badly written, or not on the list). Rows are matched as written before grouping
+        (most match, and a hash probe costs less than a group); only the rest are
+        matched without spaces and hyphens."""
         nhs, code = self.col["nhs_number"], self.col["code"]
         self._memory()
+        listed = (
+            "SELECT 1 FROM patient p WHERE p.practice_id = %(practice)s "
+            "AND p.left_list_at IS NULL AND p.nhs_number = {}"
+        )
+        cleaned = "translate(u.raw, ' -', '')"
         sql = (
-            f"SELECT s.raw, s.line FROM (SELECT e.{nhs} AS raw, min(e.line) AS line "
-            f"FROM {STAGING} e WHERE NOT EXISTS (SELECT 1 FROM {CODES} k "
-            f"WHERE k.code = e.{code}) GROUP BY e.{nhs}) s "
-            "WHERE NOT EXISTS (SELECT 1 FROM patient p WHERE p.practice_id = %s "
-            "AND p.nhs_number = translate(s.raw, ' -', '') AND p.left_list_at IS NULL)"
+            "WITH unmatched AS MATERIALIZED ("
+            f"SELECT e.{nhs} AS raw, e.{code} AS code, e.line FROM {STAGING} e "
+            f"WHERE NOT EXISTS ({listed.format(f'e.{nhs}')})) "
+            "SELECT u.raw, min(u.line) FROM unmatched u "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {CODES} k WHERE k.code = u.code) "
+            f"AND NOT EXISTS ({listed.format(cleaned)}) "
+            "GROUP BY u.raw"
         )
         # the patient rows were just loaded and have no statistics yet: a nested loop
         # over them would be planned for what is a million rows
-        return self._stream(sql, (practice_id,), hash_joins=True)  # type: ignore[return-value]
+        return self._stream(sql, {"practice": practice_id}, hash_joins=True)  # type: ignore[return-value]

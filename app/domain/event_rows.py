@@ -145,21 +145,19 @@ class EventChecker:
 
     def fold_relevant(
         self,
-        rows: Iterable[tuple[int, str, str, str, str, int | None]],
+        rows: Iterable[tuple[int, str, str, str, str]],
         reject: Callable[[int, str], None],
     ) -> None:
         """Fold (line, NHS number, code, date, value) rows, as written, whose codes are in
-        a cluster (a database filtered them), in file order, each with its NHS number as
-        an integer when the database found it valid (None: checked here). Not counted in
-        `rows`."""
+        a cluster (a database filtered them), in file order. Not counted in `rows`."""
         concepts_get = self._concepts.get
         dates, values = self._dates, self._values
         lines, codes, clusters, today = self.lines, self.codes, self.clusters, self.today
-        for line, raw_nhs, raw_code, raw_date, raw_value, valid in rows:
+        for line, raw_nhs, raw_code, raw_date, raw_value in rows:
             names = concepts_get(raw_code) or self._concept(raw_code, line)
             if names is None:
                 continue
-            nhs = valid if valid is not None else _nhs(raw_nhs)
+            nhs = _nhs(raw_nhs)
             if isinstance(nhs, _Reason):
                 reject(line, nhs)
                 continue

@@ -116,13 +116,13 @@ class EventStage:
         self._memory()
         return self._stream(sql)  # type: ignore[return-value]
 
-    def unmatched_spellings(self, practice_id: int) -> Iterator[tuple[str, int]]:
-        """(NHS number as written, first line) of each spelling on rows whose code is not
-        one `relevant` was given that is not the NHS number of a listed patient of the
-        practice, as written or without spaces and hyphens (so the caller checks it:
-        badly written, or not on the list). Rows are matched as written before grouping
-        (most match, and a hash probe costs less than a group); only the rest are
-        matched without spaces and hyphens."""
+    def unmatched_spellings(self, practice_id: int) -> Iterator[tuple[str, int, int | None]]:
+        """Each NHS number as written that is not the NHS number of a listed patient of
+        the practice, as written or without spaces and hyphens (so the caller checks it:
+        badly written, or not on the list), with the first line naming it and the first
+        such line whose code is not one `relevant` was given (or None). Rows are matched
+        as written before grouping (most match, and a hash probe costs less than a
+        group); only the rest are matched without spaces and hyphens."""
         nhs, code = self.col["nhs_number"], self.col["code"]
         self._memory()
         listed = (
@@ -134,9 +134,9 @@ class EventStage:
             "WITH unmatched AS MATERIALIZED ("
             f"SELECT e.{nhs} AS raw, e.{code} AS code, e.line FROM {STAGING} e "
             f"WHERE NOT EXISTS ({listed.format(f'e.{nhs}')})) "
-            "SELECT u.raw, min(u.line) FROM unmatched u "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {CODES} k WHERE k.code = u.code) "
-            f"AND NOT EXISTS ({listed.format(cleaned)}) "
+            "SELECT u.raw, min(u.line), min(u.line) FILTER (WHERE k.code IS NULL) "
+            f"FROM unmatched u LEFT JOIN {CODES} k ON k.code = u.code "
+            f"WHERE NOT EXISTS ({listed.format(cleaned)}) "
             "GROUP BY u.raw"
         )
         # the patient rows were just loaded and have no statistics yet: a nested loop

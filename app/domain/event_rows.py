@@ -149,10 +149,11 @@ class EventChecker:
         reject: Callable[[int, str], None],
     ) -> None:
         """Fold (line, NHS number, code, date, value) rows, as written, whose codes are in
-        a cluster (a database filtered them), in file order. Not counted in `rows`."""
+        a cluster (a database filtered them), in file order. Neither counted in `rows`
+        nor noted in `lines`: `check_spellings` gets every NHS number the list lacks."""
         concepts_get = self._concepts.get
         dates, values = self._dates, self._values
-        lines, codes, clusters, today = self.lines, self.codes, self.clusters, self.today
+        codes, clusters, today = self.codes, self.clusters, self.today
         for line, raw_nhs, raw_code, raw_date, raw_value in rows:
             names = concepts_get(raw_code) or self._concept(raw_code, line)
             if names is None:
@@ -169,9 +170,6 @@ class EventChecker:
             if isinstance(on, _Reason):
                 reject(line, on)
                 continue
-            seen = lines.get(nhs)
-            if seen is None or seen > line:
-                lines[nhs] = line
             value = values.get(raw_value, _UNSEEN)
             if value is _UNSEEN:
                 value = parse_value(raw_value)
@@ -186,13 +184,22 @@ class EventChecker:
             record.add(clusters, raw_code.strip(), on, value)  # type: ignore[arg-type]
             self.relevant += 1
 
-    def note_spellings(self, spellings: Iterable[tuple[str, int]]) -> None:
-        """NHS numbers as written on ignored rows (with the first line of each), for
-        `finish` to check: the rows a database read for this checker."""
-        seen = self._spellings
-        for raw, line in spellings:
-            if raw not in seen or seen[raw] > line:
-                seen[raw] = line
+    def check_spellings(
+        self, spellings: Iterable[tuple[str, int, int | None]], reject: Callable[[int, str], None]
+    ) -> None:
+        """NHS numbers as written that a database found naming no listed patient, each
+        with the first line naming it and the first such line whose code is in no
+        cluster (None: only rows in a cluster name it). A bad one is rejected once, on
+        that line (rows in a cluster were rejected one by one as they were folded); a
+        good one goes into `lines` (a patient the list may not have)."""
+        lines = self.lines
+        for raw, line, ignored_line in spellings:
+            nhs = _nhs(raw)
+            if isinstance(nhs, _Reason):
+                if ignored_line is not None:
+                    reject(ignored_line, nhs)
+            elif nhs not in lines or lines[nhs] > line:
+                lines[nhs] = line
 
     def finish(self, reject: Callable[[int, str], None]) -> None:
         """Check each NHS number spelling seen only on ignored rows, once."""

@@ -213,9 +213,8 @@ def _stage(
     read.relevant = checker.relevant
 
     def pending() -> None:
-        checker.note_spellings(stage.unmatched_spellings(practice_id))
+        checker.check_spellings(stage.unmatched_spellings(practice_id), reject)
         stage.drop()
-        checker.finish(reject)
 
     read.pending = pending
     return read

@@ -121,23 +121,21 @@ class EventStage:
         the practice, as written or without spaces and hyphens (so the caller checks it:
         badly written, or not on the list), with the first line naming it and the first
         such line whose code is not one `relevant` was given (or None). Rows are matched
-        as written before grouping (most match, and a hash probe costs less than a
-        group); only the rest are matched without spaces and hyphens."""
+        before grouping: most match, and a hash probe costs less than a group."""
         nhs, code = self.col["nhs_number"], self.col["code"]
         self._memory()
         listed = (
             "SELECT 1 FROM patient p WHERE p.practice_id = %(practice)s "
             "AND p.left_list_at IS NULL AND p.nhs_number = {}"
         )
-        cleaned = "translate(u.raw, ' -', '')"
+        # ten characters: as written; else without spaces and hyphens (translate is
+        # dear, and most numbers are written plainly)
+        key = f"CASE WHEN length(e.{nhs}) = 10 THEN e.{nhs} ELSE translate(e.{nhs}, ' -', '') END"
         sql = (
-            "WITH unmatched AS MATERIALIZED ("
-            f"SELECT e.{nhs} AS raw, e.{code} AS code, e.line FROM {STAGING} e "
-            f"WHERE NOT EXISTS ({listed.format(f'e.{nhs}')})) "
-            "SELECT u.raw, min(u.line), min(u.line) FILTER (WHERE k.code IS NULL) "
-            f"FROM unmatched u LEFT JOIN {CODES} k ON k.code = u.code "
-            f"WHERE NOT EXISTS ({listed.format(cleaned)}) "
-            "GROUP BY u.raw"
+            f"SELECT e.{nhs}, min(e.line), min(e.line) FILTER (WHERE k.code IS NULL) "
+            f"FROM {STAGING} e LEFT JOIN {CODES} k ON k.code = e.{code} "
+            f"WHERE NOT EXISTS ({listed.format(key)}) "
+            f"GROUP BY e.{nhs}"
         )
         # the patient rows were just loaded and have no statistics yet: a nested loop
         # over them would be planned for what is a million rows

@@ -236,6 +236,8 @@ class EventChecker:
                 self._numbers[raw_nhs] = nhs
         if isinstance(nhs, _Reason):
             return nhs
+        if nhs not in self.lines or self.lines[nhs] > line:  # named here, whatever follows
+            self.lines[nhs] = line
         raw_date = fields[self.i_date]
         on = self._dates.get(raw_date)
         if on is None:
@@ -244,8 +246,6 @@ class EventChecker:
                 self._dates[raw_date] = on
         if isinstance(on, _Reason):
             return on
-        if nhs not in self.lines or self.lines[nhs] > line:
-            self.lines[nhs] = line
         value = parse_value(fields[self.i_value])
         if isinstance(value, _Reason):
             return value

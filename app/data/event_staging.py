@@ -64,6 +64,9 @@ class EventStage:
         except pg_errors.DataError:  # the CSV's shape or its encoding
             savepoint.rollback()
             return None
+        except BaseException:  # the file could not be read: leave the transaction usable
+            savepoint.rollback()
+            raise
         savepoint.commit()
         # statistics for the reads back (a temporary table has none until analysed), and
         # whole-result plans for their cursors (not the first-rows plans cursors default to)

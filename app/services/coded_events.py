@@ -179,7 +179,10 @@ def stage_events(
         return staged if staged is not None else read_events(path, today=today, name=label)
     label = name or str(getattr(source, "name", "events.csv"))
     start = source.tell()
-    staged = _stage(conn, source.readline(), _Chunks(None, source), label, today, practice_id)
+    try:
+        staged = _stage(conn, source.readline(), _Chunks(None, source), label, today, practice_id)
+    except UnicodeDecodeError:  # the Python reading says where, naming the file
+        staged = None
     if staged is not None:
         return staged
     source.seek(start)

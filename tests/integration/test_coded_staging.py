@@ -152,3 +152,19 @@ def test_an_events_file_given_as_a_path_with_a_bom_and_crlf_lines_is_read_the_sa
     result = _import(db, clock, path)
     assert _event_problems(result) == _expected(MIXED)
     assert _conditions(db)[N[0]] == "chd"
+
+
+@pytest.mark.usefixtures("practice")
+def test_an_uploaded_events_file_that_is_not_utf8_is_an_error_naming_it(
+    db: Database, clock: FixedClock
+) -> None:
+    raw = MIXED.encode("utf-8") + b"9990000018,10273003,Caf\xe9,2015-01-01,\n"
+    upload = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8-sig", newline="")
+    with pytest.raises(importing.ImportFileError, match="events.csv is not UTF-8 text"):
+        importing.import_patients(
+            db, io.StringIO(_list(N[:6])), practice_ods="F84003", now=clock.now(),
+            allow_test_numbers=True, events=upload, file_name="list.csv",
+            events_file_name="events.csv",
+        )  # fmt: skip
+    with db.transaction() as session:
+        assert session.scalars(select(Patient)).first() is None

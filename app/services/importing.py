@@ -127,14 +127,6 @@ def rejected_path_for(path: str | Path) -> Path:
     return p.with_name(p.name + ".rejected.csv")
 
 
-@dataclass(frozen=True)
-class _Events:
-    """The coded-events file given with a list: read inside the import's transaction."""
-
-    source: str | Path | IO[str]
-    name: str | None
-
-
 def import_patients(
     db: Database,
     source: str | Path | IO[str],
@@ -169,7 +161,8 @@ def import_patients(
     entries add exclusions, the last check, statin issues and ethnic category to the
     listed patients; rows naming patients the list does not have are reported.
     """
-    coded = _Events(events, events_file_name) if events is not None else None
+    # the events file is read inside the import's transaction (PostgreSQL stages it there)
+    coded = (events, events_file_name) if events is not None else None
     if isinstance(source, str | Path):
         path = Path(source)
         name = file_name or path.name
@@ -213,7 +206,7 @@ def _import(
     progress: Progress | None,
     batch_size: int,
     allow_removals: bool,
-    coded: _Events | None = None,
+    coded: tuple[str | Path | IO[str], str | None] | None = None,
 ) -> ImportResult:
     # NUL never belongs in a CSV, and PostgreSQL text cannot hold it: drop it
     reader = csv.reader(line.replace("\x00", "") if "\x00" in line else line for line in stream)
@@ -265,7 +258,7 @@ def _load(
     progress: Progress | None,
     batch_size: int,
     allow_removals: bool,
-    events: _Events | None,
+    events: tuple[str | Path | IO[str], str | None] | None,
 ) -> ImportResult:
     with db.transaction() as session:
         practice = require_by_ods(session, practice_ods)
@@ -287,8 +280,8 @@ def _load(
         if events is not None:
             try:
                 coded = stage_events(
-                    conn, events.source, today=now.astimezone(LONDON).date(),
-                    name=events.name, practice_id=practice.id,
+                    conn, events[0], today=now.astimezone(LONDON).date(),
+                    name=events[1], practice_id=practice.id,
                 )  # fmt: skip
             except EventsFileError as exc:
                 raise ImportFileError(str(exc)) from None

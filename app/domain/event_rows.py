@@ -13,7 +13,7 @@ Pure: the import service reads the CSV and merges the folded codes into the list
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -24,6 +24,7 @@ from app.domain.dates import DateFormatError, parse_date
 
 _MEMO_LIMIT = 200_000
 _NUMBERS_LIMIT = 500_000  # NHS numbers checked once each (bounded: memory)
+_UNSEEN = object()
 
 
 class CodedRowError(ValueError):
@@ -99,6 +100,7 @@ class EventChecker:
         self._spellings: dict[str, int] = {}  # NHS number as written -> first line
         self._concepts: dict[str, tuple[str, ...] | None] = {}  # raw -> clusters (None: none)
         self._dates: dict[str, date | _Reason] = {}
+        self._values: dict[str, float | None | _Reason] = {}
         self._numbers: dict[str, int | _Reason] = {}  # NHS number as written -> checked
 
     def fold(self, reader: Any, reject: Callable[[int, str], None]) -> None:
@@ -139,6 +141,74 @@ class EventChecker:
                 reject(reader.line_num, reason)
         self.rows += rows - blank
 
+    def relevant_codes(self, code_lines: Iterable[tuple[str, int]]) -> list[str]:
+        """The codes as written, of (code, first line) pairs, that are in a cluster;
+        CodedRowError for the malformed one on the earliest line."""
+        relevant = []
+        for raw_code, line in sorted(code_lines, key=lambda c: c[1]):
+            if self._concept(raw_code, line) is not None:
+                relevant.append(raw_code)
+        return relevant
+
+    def fold_relevant(
+        self,
+        rows: Iterable[tuple[int, str, str, str, str]],
+        reject: Callable[[int, str], None],
+    ) -> None:
+        """Fold (line, NHS number, code, date, value) rows, as written, whose codes are in
+        a cluster (a database filtered them), in file order. Neither counted in `rows`
+        nor noted in `lines`: `check_spellings` gets every NHS number the list lacks."""
+        concepts_get = self._concepts.get
+        dates, values = self._dates, self._values
+        codes, clusters, today = self.codes, self.clusters, self.today
+        since = self.outcomes_since
+        for line, raw_nhs, raw_code, raw_date, raw_value in rows:
+            names = concepts_get(raw_code) or self._concept(raw_code, line)
+            if names is None:
+                continue
+            nhs = _nhs(raw_nhs)
+            if isinstance(nhs, _Reason):
+                reject(line, nhs)
+                continue
+            on = dates.get(raw_date)
+            if on is None:
+                on = check_event_date(raw_date, today)
+                if len(dates) < _MEMO_LIMIT:
+                    dates[raw_date] = on
+            if isinstance(on, _Reason):
+                reject(line, on)
+                continue
+            value = values.get(raw_value, _UNSEEN)
+            if value is _UNSEEN:
+                value = parse_value(raw_value)
+                if len(values) < _MEMO_LIMIT:
+                    values[raw_value] = value
+            if isinstance(value, _Reason):
+                reject(line, value)
+                continue
+            record = codes.get(nhs)
+            if record is None:
+                record = codes[nhs] = PatientCodes()
+            record.add(clusters, raw_code.strip(), on, value, since)  # type: ignore[arg-type]
+            self.relevant += 1
+
+    def check_spellings(
+        self, spellings: Iterable[tuple[str, int, int | None]], reject: Callable[[int, str], None]
+    ) -> None:
+        """NHS numbers as written that a database found naming no listed patient, each
+        with the first line naming it and the first such line whose code is in no
+        cluster (None: only rows in a cluster name it). A bad one is rejected once, on
+        that line (rows in a cluster were rejected one by one as they were folded); a
+        good one goes into `lines` (a patient the list may not have)."""
+        lines = self.lines
+        for raw, line, ignored_line in spellings:
+            nhs = _nhs(raw)
+            if isinstance(nhs, _Reason):
+                if ignored_line is not None:
+                    reject(ignored_line, nhs)
+            elif nhs not in lines or lines[nhs] > line:
+                lines[nhs] = line
+
     def finish(self, reject: Callable[[int, str], None]) -> None:
         """Check each NHS number spelling seen only on ignored rows, once."""
         lines = self.lines
@@ -174,6 +244,8 @@ class EventChecker:
                 self._numbers[raw_nhs] = nhs
         if isinstance(nhs, _Reason):
             return nhs
+        if nhs not in self.lines or self.lines[nhs] > line:  # named here, whatever follows
+            self.lines[nhs] = line
         raw_date = fields[self.i_date]
         on = self._dates.get(raw_date)
         if on is None:
@@ -182,8 +254,6 @@ class EventChecker:
                 self._dates[raw_date] = on
         if isinstance(on, _Reason):
             return on
-        if nhs not in self.lines or self.lines[nhs] > line:
-            self.lines[nhs] = line
         value = parse_value(fields[self.i_value])
         if isinstance(value, _Reason):
             return value

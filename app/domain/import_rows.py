@@ -141,7 +141,8 @@ class RowChecker:
     `columns` maps field names (csv_headers.PATIENT_COLUMNS) to column indexes of a
     file `width` columns wide; absent fields read as blank. `coded` holds each patient's
     coded entries from an events file (app.domain.event_rows); they, and a codes column
-    of the list, add exclusions, the last check, a statin issue and the ethnic category.
+    of the list, add exclusions, the last check, a statin issue, the ethnic category and,
+    where the list gives none, the main spoken language (if texts can go in it).
     """
 
     def __init__(
@@ -322,6 +323,9 @@ class RowChecker:
             category = codes.ethnic_category
             if category is not None:
                 eth = (category, ethnicity.group_of(category), None)
+            spoken = codes.spoken_language
+            if spoken in languages.LANGUAGES and not raw_language.strip():
+                language = (spoken, None)  # a language the list gives wins
             if codes.statin_issued_on is not None:
                 statin = codes.statin_issued_on.isoformat()
 

@@ -3,8 +3,8 @@ what staff record when marking a check attended (rules in app.domain.outcomes).
 
 An events file read for a list import keeps its possible outcomes only from the
 practice's first attended check (most practices importing a list have none yet, and a
-file of millions of rows then keeps nothing extra); the list import links them in its
-one transaction, replacing what an earlier events file linked for those patients.
+file of millions of rows then keeps nothing extra); the list import reads the file and
+links them in its one transaction, replacing what an earlier events file linked for those patients.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from app.clock import LONDON, as_utc
 from app.data import outcomes as outcome_data
 from app.data.db import Database
 from app.domain.outcomes import Check, Entry, link, staff_values
-from app.services.coded_events import EventsRead, read_events
-from app.services.practices import get_by_ods
+from app.services.coded_events import EventsRead, stage_events
 from app.settings import Settings
 
 
@@ -30,24 +29,21 @@ def _london_day(at: datetime) -> date:
 
 
 def read_events_for_import(
-    db: Database,
+    session: Session,
     source: str | Path | IO[str],
     *,
-    practice_ods: str,
+    practice_id: int,
     now: datetime,
     name: str | None,
     settings: Settings,
 ) -> EventsRead:
-    """An events file read for a practice's list import, keeping possible outcomes."""
-    with db.transaction() as session:
-        practice = get_by_ods(session, practice_ods)
-        first = None if practice is None else outcome_data.first_attended_at(session, practice.id)
-    read = read_events(
-        source,
-        today=now.astimezone(LONDON).date(),
-        name=name,
-        outcomes_since=None if first is None else _london_day(first),
-    )
+    """An events file read inside a practice's list import (staged on PostgreSQL),
+    keeping possible outcomes from the practice's first attended check."""
+    first = outcome_data.first_attended_at(session, practice_id)
+    read = stage_events(
+        session.connection(), source, today=now.astimezone(LONDON).date(), name=name,
+        practice_id=practice_id, outcomes_since=None if first is None else _london_day(first),
+    )  # fmt: skip
     read.outcome_window_days = settings.outcome_window_days
     return read
 
@@ -59,11 +55,11 @@ def link_events(session: Session, practice_id: int, coded: EventsRead, *, now: d
     file is the whole record), whether or not this one has outcomes for it."""
     checks: dict[int, list[Check]] = defaultdict(list)
     patients: dict[int, int] = {}
-    for nhs, patient_id, booking_id, member_id, starts_at in outcome_data.attended_checks(
-        session, practice_id
-    ):
+    attended = outcome_data.attended_checks(session, practice_id)
+    named = coded.names(int(nhs) for nhs, *_ in attended) if attended else set()
+    for nhs, patient_id, booking_id, member_id, starts_at in attended:
         number = int(nhs)
-        if number in coded.lines:
+        if number in named:
             checks[number].append(Check(booking_id, member_id, _london_day(starts_at)))
             patients[number] = patient_id
     rows: list[dict[str, Any]] = []

@@ -1,19 +1,30 @@
 """Reading a coded-events file (SNOMED CT entries of the GP record) for a list import.
 
 The file is streamed once, before the list, and folded per patient by the pure rules
-of `app.domain.event_rows`; nothing is written here: the list import merges the folded
-codes into each patient row it loads, in its one transaction.
+of `app.domain.event_rows`; the list import merges the folded codes into each patient
+row it loads, in its one transaction.
+
+On PostgreSQL (`stage_events`) the database parses the file: its bytes go by COPY into
+a temporary table (app.data.event_staging) and Python sees only the distinct codes, the
+rows in a cluster (about one in ten) and, once the list is loaded, the NHS number
+spellings that match no listed patient; the same rules run on those, so the problems
+reported are the same, and possible check outcomes are kept alike. A file COPY refuses,
+with a row spanning lines (line numbers would drift), or on disk and not UTF-8 is read in
+Python instead (`app.domain.text_files` decodes Windows-1252 and UTF-16).
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
+from sqlalchemy.engine import Connection
+
+from app.data import event_staging
 from app.domain.coded import PatientCodes, national_clusters
 from app.domain.csv_headers import EVENT_COLUMNS, EVENT_REQUIRED, match_headers
 from app.domain.event_rows import CodedRowError, EventChecker, EventRejection
@@ -36,6 +47,18 @@ class EventsRead:
     rejected: int = 0
     outcome_window_days: int = 90  # how long after a check its outcomes count
     problems: list[dict[str, Any]] = field(default_factory=list)
+    # staged files: checks the NHS numbers of ignored rows once the list is loaded
+    pending: Callable[[], None] | None = None
+    # staged files, until reported: which of these patients some row names
+    named_in: Callable[[list[int]], set[int]] | None = None
+
+    def names(self, numbers: Iterable[int]) -> set[int]:
+        """Which of these patients the file names, on any row (before `report`)."""
+        wanted = set(numbers)
+        found = {n for n in wanted if n in self.lines or n in self.codes}
+        if self.named_in is not None and len(found) < len(wanted):
+            found |= self.named_in(sorted(wanted - found))
+        return found
 
     def unknown_patients(self, listed: Iterable[int]) -> list[tuple[int, int]]:
         """(line, NHS number) of each patient the events name and the list does not."""
@@ -45,6 +68,10 @@ class EventsRead:
     def report(self, listed: Iterable[int], problem: Callable[[int, str, str], None]) -> int:
         """Pass on this file's problems and one per patient the list does not have;
         the number of such patients (reported, never invented into patients)."""
+        if self.pending is not None:
+            self.pending()
+            self.pending = None
+            self.named_in = None
         for p in self.problems:
             problem(p["line"], p["kind"], p["reason"])
         unknown = self.unknown_patients(listed)
@@ -76,21 +103,27 @@ def read_events(
     return _read(source, name or str(getattr(source, "name", "events.csv")), today, outcomes_since)
 
 
+def _columns(headers: list[str] | None, name: str) -> dict[str, int]:
+    if not headers or not any(h.strip() for h in headers):
+        raise EventsFileError(f"{name} has no header row")
+    headers[0] = headers[0].lstrip("\ufeff")
+    match = match_headers(headers, EVENT_COLUMNS, EVENT_REQUIRED)
+    if match.missing:
+        raise EventsFileError(
+            f"{name} has no {' or '.join(repr(m) for m in match.missing)} column "
+            f"(headers found: {', '.join(headers)})"
+        )
+    return match.columns
+
+
 def _read(stream: IO[str], name: str, today: date, outcomes_since: date | None) -> EventsRead:
     reader = csv.reader(stream)
     try:
         headers = next(reader, None)
-        if not headers or not any(h.strip() for h in headers):
-            raise EventsFileError(f"{name} has no header row")
-        headers[0] = headers[0].lstrip("\ufeff")
-        match = match_headers(headers, EVENT_COLUMNS, EVENT_REQUIRED)
-        if match.missing:
-            raise EventsFileError(
-                f"{name} has no {' or '.join(repr(m) for m in match.missing)} column "
-                f"(headers found: {', '.join(headers)})"
-            )
+        columns = _columns(headers, name)
+        assert headers is not None
         checker = EventChecker(
-            match.columns,
+            columns,
             len(headers),
             today=today,
             clusters=national_clusters(),
@@ -120,3 +153,127 @@ def _rejected(read: EventsRead, line: int, rejection: EventRejection) -> None:
         read.problems.append(
             {"line": line, "kind": "event_rejected", "reason": f"{read.name}: {rejection.reason}"}
         )
+
+
+_CHUNK = 1 << 20
+_STAGED_FIELDS = {"nhs_number": 0, "code": 1, "date": 2, "value": 3}
+
+
+class _Chunks:
+    """The file's bytes past its header, counting newlines as they pass (a row spanning
+    lines shows as fewer rows than lines)."""
+
+    def __init__(self, binary: IO[bytes] | None, text: IO[str] | None) -> None:
+        self.binary, self.text = binary, text
+        self.newlines = 0
+        self.last = b"\n"
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            if self.binary is not None:
+                chunk = self.binary.read(_CHUNK)
+            else:
+                assert self.text is not None
+                chunk = self.text.read(_CHUNK).encode("utf-8")
+            if not chunk:
+                return
+            self.newlines += chunk.count(b"\n")
+            self.last = chunk[-1:]
+            yield chunk
+
+    def lines(self) -> int:
+        return self.newlines + (self.last != b"\n")
+
+
+def stage_events(
+    conn: Connection,
+    source: str | Path | IO[str],
+    *,
+    today: date,
+    name: str | None,
+    practice_id: int,
+    outcomes_since: date | None = None,
+) -> EventsRead:
+    """`read_events`, with the database parsing the file where it can (see the module)."""
+    if not event_staging.can_stage(conn) or not (
+        isinstance(source, str | Path) or source.seekable()
+    ):
+        return read_events(source, today=today, name=name, outcomes_since=outcomes_since)
+    if isinstance(source, str | Path):
+        path = Path(source)
+        label = name or path.name
+        staged = None
+        with path.open("rb") as binary:
+            header = _utf8_header(binary.readline())
+            if header is not None:
+                chunks = _Chunks(binary, None)
+                staged = _stage(conn, header, chunks, label, today, practice_id, outcomes_since)
+        if staged is not None:
+            return staged
+        return read_events(path, today=today, name=label, outcomes_since=outcomes_since)
+    label = name or str(getattr(source, "name", "events.csv"))
+    start = source.tell()
+    try:
+        staged = _stage(
+            conn, source.readline(), _Chunks(None, source), label, today, practice_id,
+            outcomes_since,
+        )  # fmt: skip
+    except UnicodeDecodeError:  # the Python reading says where, naming the file
+        staged = None
+    if staged is not None:
+        return staged
+    source.seek(start)
+    return read_events(source, today=today, name=label, outcomes_since=outcomes_since)
+
+
+def _utf8_header(line: bytes) -> str | None:
+    """A file's first line if it is UTF-8 text; None sends the file to the decoding
+    reader (UTF-16, Windows-1252 or not text at all: it knows which, and says so)."""
+    try:
+        header = line.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    return header if header.strip() and "\x00" not in header else None
+
+
+def _stage(
+    conn: Connection,
+    header: str,
+    chunks: _Chunks,
+    name: str,
+    today: date,
+    practice_id: int,
+    outcomes_since: date | None,
+) -> EventsRead | None:
+    headers = next(csv.reader([header]), None)
+    columns = _columns(headers, name)
+    assert headers is not None
+    stage = event_staging.EventStage(conn, len(headers), columns)
+    rows = stage.copy(chunks)
+    if rows is None:
+        return None
+    if rows != chunks.lines():  # a quoted line break: lines would not be rows
+        stage.drop()
+        return None
+    checker = EventChecker(
+        _STAGED_FIELDS, 4, today=today, clusters=national_clusters(), outcomes_since=outcomes_since
+    )
+    read = EventsRead(name, checker.codes, checker.lines, rows=rows)
+
+    def reject(line: int, reason: str) -> None:
+        _rejected(read, line, EventRejection(reason))
+
+    try:
+        codes = checker.relevant_codes(stage.code_lines())
+        checker.fold_relevant(stage.relevant(codes), reject)
+    except CodedRowError as exc:
+        raise EventsFileError(f"{name} {exc}") from None
+    read.relevant = checker.relevant
+
+    def pending() -> None:
+        checker.check_spellings(stage.unmatched_spellings(practice_id), reject)
+        stage.drop()
+
+    read.pending = pending
+    read.named_in = stage.named
+    return read

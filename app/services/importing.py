@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any, NamedTuple, cast
 
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
@@ -40,8 +40,8 @@ from app.domain import phone
 from app.domain.coded import national_clusters
 from app.domain.csv_headers import match_headers
 from app.domain.event_rows import CodedRowError
-from app.domain.import_rows import FIELDS, MOBILE_STATUS, Rejection, RowChecker
-from app.domain.problem_groups import ProblemGroup, ProblemGroups
+from app.domain.import_rows import FIELDS, RowChecker
+from app.domain.problem_groups import ProblemGroup
 from app.domain.text_files import TextFileError, open_text_path
 from app.services import audit
 from app.services.check_outcomes import link_events, read_events_for_import
@@ -51,6 +51,8 @@ from app.services.import_files import (
     PROBLEMS_HEADER,
     ImportFileError,
     PartialListError,
+    Tally,
+    checked_rows,
     count_data_rows,
     open_text_upload,
     rejected_path_for,
@@ -59,7 +61,6 @@ from app.services.practices import require_by_ods
 from app.settings import Settings
 
 BATCH_SIZE = 5_000
-MAX_STORED_PROBLEMS = 1_000  # ImportBatch.problems keeps a sample; the CSV has them all
 PROGRESS_BAR_ROWS = 10_000  # the CLI shows a progress bar above this many rows
 # A file that would mark more than this share of the listed patients (and more than
 # MASS_REMOVAL_MIN of them) as gone is more likely a partial export than a whole list:
@@ -102,27 +103,12 @@ class ImportResult:
     outcomes_linked: int = 0  # outcomes linked to the attended checks they follow
 
 
-@dataclass
-class _Tally:
-    rows: int = 0
-    accepted: int = 0
-    rejected: int = 0
-    warnings: int = 0
-    held: int = 0
-    mobile: dict[str, int] = field(default_factory=dict)
-    problems: list[dict[str, Any]] = field(default_factory=list)
-    # every valid NHS number the file lists -> the line it was accepted on (0: the
-    # row was rejected for another reason, but the patient is still on the list)
-    listed: dict[int, int] = field(default_factory=dict)
-    groups: ProblemGroups = field(default_factory=ProblemGroups)
-    problems_out: Any = None  # a csv writer given every problem, when asked for
+class _Events(NamedTuple):
+    """The events file given with a list, read once the import's transaction is open."""
 
-    def problem(self, line: int, kind: str, reason: str) -> None:
-        if len(self.problems) < MAX_STORED_PROBLEMS:
-            self.problems.append({"line": line, "kind": kind, "reason": reason})
-        self.groups.add(line, kind, reason)
-        if self.problems_out is not None:
-            self.problems_out.writerow([line, PROBLEM_KINDS.get(kind, "Warning"), reason])
+    source: str | Path | IO[str]
+    name: str | None
+    settings: Settings
 
 
 def import_patients(
@@ -164,15 +150,8 @@ def import_patients(
     listed patients; rows naming patients the list does not have are reported; entries
     after an attended check become its outcomes (app.services.check_outcomes).
     """
-    coded: EventsRead | None = None
-    if events is not None:
-        try:
-            coded = read_events_for_import(
-                db, events, practice_ods=practice_ods, now=now, name=events_file_name,
-                settings=settings or Settings(),
-            )  # fmt: skip
-        except EventsFileError as exc:
-            raise ImportFileError(str(exc)) from None
+    # the events file is read inside the import's transaction (PostgreSQL stages it there)
+    coded = None if events is None else _Events(events, events_file_name, settings or Settings())
     if isinstance(source, str | Path):
         path = Path(source)
         name = file_name or path.name
@@ -220,7 +199,7 @@ def _import(
     progress: Progress | None,
     batch_size: int,
     allow_removals: bool,
-    coded: EventsRead | None = None,
+    coded: _Events | None = None,
     problems_out: IO[str] | None = None,
 ) -> ImportResult:
     # NUL never belongs in a CSV, and PostgreSQL text cannot hold it: drop it
@@ -242,7 +221,7 @@ def _import(
     if reject_writer is not None:
         reject_writer.writerow(["line", "reason", *headers])
 
-    tally = _Tally()
+    tally = Tally()
     if problems_out is not None:
         tally.problems_out = csv.writer(problems_out)
         tally.problems_out.writerow(PROBLEMS_HEADER)
@@ -268,7 +247,7 @@ def _load(
     match: Any,
     name: str,
     reject_writer: Any,
-    tally: _Tally,
+    tally: Tally,
     practice_ods: str,
     now: datetime,
     imported_by: str,
@@ -276,7 +255,7 @@ def _load(
     progress: Progress | None,
     batch_size: int,
     allow_removals: bool,
-    coded: EventsRead | None,
+    events: _Events | None,
 ) -> ImportResult:
     with db.transaction() as session:
         practice = require_by_ods(session, practice_ods)
@@ -294,6 +273,15 @@ def _load(
         session.add(batch)
         session.flush()
         conn = session.connection()
+        coded: EventsRead | None = None
+        if events is not None:
+            try:
+                coded = read_events_for_import(
+                    session, events.source, practice_id=practice.id, now=now,
+                    name=events.name, settings=events.settings,
+                )  # fmt: skip
+            except EventsFileError as exc:
+                raise ImportFileError(str(exc)) from None
         checker = RowChecker(
             match.columns,
             len(headers),
@@ -303,7 +291,7 @@ def _load(
             coded=coded.codes if coded is not None else None,
         )
         tally.listed = checker.listed
-        rows = _checked_rows(reader, checker, tally, reject_writer)
+        rows = checked_rows(reader, checker, tally, reject_writer)
         staged = 0
         reported = 0
         # the loader must be closed on any error (a PostgreSQL COPY left open would make
@@ -342,8 +330,8 @@ def _load(
                     f"patients ({left / listed_before:.0%}): is it the whole list? Nothing "
                     "was imported."
                 )
-        unknown = coded.report(tally.listed, tally.problem) if coded is not None else 0
         linked = link_events(session, practice.id, coded, now=now) if coded else 0
+        unknown = coded.report(tally.listed, tally.problem) if coded is not None else 0
         sync_holds(session, Patient.practice_id == practice.id, now=now)
         added = staged - existing
         updated = changed - added
@@ -412,42 +400,6 @@ def _patient_upsert(
         reset={"left_list_at": None},
         fresh=not has_patients(session, practice_id),
     )
-
-
-def _checked_rows(
-    reader: Any, checker: RowChecker, tally: _Tally, reject_writer: Any
-) -> Iterator[tuple[Any, ...]]:
-    """Yield the values (STAGED order) of each good row; count and write out bad ones."""
-    width = checker.width
-    mobile_counts = tally.mobile
-    held_index = STAGED.index("unrecognised_conditions")
-    check_row = checker.check_row
-    line = 1  # the header
-    for fields in reader:
-        first_line = line + 1
-        line = reader.line_num
-        n = len(fields)
-        if n <= 1 and (n == 0 or not fields[0].strip()):
-            continue  # a blank line
-        tally.rows += 1
-        checked = check_row(fields, first_line)
-        if isinstance(checked, Rejection):
-            tally.rejected += 1
-            tally.problem(first_line, "rejected", checked.reason)
-            if reject_writer is not None:
-                padded = (fields + [""] * width)[:width]
-                reject_writer.writerow([first_line, checked.reason, *padded])
-            continue
-        values, warnings = checked
-        status = values[MOBILE_STATUS]
-        mobile_counts[status] = mobile_counts.get(status, 0) + 1
-        if warnings:
-            tally.warnings += len(warnings)
-            for warning in warnings:
-                tally.problem(first_line, "warning", warning)
-            if values[held_index]:
-                tally.held += 1
-        yield values
 
 
 __all__ = [

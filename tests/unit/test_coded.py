@@ -179,7 +179,7 @@ def test_event_rows_are_rejected_per_row_for_future_dates_bad_numbers_and_values
         (7, "NHS number 9990000027 fails the modulus 11 check"),
     ]
     assert checker.rows == 6 and checker.relevant == 1  # the blank line is not a row
-    assert checker.lines == {int(nhs): 4}
+    assert checker.lines == {int(nhs): 2}  # the first line naming it, rejected or not
     assert checker.codes[int(nhs)].conditions() == {"cvd_risk_20"}
 
 

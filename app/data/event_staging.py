@@ -117,7 +117,7 @@ class EventStage:
             f"FROM {STAGING} e JOIN {CODES} k ON k.code = e.{c['code']} ORDER BY e.line"
         )
         self._memory()
-        return self._stream(sql)  # type: ignore[return-value]
+        return self._stream(sql)
 
     def unmatched_spellings(self, practice_id: int) -> Iterator[tuple[str, int, int | None]]:
         """Each NHS number as written that is not the NHS number of a listed patient of
@@ -142,7 +142,7 @@ class EventStage:
         )
         # the patient rows were just loaded and have no statistics yet: a nested loop
         # over them would be planned for what is a million rows
-        return self._stream(sql, {"practice": practice_id}, hash_joins=True)  # type: ignore[return-value]
+        return self._stream(sql, {"practice": practice_id}, hash_joins=True)
 
     def named(self, numbers: list[int]) -> set[int]:
         """Which of these NHS numbers some row names, as written or without spaces and

@@ -392,7 +392,7 @@ def _rows(small: dict[str, float], large: dict[str, float], sizes: tuple[int, in
             fixed,
         ),
         line(
-            f"replies job draining a {BURST:,}-reply burst ({bench_replies.DRAIN_THREADS} threads)",
+            f"replies job draining a {BURST:,}-reply burst (one process)",
             "drain",
             None,
             "",

@@ -27,7 +27,8 @@ from app.data.models import (
 )
 from app.domain.keywords import parse
 from app.services import gp_booking
-from app.services.reply_actions import DEFERRED, Act, Context, context_for, open_offer_contexts
+from app.services.reply_actions import DEFERRED, Act
+from app.services.reply_context import Context, context_for, open_offer_contexts
 from app.settings import Settings
 
 

@@ -289,3 +289,34 @@ def test_a_draft_shows_exclusion_reasons_and_plausible_times_and_can_be_edited_a
     assert page.get_by_text("Only a draft can be approved, changed or deleted").is_visible()
     assert page.get_by_role("link", name="Change settings").count() == 0
     assert errors == []
+
+
+def test_approval_waits_for_draft_translations_or_english_accepted_for_them(browser, world):
+    base, db = world
+    from app.data.models import Patient
+
+    with db.transaction() as session:
+        first = session.scalars(select(Patient).where(Patient.mobile.is_not(None))).first()
+        first.language = "pl"
+    campaign_id = _draft(db)
+    page, errors = _admin(browser, base)
+    page.goto(f"{base}/campaigns/{campaign_id}/approve")
+    drafts = page.locator("#draft-translations")
+    assert "Polish (Polski): send the English text to 1 person" in drafts.inner_text()
+    _shot(page, "approve-draft-translations")
+    page.get_by_role("button", name="Approve and start").click()
+    page.wait_for_load_state()
+    with db.transaction() as session:
+        assert session.get(Campaign, campaign_id).state == "draft"  # refused: a draft
+    assert page.get_by_text("Polish").first.is_visible()
+    page.goto(f"{base}/campaigns/{campaign_id}/approve")
+    page.get_by_label("Polish (Polski): send the English text to 1 person").check()
+    page.get_by_role("button", name="Approve and start").click()
+    page.wait_for_load_state()
+    assert page.locator("h1 strong.nhsuk-tag", has_text="Active").is_visible()
+    with db.transaction() as session:
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "campaign.approve")
+        ).one()
+        assert event.detail["english_accepted_for"] == {"pl": 1}
+    assert errors == []

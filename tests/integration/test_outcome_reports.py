@@ -12,9 +12,10 @@ import pytest
 
 from app.data.db import Database
 from app.data.models import CheckOutcome
+from app.domain import report_csv
 from app.domain.funnel import OUTCOME_STAGES
 from app.domain.suppression import ALL, Rule
-from app.services import report_csv, reports
+from app.services import reports
 from app.services.check_outcomes import record_staff_outcome
 from tests.builders import (
     BUILDER_NOW,

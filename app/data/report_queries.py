@@ -122,7 +122,7 @@ def _stage_columns(found: Any) -> list[Any]:
             "undeliverable"
         ),
         count_if(attended).label("checks_completed"),
-        *(count_if(and_(attended, found.c[stage] == 1)).label(stage) for stage in _OUTCOME_STAGES),
+        *(func.count(found.c[stage]).label(stage) for stage in _OUTCOME_STAGES),
     ]
 
 
@@ -131,8 +131,8 @@ _OUTCOME_STAGES = ("risk_10", "risk_20", "new_hypertension", "new_diabetes", "re
 
 def _outcomes_found(campaign_ids: Sequence[int]) -> Any:
     """Which outcome stages each member's linked outcomes reach: check_outcome read once,
-    grouped by member (1 or 0 per stage), for the report to join to its members rather
-    than probe the outcomes once per member and stage."""
+    grouped by member (1 per stage reached, else NULL), for the report to join to its
+    members rather than probe the outcomes once per member and stage."""
     o = CheckOutcome
     risk = o.kind.in_(("qrisk", "qrisk_band"))
     risk_10 = and_(risk, o.value >= outcomes.RISK_10)
@@ -150,10 +150,7 @@ def _outcomes_found(campaign_ids: Sequence[int]) -> Any:
     return (
         select(
             o.member_id.label("member_id"),
-            *(
-                func.max(case((conditions[s], literal(1)), else_=literal(0))).label(s)
-                for s in _OUTCOME_STAGES
-            ),
+            *(func.max(case((conditions[s], literal(1)))).label(s) for s in _OUTCOME_STAGES),
         )
         .where(o.member_id.in_(members))
         .group_by(o.member_id)
@@ -162,9 +159,11 @@ def _outcomes_found(campaign_ids: Sequence[int]) -> Any:
 
 
 def _members_with_outcomes(campaign_ids: Sequence[int]) -> tuple[Any, Any]:
-    """campaign_member left-joined to its outcome stages (one row per member)."""
-    found = _outcomes_found(campaign_ids)
-    return found, CampaignMember.__table__.outerjoin(found, found.c.member_id == CampaignMember.id)
+    """campaign_member left-joined to its outcome stages (one row per member), for
+    members whose check was attended only: a stage counts `found.c[stage]`."""
+    m, found = CampaignMember, _outcomes_found(campaign_ids)
+    attended = and_(m.invited_at.is_not(None), m.attended_at.is_not(None))
+    return found, m.__table__.outerjoin(found, and_(found.c.member_id == m.id, attended))
 
 
 def aggregate(

@@ -129,10 +129,12 @@ def _stage_columns(found: Any) -> list[Any]:
 _OUTCOME_STAGES = ("risk_10", "risk_20", "new_hypertension", "new_diabetes", "referred", "detected")
 
 
-def _outcomes_found(campaign_ids: Sequence[int]) -> Any:
+def _outcomes_found() -> Any:
     """Which outcome stages each member's linked outcomes reach: check_outcome read once,
-    grouped by member (1 per stage reached, else NULL), for the report to join to its
-    members rather than probe the outcomes once per member and stage."""
+    grouped by member (1 per stage reached, else NULL), for the report to hash-join to its
+    members rather than probe the outcomes once per member and stage. Not narrowed to the
+    report's campaigns: outcomes (attended checks only) are few beside the members, and
+    narrowing them costs a second scan of the members."""
     o = CheckOutcome
     risk = o.kind.in_(("qrisk", "qrisk_band"))
     risk_10 = and_(risk, o.value >= outcomes.RISK_10)
@@ -146,22 +148,21 @@ def _outcomes_found(campaign_ids: Sequence[int]) -> Any:
         "referred": and_(o.kind == "referred", o.value >= 1),
         "detected": or_(risk_10, hypertension, diabetes),
     }
-    members = select(CampaignMember.id).where(CampaignMember.campaign_id.in_(list(campaign_ids)))
     return (
         select(
             o.member_id.label("member_id"),
             *(func.max(case((conditions[s], literal(1)))).label(s) for s in _OUTCOME_STAGES),
         )
-        .where(o.member_id.in_(members))
+        .where(o.member_id.is_not(None))
         .group_by(o.member_id)
         .subquery("found")
     )
 
 
-def _members_with_outcomes(campaign_ids: Sequence[int]) -> tuple[Any, Any]:
+def _members_with_outcomes() -> tuple[Any, Any]:
     """campaign_member left-joined to its outcome stages (one row per member), for
     members whose check was attended only: a stage counts `found.c[stage]`."""
-    m, found = CampaignMember, _outcomes_found(campaign_ids)
+    m, found = CampaignMember, _outcomes_found()
     attended = and_(m.invited_at.is_not(None), m.attended_at.is_not(None))
     return found, m.__table__.outerjoin(found, and_(found.c.member_id == m.id, attended))
 
@@ -174,7 +175,7 @@ def aggregate(
 ) -> Cells:
     """One GROUP BY over campaign_member: stage counts per combination of `dims`."""
     columns = [_dimension_column(d).label(f"d{i}") for i, d in enumerate(dims)]
-    found, source = _members_with_outcomes(campaign_ids)
+    found, source = _members_with_outcomes()
     query = (
         select(*columns, *_stage_columns(found))
         .select_from(source)
@@ -213,7 +214,7 @@ def aggregate_by_variant(
         return {d: aggregate(session, campaign_ids, ("variant", d), practice_ids) for d in dims}
     variant = _dimension_column("variant")
     columns = [_dimension_column(d) for d in dims]
-    found, source = _members_with_outcomes(campaign_ids)
+    found, source = _members_with_outcomes()
     query = (
         select(
             variant.label("v"),

@@ -139,13 +139,14 @@ def generate(db: Database, patients: int, invitations: int) -> int:
         """INSERT INTO booking (slot_id, patient_id, offer_id, campaign_id, state, source,
                 booked_at, calendar_token, outcome_recorded_at)
             SELECT o.id, o.patient_id, o.id, 1,
-                CASE WHEN o.id % 4 = 0 THEN 'did_not_attend' WHEN o.id % 9 = 0 THEN 'cancelled'
-                     WHEN o.id % 4 = 1 THEN 'booked' ELSE 'attended' END, 'sms',
+                CASE WHEN o.id % 10 < 2 THEN 'did_not_attend' WHEN o.id % 10 = 2 THEN 'cancelled'
+                     WHEN o.id % 10 = 3 THEN 'booked' ELSE 'attended' END, 'sms',
                 o.created_at + interval '3 hours', 'tok' || o.id,
                 o.created_at + interval '4 days'
             FROM offer o WHERE o.state = 'booked'""",
         "UPDATE campaign_member SET state = 'declined', declined_at = now() WHERE id IN "
         "(SELECT member_id FROM offer WHERE state = 'declined')",
+        *_outcome_statements(),
     ]
     with db.engine.begin() as conn:
         for sql in statements:
@@ -154,7 +155,15 @@ def generate(db: Database, patients: int, invitations: int) -> int:
             _say(
                 f"{sql.split()[2]}: {result.rowcount} rows in {time.perf_counter() - started:.1f} s"
             )
-        for table in ("patient", "campaign_member", "offer", "message", "booking", "slot"):
+        for table in (
+            "patient",
+            "campaign_member",
+            "offer",
+            "message",
+            "booking",
+            "slot",
+            "check_outcome",
+        ):
             conn.execute(
                 text(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
@@ -164,6 +173,39 @@ def generate(db: Database, patients: int, invitations: int) -> int:
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
     return 1
+
+
+def _outcome_statements() -> list[str]:
+    """Outcomes of the attended checks (60% of bookings), as the events import and the
+    attendance form link them: for 6 in 7 checks a QRISK score (about 4 in 10 at 10%+,
+    1 in 6 at 20%+), a blood pressure and a cholesterol; new diagnoses of hypertension
+    (1 in 25), diabetes (1 in 100) and non-diabetic hyperglycaemia (1 in 33); and for 1 in
+    3 checks what staff recorded (QRISK band, blood pressure high, referred 1 in 8)."""
+    insert = """INSERT INTO check_outcome (booking_id, member_id, patient_id, kind, cluster,
+            code, value, recorded_on, source, created_at)
+        SELECT b.id, o.member_id, b.patient_id, x.kind, x.cluster, x.code, x.value,
+            (b.outcome_recorded_at + interval '2 days')::date, '{source}', now()
+        FROM booking b JOIN offer o ON o.id = b.offer_id
+        CROSS JOIN LATERAL (VALUES {rows}) x(kind, cluster, code, value, keep)
+        WHERE b.state = 'attended' AND x.keep AND {which}"""
+    # a QRISK-like spread: the square of a uniform draw, scaled to 0-30%
+    qrisk = "round((((b.id * 7919) % 1000) ^ 2 / 1000000.0 * 30)::numeric, 1)::float"
+    events = f"""
+        ('qrisk', 'QRISK', '1085871000000105', {qrisk}, true),
+        ('systolic_bp', 'SBP_QOF', '72313002', (110 + (b.id * 31) % 60)::float, true),
+        ('cholesterol', 'CHOL2_COD', '1005671000000105', 3.5 + (b.id * 17) % 40 / 10.0, true),
+        ('diagnosis', 'HYP_COD', '38341003', NULL, (b.id * 13) % 25 = 0),
+        ('diagnosis', 'DM_COD', '44054006', NULL, (b.id * 29) % 100 = 0),
+        ('diagnosis', 'NDH_COD', '714628002', NULL, (b.id * 11) % 33 = 0)"""
+    staff = f"""
+        ('qrisk_band', NULL, NULL, CASE WHEN {qrisk} >= 20 THEN 20.0
+            WHEN {qrisk} >= 10 THEN 10.0 ELSE 0.0 END, true),
+        ('bp_high', NULL, NULL, CASE WHEN (b.id * 31) % 60 >= 40 THEN 1.0 ELSE 0.0 END, true),
+        ('referred', NULL, NULL, CASE WHEN (b.id * 37) % 8 = 0 THEN 1.0 ELSE 0.0 END, true)"""
+    return [
+        insert.format(source="events", rows=events, which="b.id % 7 <> 0"),
+        insert.format(source="staff", rows=staff, which="b.id % 3 = 0"),
+    ]
 
 
 def _timed(fn, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from app.data.models import Campaign, CampaignMember, CheckOutcome, Message, Practice
@@ -104,13 +104,14 @@ def _dimension_column(name: str) -> Any:
     return column
 
 
-def _stage_columns() -> list[Any]:
+def _stage_columns(found: Any) -> list[Any]:
     m = CampaignMember
     invited = m.invited_at.is_not(None)
 
     def count_if(condition: ColumnElement[bool]) -> Any:
         return func.count(case((condition, literal(1))))
 
+    attended = and_(invited, m.attended_at.is_not(None))
     return [
         func.count().label("eligible"),
         count_if(m.cohort_status == "not_textable").label("not_textable"),
@@ -119,7 +120,7 @@ def _stage_columns() -> list[Any]:
         count_if(and_(invited, m.delivered_at.is_not(None))).label("delivered"),
         count_if(and_(invited, m.replied_at.is_not(None))).label("replied"),
         count_if(and_(invited, m.booked_at.is_not(None))).label("booked"),
-        count_if(and_(invited, m.attended_at.is_not(None))).label("attended"),
+        count_if(attended).label("attended"),
         count_if(m.state == "opted_out").label("opted_out"),
         count_if(or_(m.state == "declined", m.declined_at.is_not(None))).label("declined"),
         count_if(
@@ -128,33 +129,50 @@ def _stage_columns() -> list[Any]:
         count_if(and_(m.undeliverable_at.is_not(None), m.delivered_at.is_(None))).label(
             "undeliverable"
         ),
-        *_outcome_columns(count_if, and_(invited, m.attended_at.is_not(None))),
+        count_if(attended).label("checks_completed"),
+        *(func.count(found.c[stage]).label(stage) for stage in _OUTCOME_STAGES),
     ]
 
 
-def _outcome_columns(count_if: Any, attended: ColumnElement[bool]) -> list[Any]:
-    """The outcome stages: attended members with a linked outcome (one EXISTS each)."""
+_OUTCOME_STAGES = ("risk_10", "risk_20", "new_hypertension", "new_diabetes", "referred", "detected")
+
+
+def _outcomes_found() -> Any:
+    """Which outcome stages each member's linked outcomes reach: check_outcome read once,
+    grouped by member (1 per stage reached, else NULL), for the report to hash-join to its
+    members rather than probe the outcomes once per member and stage. Not narrowed to the
+    report's campaigns: outcomes (attended checks only) are few beside the members, and
+    narrowing them costs a second scan of the members."""
     o = CheckOutcome
-
-    def found(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
-        return and_(
-            attended,
-            exists().where(o.member_id == CampaignMember.id, or_(*conditions)),
-        )
-
     risk = o.kind.in_(("qrisk", "qrisk_band"))
     risk_10 = and_(risk, o.value >= outcomes.RISK_10)
     hypertension = and_(o.kind == outcomes.DIAGNOSIS, o.cluster.in_(outcomes.HYPERTENSION))
     diabetes = and_(o.kind == outcomes.DIAGNOSIS, o.cluster.in_(outcomes.DIABETES_OR_NDH))
-    return [
-        count_if(attended).label("checks_completed"),
-        count_if(found(risk_10)).label("risk_10"),
-        count_if(found(and_(risk, o.value >= outcomes.RISK_20))).label("risk_20"),
-        count_if(found(hypertension)).label("new_hypertension"),
-        count_if(found(diabetes)).label("new_diabetes"),
-        count_if(found(and_(o.kind == "referred", o.value >= 1))).label("referred"),
-        count_if(found(risk_10, hypertension, diabetes)).label("detected"),
-    ]
+    conditions = {
+        "risk_10": risk_10,
+        "risk_20": and_(risk, o.value >= outcomes.RISK_20),
+        "new_hypertension": hypertension,
+        "new_diabetes": diabetes,
+        "referred": and_(o.kind == "referred", o.value >= 1),
+        "detected": or_(risk_10, hypertension, diabetes),
+    }
+    return (
+        select(
+            o.member_id.label("member_id"),
+            *(func.max(case((conditions[s], literal(1)))).label(s) for s in _OUTCOME_STAGES),
+        )
+        .where(o.member_id.is_not(None))
+        .group_by(o.member_id)
+        .subquery("found")
+    )
+
+
+def _members_with_outcomes() -> tuple[Any, Any]:
+    """campaign_member left-joined to its outcome stages (one row per member), for
+    members whose check was attended only: a stage counts `found.c[stage]`."""
+    m, found = CampaignMember, _outcomes_found()
+    attended = and_(m.invited_at.is_not(None), m.attended_at.is_not(None))
+    return found, m.__table__.outerjoin(found, and_(found.c.member_id == m.id, attended))
 
 
 def aggregate(
@@ -165,9 +183,14 @@ def aggregate(
 ) -> Cells:
     """One GROUP BY over campaign_member: stage counts per combination of `dims`."""
     columns = [_dimension_column(d).label(f"d{i}") for i, d in enumerate(dims)]
-    query = select(*columns, *_stage_columns()).where(
-        CampaignMember.campaign_id.in_(list(campaign_ids)),
-        CampaignMember.state != "removed",
+    found, source = _members_with_outcomes()
+    query = (
+        select(*columns, *_stage_columns(found))
+        .select_from(source)
+        .where(
+            CampaignMember.campaign_id.in_(list(campaign_ids)),
+            CampaignMember.state != "removed",
+        )
     )
     if practice_ids is not None:
         query = query.where(CampaignMember.practice_id.in_(practice_ids))
@@ -199,14 +222,19 @@ def aggregate_by_variant(
         return {d: aggregate(session, campaign_ids, ("variant", d), practice_ids) for d in dims}
     variant = _dimension_column("variant")
     columns = [_dimension_column(d) for d in dims]
-    query = select(
-        variant.label("v"),
-        *(c.label(f"d{i}") for i, c in enumerate(columns)),
-        *(func.grouping(c).label(f"g{i}") for i, c in enumerate(columns)),
-        *_stage_columns(),
-    ).where(
-        CampaignMember.campaign_id.in_(list(campaign_ids)),
-        CampaignMember.state != "removed",
+    found, source = _members_with_outcomes()
+    query = (
+        select(
+            variant.label("v"),
+            *(c.label(f"d{i}") for i, c in enumerate(columns)),
+            *(func.grouping(c).label(f"g{i}") for i, c in enumerate(columns)),
+            *_stage_columns(found),
+        )
+        .select_from(source)
+        .where(
+            CampaignMember.campaign_id.in_(list(campaign_ids)),
+            CampaignMember.state != "removed",
+        )
     )
     if practice_ids is not None:
         query = query.where(CampaignMember.practice_id.in_(practice_ids))

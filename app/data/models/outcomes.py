@@ -15,7 +15,8 @@ class CheckOutcome(Base):
     (source 'events') or what staff recorded when marking it attended (source 'staff').
 
     `member_id` is the campaign member the check counts for (the booking's offer's member,
-    or the member of a staff booking's campaign), so reports count it with one EXISTS."""
+    or the member of a staff booking's campaign), so reports group outcomes by member and
+    join them to the members they count."""
 
     __tablename__ = "check_outcome"
     __table_args__ = (

@@ -276,6 +276,16 @@ def take_out_of_use(session: Session, slot_id: int) -> None:
     )
 
 
+def take_out_of_use_booked(session: Session, slot_id: int) -> None:
+    """A slot Nudge booked that the practice's book refused: never offered again."""
+    session.execute(
+        update(Slot)
+        .where(Slot.id == slot_id, Slot.state.in_(("booked", "free")))
+        .values(state="cancelled", held_by_offer_id=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def remember_patient(session: Session, patient_id: int, logical_id: str) -> None:
     session.execute(
         update(Patient).where(Patient.id == patient_id).values(gpconnect_patient_id=logical_id)

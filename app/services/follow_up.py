@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from app.data import conversations, messages, phones
 from app.data.db import Database
-from app.data.models import Conversation, Message, Patient, PhoneNumber, Slot
+from app.data.models import Booking, Conversation, Message, Patient, PhoneNumber, Slot
 from app.domain.segments import count as count_segments
-from app.services import audit, booking, numbers
+from app.services import audit, booking, gp_booking, numbers
 from app.settings import Settings
 
 MAX_REPLY_SEGMENTS = 3
@@ -205,21 +205,41 @@ def book_for_patient(
     actor: str,
     settings: Settings,
 ) -> int:
-    """Book a free slot on the patient's behalf (`booking.staff_book`)."""
+    """Book a free slot on the patient's behalf (`booking.staff_book`); at a GP Connect
+    practice the booking is carried into the practice's own book before the patient is
+    told (`gp_booking.book_for_staff`)."""
     with db.transaction() as session:
         patient = session.get(Patient, patient_id)
         slot = session.get(Slot, slot_id)
         if patient is None or slot is None or slot.practice_id != patient.practice_id:
             raise FollowUpError("Choose a slot at the patient's practice")
+        in_practice_book = slot.gpconnect_id is not None
         try:
             made = booking.staff_book(
-                session, patient_id, slot_id, now=now, by=actor, settings=settings
+                session,
+                patient_id,
+                slot_id,
+                now=now,
+                by=actor,
+                settings=settings,
+                send_confirmation=not in_practice_book,
             )
         except booking.SlotUnavailable:
             raise FollowUpError("That slot has just been taken: choose another") from None
         if patient.mobile:
             _resolve(session, patient.mobile, now=now, actor=actor)
-        return made.id
+        made_id, mobile = made.id, patient.mobile
+    if in_practice_book:
+        try:
+            gp_booking.book_for_staff(db, made_id, now=now, actor=actor, settings=settings)
+        except gp_booking.StaffBookingRefused as exc:
+            raise FollowUpError(str(exc)) from None
+        if mobile:
+            with db.transaction() as session:
+                booked = session.get(Booking, made_id)
+                assert booked is not None
+                booking.queue_confirmation(session, booked, to=mobile, now=now, settings=settings)
+    return made_id
 
 
 def resolve(db: Database, number: str, *, now: datetime, actor: str) -> None:

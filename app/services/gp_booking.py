@@ -161,7 +161,12 @@ def _started(db: Database, offer_id: int, now: datetime) -> datetime:
 
 
 def _book_once(
-    client: GpConnectClient, choice: _Choice, patient: str, settings: Settings
+    client: GpConnectClient,
+    choice: _Choice,
+    patient: str,
+    settings: Settings,
+    *,
+    comment: str | None = None,
 ) -> tuple[str, str | None]:
     """POST the appointment; on no answer, read the patient's appointments before any
     retry. (state, appointment id)."""
@@ -171,7 +176,8 @@ def _book_once(
         start=choice.start,
         end=choice.end,
         description=DESCRIPTION,
-        comment=f"Booked by the patient replying to an SMS invitation (offer {choice.offer_id})",
+        comment=comment
+        or f"Booked by the patient replying to an SMS invitation (offer {choice.offer_id})",
         booking_ods=settings.gpconnect_consumer_ods,
         booking_name=settings.gpconnect_consumer_name,
         created=datetime.now(choice.start.tzinfo),
@@ -205,6 +211,88 @@ def _already_booked(client: GpConnectClient, choice: _Choice, patient: str) -> s
         if appointment.status == "booked" and choice.gp_slot_id in appointment.slot_ids:
             return appointment.id
     return None
+
+
+# -- staff booking for a patient (e.g. after a phone call) --------------------------------
+
+
+class StaffBookingRefused(Exception):
+    """The practice's own appointment book did not take a staff booking: nothing is booked."""
+
+
+def book_for_staff(
+    db: Database, made_booking_id: int, *, now: datetime, actor: str, settings: Settings
+) -> None:
+    """Carry a staff booking Nudge has just made at a GP Connect practice into the
+    practice's book, outside any transaction (the slot is already out of every offer's
+    reach). A 201 attaches the appointment; a refusal, or no answer after the retries
+    and the check of the patient's appointments, cancels Nudge's booking and raises
+    StaffBookingRefused saying what staff should do."""
+    with db.sessions() as session:
+        made = session.get(Booking, made_booking_id)
+        assert made is not None
+        slot = session.get(Slot, made.slot_id)
+        patient = session.get(Patient, made.patient_id)
+        assert slot is not None and patient is not None and slot.gpconnect_id is not None
+        practice = session.get(Practice, slot.practice_id)
+        assert practice is not None
+        choice = _Choice(
+            offer_id=0,
+            slot_id=slot.id,
+            gp_slot_id=slot.gpconnect_id,
+            start=slot.starts_at,
+            end=slot.starts_at + timedelta(minutes=slot.duration_minutes),
+            patient_id=patient.id,
+            nhs_number=patient.nhs_number,
+            gp_patient_id=patient.gpconnect_patient_id,
+            recovering=False,
+            practice_ods=practice.ods_code,
+            practice_name=practice.name,
+        )
+    client = _client(db, choice.practice_ods, settings)
+    state, appointment_id, found = "unknown", None, choice.gp_patient_id
+    try:
+        found = found or client.find_patient(choice.nhs_number)
+        if found is not None:
+            state, appointment_id = _book_once(
+                client, choice, found, settings, comment=f"Booked by practice staff ({actor})"
+            )
+        else:
+            state = "no_patient"
+    except Refused:
+        state = "refused"
+    except Unavailable:
+        state = "unknown"
+    finally:
+        client.close()
+    with db.transaction() as session:
+        if found and not choice.gp_patient_id:
+            gp_data.remember_patient(session, choice.patient_id, found)
+        if state == "booked" and appointment_id is not None:
+            gp_data.attach_appointment(session, made_booking_id, appointment_id, now=now)
+            return
+        undone = bookings.cancel(session, made_booking_id, now=now)
+        if undone is not None and state == "refused":
+            gp_data.take_out_of_use_booked(session, choice.slot_id)
+        elif undone is not None:
+            bookings.free_booked_slot(session, choice.slot_id)
+        audit.record(
+            session,
+            now=now,
+            actor=actor,
+            action="booking.gpconnect_staff_refused",
+            target=f"booking:{made_booking_id}",
+            detail={"state": state, "slot_id": choice.slot_id},
+        )
+    raise StaffBookingRefused(
+        {
+            "refused": "That time has gone in the practice's appointment book: choose another",
+            "no_patient": "The practice's system has no patient with this NHS number: "
+            "book in the clinical system",
+            "unknown": "The practice's system did not answer: check it for an appointment at "
+            "that time before booking again",
+        }[state]
+    )
 
 
 # -- in the replies job's transaction -------------------------------------------------------

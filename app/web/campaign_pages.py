@@ -11,7 +11,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from werkzeug.wrappers import Response
 
 from app.runtime import get_clock, get_db, get_settings
-from app.services import campaign_drafts, campaign_plan, campaign_review, campaigns
+from app.services import (
+    campaign_drafts,
+    campaign_plan,
+    campaign_review,
+    campaigns,
+    condition_review,
+)
 from app.services import practices as practice_service
 from app.web import campaign_form
 from app.web.display import london_today
@@ -243,6 +249,29 @@ def _act(campaign_id: int, action: str) -> Response:
 @roles_required("admin")
 def approve(campaign_id: int) -> Response:
     return _act(campaign_id, "approve")
+
+
+@bp.post("/<int:campaign_id>/recheck-conditions")
+@roles_required("admin")
+def recheck_conditions(campaign_id: int) -> Response:
+    """Read the held patients' condition terms again (after the vocabulary learnt a term)
+    at the campaign's practices."""
+    _, practices = _load(campaign_id)
+    changed = still_held = 0
+    for practice in practices:
+        result = condition_review.recheck(
+            get_db(),
+            now=get_clock().now(),
+            practice_ods=practice.ods_code,
+            actor=current_user.email,
+        )
+        changed += result.changed
+        still_held += result.still_held
+    flash(
+        f"Conditions read again: {changed} changed, {still_held} still held for review.",
+        "success",
+    )
+    return redirect(url_for("campaign_pages.show", campaign_id=campaign_id))
 
 
 @bp.post("/<int:campaign_id>/pause")

@@ -320,3 +320,24 @@ def test_approval_waits_for_draft_translations_or_english_accepted_for_them(brow
         ).one()
         assert event.detail["english_accepted_for"] == {"pl": 1}
     assert errors == []
+
+
+def test_held_conditions_are_read_again_from_the_page_not_a_command(browser, world):
+    base, db = world
+    campaign_id = _draft(db)
+    page, errors = _admin(browser, base)
+    page.goto(f"{base}/campaigns/{campaign_id}")
+    main = page.locator("main").inner_text()
+    assert "1 held for review" in main and "flask" not in main and "--" not in main
+    page.get_by_role("button", name="Read held conditions again").click()
+    page.wait_for_load_state()
+    assert page.get_by_text(
+        "Conditions read again: 0 changed, 1 still held for review."
+    ).is_visible()
+    _shot(page, "recheck-conditions")
+    with db.transaction() as session:
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "patients.conditions_rechecked")
+        ).one()
+        assert event.actor == "admin@example.nhs.uk"
+    assert errors == []

@@ -95,6 +95,14 @@ ID_ROUTES = [
     ),
     ("conversations.opt_out", "POST", "/conversations/{conv_b}/opt-out", {}),
     ("conversations.resolve", "POST", "/conversations/{conv_b}/resolve", {}),
+    (
+        "conversations.language",
+        "POST",
+        "/conversations/{conv_b}/language",
+        {"patient_id": "{pb}", "language": "pl"},
+    ),
+    ("bookings.resolved", "POST", "/bookings/{booking_b}/resolved", {}),
+    ("bookings.note", "POST", "/bookings/{booking_b}/note", {"note": "Running late"}),
 ]
 # routes without an id in the path, where the practice comes from the query or a form field
 FIELD_ROUTES = [
@@ -241,7 +249,16 @@ def test_every_staff_route_with_an_id_is_in_the_table(app):
         | {"campaign_pages.show"}
         | {
             f"campaign_pages.{a}"
-            for a in ("approve", "confirm_approve", "edit", "delete", "pause", "resume", "close")
+            for a in (
+                "approve",
+                "confirm_approve",
+                "edit",
+                "delete",
+                "pause",
+                "resume",
+                "close",
+                "recheck_conditions",
+            )
         }
         | {"admin.disable_user"}
     )
@@ -261,7 +278,7 @@ def test_campaign_routes_with_ids_refuse_non_admins(app, world):
     assert client.get("/campaigns/1").status_code == 403
     for action in ("approve", "edit", "delete"):
         assert client.get(f"/campaigns/1/{action}").status_code == 403
-    for action in ("approve", "edit", "delete", "pause", "resume", "close"):
+    for action in ("approve", "edit", "delete", "pause", "resume", "close", "recheck-conditions"):
         assert post(client, f"/campaigns/1/{action}").status_code == 403
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 LINES: dict[str, dict[str, str]] = {
     "ro": {
         "dementia_65_74": "De la 65 de ani include și demența.",
-        "men_40_54": "Bărbații de vârsta dumneavoastră câștigă cel mai mult.",
+        "men_40_54": "Bărbații de vârsta dvs. câștigă cel mai mult.",
         "heart_stroke": "Verifică riscul de boli de inimă și AVC.",
     },
     "lt": {

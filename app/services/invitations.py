@@ -48,7 +48,11 @@ def render_invitation(facts: InvitationFacts, *, demo_approved: bool = False) ->
     return InvitationRenderer(demo_approved=demo_approved).render(facts)
 
 
-def invitation_context(facts: InvitationFacts, slots: list[str], expiry: str) -> dict[str, Any]:
+def invitation_context(
+    facts: InvitationFacts, slots: list[str], expiry: str, language: str = languages.ENGLISH
+) -> dict[str, Any]:
+    """The template's fields; `language` is the one the template is in, so the
+    personalisation lines match the text around them."""
     return {
         "first_name": (facts.first_name or "").strip()[:30] or None,
         "practice_name": facts.practice_name,
@@ -56,14 +60,15 @@ def invitation_context(facts: InvitationFacts, slots: list[str], expiry: str) ->
         "slots": slots,
         "expiry": expiry,
         "info_url": facts.info_url or "",
-        "personal": _personal(facts.age_band, facts.sex),
+        "personal": _personal(facts.age_band, facts.sex, language),
     }
 
 
 @lru_cache(maxsize=256)
-def _personal(age_band: str | None, sex: str | None) -> dict[str, str]:
-    """A handful of (age band, sex) pairs cover everyone: worked out once a process."""
-    return personalise(age_band=age_band, sex=sex)
+def _personal(age_band: str | None, sex: str | None, language: str) -> dict[str, str]:
+    """A handful of (age band, sex, language) triples cover everyone: worked out once a
+    process."""
+    return personalise(age_band=age_band, sex=sex, language=language)
 
 
 class InvitationRenderer:
@@ -102,5 +107,5 @@ class InvitationRenderer:
         if expiry_key not in self._expiry_text:
             self._expiry_text[expiry_key] = timefmt.deadline(facts.expires_at, used)
         slots = [self._slot(s, used) for s in facts.slot_starts]
-        context = invitation_context(facts, slots, self._expiry_text[expiry_key])
+        context = invitation_context(facts, slots, self._expiry_text[expiry_key], used)
         return str(template.render(**context)).strip()

@@ -145,7 +145,8 @@ def _weight(text: str) -> tuple[int, int]:
 
 @cache
 def worst_case(language: str) -> dict[str, Any]:
-    """WORST_CASE with the longest slot time and deadline `language` writes in a year."""
+    """WORST_CASE with the longest slot time and deadline `language` writes in a year,
+    and its longest personalisation lines."""
     if language == "en":
         return WORST_CASE
     start = datetime(2027, 1, 1, 10, 20, tzinfo=UTC)
@@ -159,6 +160,7 @@ def worst_case(language: str) -> dict[str, Any]:
         "when": slot,
         "expiry": deadline,
         "deadline": deadline,
+        "personal": longest(language),
     }
 
 

@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 from app import create_app
 from app.clock import FixedClock
 from app.data.models import Conversation, Patient
+from app.domain.personalisation import personalise
 from app.sms.rendering import render
 from tests.builders import STAFF_PASSWORD, add_open_offer, add_user, queue_outbound
 from tests.conftest import DEFAULT_NOW, make_test_config
@@ -69,6 +70,7 @@ def test_urdu_reads_right_to_left_on_the_dev_phone_and_the_conversation_page(ser
             slots=starts,
             expiry=clock.now() + timedelta(hours=48),
             info_url="https://www.nhs.uk/conditions/nhs-health-check/",
+            personal=personalise(age_band="45-49", sex="2", language="ur"),
         )
         invitation = queue_outbound(
             session, to=MOBILE, body=body, kind="invitation", now=clock.now(), offer_id=offer.id

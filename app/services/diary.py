@@ -14,12 +14,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.clock import as_utc
-from app.data import messages
 from app.data import slots as slot_data
 from app.data.db import Database
-from app.data.models import Offer, Patient, Practice, Slot
-from app.services import audit, booking, gp_booking, numbers, offers, texts
+from app.data.models import Slot
+from app.services import audit, booking, cancel_notice, gp_booking
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,48 +74,7 @@ def cancel_booked_slot(
         session.flush()
         slot = session.get(Slot, slot_id)
         assert slot is not None
-        new_offer = None
-        if live.offer_id is not None:
-            offered = session.get(Offer, live.offer_id)
-            if offered is not None:
-                new_offer = offers.create_offer(
-                    session, offered.member_id, now=now, settings=settings
-                )
-        patient = session.get(Patient, live.patient_id)
-        practice = session.get(Practice, slot.practice_id)
-        assert patient is not None and practice is not None
-        told = False
-        if patient.mobile and not numbers.is_opted_out(session, patient.mobile):
-            body = texts.render_in(
-                patient.language,
-                "booking_cancelled",
-                settings=settings,
-                practice_name=practice.name,
-                practice_phone=practice.phone or "your GP practice",
-                when=as_utc(slot.starts_at),
-                new_times=new_offer is not None,
-            )
-            if new_offer is not None:
-                # one text: the apology opens the invitation with the new times, at once
-                messages.send_now(
-                    session, offer_id=new_offer.id, kind="invitation", now=now, preface=body
-                )
-            else:
-                messages.queue(
-                    session,
-                    messages.OutboundText(
-                        to=patient.mobile,
-                        body=body,
-                        kind="booking_cancelled",
-                        dedupe_key=f"booking_cancelled:booking:{live.id}",
-                        from_number=settings.sms_from_number,
-                        in_send_window=False,
-                        patient_id=patient.id,
-                        booking_id=live.id,
-                    ),
-                    now=now,
-                )
-            told = True
+        told, new_offer = cancel_notice.tell(session, live, slot, now=now, settings=settings)
         audit.record(
             session,
             now=now,

@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 from app.data import attendance as attendance_data
 from app.data import gpconnect as gp_data
 from app.data.db import Database
-from app.data.models import Practice
+from app.data.models import Booking, Practice, Slot
 from app.gpconnect.client import GpConnectClient, GpConnectError, Provider, Tls
 from app.gpconnect.resources import FreeSlot
 from app.gpconnect.token import Consumer, ResponsibleUser
-from app.services import audit, booking
+from app.services import audit, booking, cancel_notice
 from app.services.practices import PracticeError, require_by_ods
 from app.settings import Settings
 
@@ -138,6 +138,7 @@ class SyncReport:
     gone_held: int = 0
     returned: int = 0
     cancelled_at_practice: int = 0
+    patients_told: int = 0  # of those cancelled at the practice, texted about it
     outcomes: int = 0
     patients_found: int = 0
     problems: list[str] = field(default_factory=list)
@@ -146,7 +147,8 @@ class SyncReport:
         text = (
             f"{self.searched} free slots: {self.added} added, {self.removed} no longer free, "
             f"{self.gone_held} held slots given away, {self.returned} back; "
-            f"{self.cancelled_at_practice} appointments cancelled at the practice, "
+            f"{self.cancelled_at_practice} appointments cancelled at the practice "
+            f"({self.patients_told} patients texted), "
             f"{self.outcomes} outcomes"
         )
         return text + "".join(f"; {p}" for p in self.problems)
@@ -188,7 +190,7 @@ def sync_practice(
         client.close()
     with db.transaction() as session:
         for booking_id, status in statuses:
-            _apply_status(session, booking_id, status, now=now, report=report)
+            _apply_status(session, booking_id, status, now=now, report=report, settings=settings)
         _apply_slots(session, practice_id, found, lo=lo, hi=hi, now=now, report=report)
         for patient_id, logical in resolved:
             gp_data.remember_patient(session, patient_id, logical)
@@ -200,7 +202,13 @@ def sync_practice(
 
 
 def _apply_status(
-    session: Session, booking_id: int, status: str, *, now: datetime, report: SyncReport
+    session: Session,
+    booking_id: int,
+    status: str,
+    *,
+    now: datetime,
+    report: SyncReport,
+    settings: Settings,
 ) -> None:
     if status == "cancelled":
         if booking.cancel_booking(
@@ -214,6 +222,12 @@ def _apply_status(
                 now=now,
             )
             report.cancelled_at_practice += 1
+            cancelled = session.get(Booking, booking_id)
+            assert cancelled is not None
+            slot = session.get(Slot, cancelled.slot_id)
+            assert slot is not None
+            told, _ = cancel_notice.tell(session, cancelled, slot, now=now, settings=settings)
+            report.patients_told += told
     elif status in OUTCOMES and attendance_data.set_outcome(
         session,
         booking_id,

@@ -252,7 +252,10 @@ def test_a_later_sync_reads_the_appointments_status(app, synced, clock) -> None:
     report = gpconnect.sync_practice(
         synced.db, synced.ods, now=clock.now(), settings=app.extensions["nudge.settings"]
     )
-    assert (report.cancelled_at_practice, report.outcomes) == (1, 1)
+    assert (report.cancelled_at_practice, report.patients_told, report.outcomes) == (1, 1, 1)
+    # the resident is told at once, in words, not left to find out at the door
+    told = [r for r in _replies(synced.db) if "has had to cancel your NHS Health Check" in r]
+    assert len(told) == 1
     first, second = _bookings(synced.db)
     assert first.state == "cancelled" and "practice's appointment book" in first.attention
     assert second.state == "did_not_attend"

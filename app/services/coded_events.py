@@ -18,6 +18,8 @@ Python instead (`app.domain.text_files` decodes Windows-1252 and UTF-16).
 from __future__ import annotations
 
 import csv
+import queue
+import threading
 from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -160,13 +162,15 @@ def _rejected(read: EventsRead, line: int, rejection: EventRejection) -> None:
 
 
 _CHUNK = 1 << 20
+_AHEAD = 8  # chunks queued for the NHS number reading
 _STAGED_FIELDS = {"nhs_number": 0, "code": 1, "date": 2, "value": 3}
 
 
 class _Chunks:
     """The file's bytes past its header, counting newlines as they pass (a row spanning
-    lines shows as fewer rows than lines) and gathering the NHS numbers they name (each
-    chunk's whole lines, once the database has the chunk)."""
+    lines shows as fewer rows than lines) and gathering the NHS numbers they name: a
+    second thread reads each chunk's lines while the next goes to the database (the
+    COPY waits on the socket without the GIL)."""
 
     def __init__(self, binary: IO[bytes] | None, text: IO[str] | None) -> None:
         self.binary, self.text = binary, text
@@ -175,30 +179,53 @@ class _Chunks:
         self.spellings: NhsSpellings | None = None
 
     def __iter__(self) -> Iterator[bytes]:
-        carry = b""
-        while True:
-            if self.binary is not None:
-                chunk = self.binary.read(_CHUNK)
-            else:
-                assert self.text is not None
-                chunk = self.text.read(_CHUNK).encode("utf-8")
-            if not chunk:
-                if self.spellings is not None:
-                    self.spellings.feed(carry)
-                return
-            self.newlines += chunk.count(b"\n")
-            self.last = chunk[-1:]
-            yield chunk
-            if self.spellings is not None:
-                cut = chunk.rfind(b"\n") + 1
-                if cut:
-                    self.spellings.feed(carry + chunk[:cut])
-                    carry = chunk[cut:]
+        spellings = self.spellings
+        chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=_AHEAD)
+        reader = None
+        if spellings is not None:
+            reader = threading.Thread(target=_read_spellings, args=(chunks, spellings))
+            reader.start()
+        try:
+            while True:
+                if self.binary is not None:
+                    chunk = self.binary.read(_CHUNK)
                 else:
-                    carry += chunk
+                    assert self.text is not None
+                    chunk = self.text.read(_CHUNK).encode("utf-8")
+                if not chunk:
+                    return
+                self.newlines += chunk.count(b"\n")
+                self.last = chunk[-1:]
+                yield chunk
+                if reader is not None:
+                    chunks.put(chunk)
+        finally:
+            if reader is not None:
+                chunks.put(None)
+                reader.join()
 
     def lines(self) -> int:
         return self.newlines + (self.last != b"\n")
+
+
+def _read_spellings(chunks: queue.Queue[bytes | None], spellings: NhsSpellings) -> None:
+    """Feed the chunks' whole lines to `spellings` until None comes (then the rest)."""
+    carry = b""
+    ended = False
+    try:
+        while (chunk := chunks.get()) is not None:
+            cut = chunk.rfind(b"\n") + 1
+            if cut:
+                spellings.feed(carry + chunk[:cut])
+                carry = chunk[cut:]
+            else:
+                carry += chunk
+        ended = True
+        spellings.feed(carry)
+    except BaseException:  # never leave the COPY waiting on a full queue
+        spellings.reliable = False
+        while not ended and chunks.get() is not None:
+            pass
 
 
 def stage_events(

@@ -183,7 +183,7 @@ class _Chunks:
         chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=_AHEAD)
         reader = None
         if spellings is not None:
-            reader = threading.Thread(target=_read_spellings, args=(chunks, spellings))
+            reader = threading.Thread(target=_read_spellings, args=(chunks, spellings), daemon=True)
             reader.start()
         try:
             while True:

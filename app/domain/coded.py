@@ -205,8 +205,10 @@ class PatientCodes:
         on: date,
         value: float | None,
         outcomes_since: date | None = None,
+        names: tuple[str, ...] | None = None,
     ) -> None:
-        for name in clusters.names_of(code):
+        """Fold one entry in; `names` are the code's clusters, when the caller knows."""
+        for name in clusters.names_of(code) if names is None else names:
             if outcomes_since is not None and name in _OUTCOME_CLUSTERS:
                 self._outcome(name, code, on, value, outcomes_since)
             if name == QRISK:

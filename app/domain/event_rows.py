@@ -162,11 +162,14 @@ class EventChecker:
         dates, values = self._dates, self._values
         codes, clusters, today = self.codes, self.clusters, self.today
         since = self.outcomes_since
+        is_valid = nhs_number.is_valid
+        stripped: dict[str, str] = {}
+        folded = 0
         for line, raw_nhs, raw_code, raw_date, raw_value in rows:
             names = concepts_get(raw_code) or self._concept(raw_code, line)
             if names is None:
                 continue
-            nhs = _nhs(raw_nhs)
+            nhs = int(raw_nhs) if is_valid(raw_nhs) else _nhs(raw_nhs)
             if isinstance(nhs, _Reason):
                 reject(line, nhs)
                 continue
@@ -186,11 +189,15 @@ class EventChecker:
             if isinstance(value, _Reason):
                 reject(line, value)
                 continue
+            code = stripped.get(raw_code)
+            if code is None:
+                code = stripped[raw_code] = raw_code.strip()
             record = codes.get(nhs)
             if record is None:
                 record = codes[nhs] = PatientCodes()
-            record.add(clusters, raw_code.strip(), on, value, since)  # type: ignore[arg-type]
-            self.relevant += 1
+            record.add(clusters, code, on, value, since, names)  # type: ignore[arg-type]
+            folded += 1
+        self.relevant += folded
 
     def check_spellings(
         self, spellings: Iterable[tuple[str, int, int | None]], reject: Callable[[int, str], None]

@@ -5,10 +5,12 @@ of `app.domain.event_rows`; the list import merges the folded codes into each pa
 row it loads, in its one transaction.
 
 On PostgreSQL (`stage_events`) the database parses the file: its bytes go by COPY into
-a temporary table (app.data.event_staging) and Python sees only the distinct codes, the
-rows in a cluster (about one in ten) and, once the list is loaded, the NHS number
-spellings that match no listed patient; the same rules run on those, so the problems
-reported are the same, and possible check outcomes are kept alike. A file COPY refuses,
+a temporary table (app.data.event_staging) and Python sees only the distinct codes and
+the rows in a cluster (about one in ten). On their way to the COPY the lines give up
+their distinct NHS numbers as written (app.domain.event_spellings); once the list is
+loaded, those naming no listed patient are checked in Python and the database finds
+only their lines. The same rules run on all of it, so the problems reported are the
+same, and possible check outcomes are kept alike. A file COPY refuses,
 with a row spanning lines (line numbers would drift), or on disk and not UTF-8 is read in
 Python instead (`app.domain.text_files` decodes Windows-1252 and UTF-16).
 """
@@ -16,7 +18,9 @@ Python instead (`app.domain.text_files` decodes Windows-1252 and UTF-16).
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable, Iterator
+import queue
+import threading
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -28,6 +32,7 @@ from app.data import event_staging
 from app.domain.coded import PatientCodes, national_clusters
 from app.domain.csv_headers import EVENT_COLUMNS, EVENT_REQUIRED, match_headers
 from app.domain.event_rows import CodedRowError, EventChecker, EventRejection
+from app.domain.event_spellings import NhsSpellings, unlisted_spellings
 from app.domain.text_files import TextFileError, open_text_path
 
 MAX_REPORTED = 1_000  # problems kept per kind (the counts are exact)
@@ -48,7 +53,7 @@ class EventsRead:
     outcome_window_days: int = 90  # how long after a check its outcomes count
     problems: list[dict[str, Any]] = field(default_factory=list)
     # staged files: checks the NHS numbers of ignored rows once the list is loaded
-    pending: Callable[[], None] | None = None
+    pending: Callable[[Container[int]], None] | None = None
     # staged files, until reported: which of these patients some row names
     named_in: Callable[[list[int]], set[int]] | None = None
 
@@ -68,13 +73,14 @@ class EventsRead:
     def report(self, listed: Iterable[int], problem: Callable[[int, str, str], None]) -> int:
         """Pass on this file's problems and one per patient the list does not have;
         the number of such patients (reported, never invented into patients)."""
+        listed_set = listed if isinstance(listed, dict | set) else set(listed)
         if self.pending is not None:
-            self.pending()
+            self.pending(listed_set)
             self.pending = None
             self.named_in = None
         for p in self.problems:
             problem(p["line"], p["kind"], p["reason"])
-        unknown = self.unknown_patients(listed)
+        unknown = self.unknown_patients(listed_set)
         for line, nhs in unknown:
             problem(
                 line,
@@ -156,33 +162,70 @@ def _rejected(read: EventsRead, line: int, rejection: EventRejection) -> None:
 
 
 _CHUNK = 1 << 20
+_AHEAD = 8  # chunks queued for the NHS number reading
 _STAGED_FIELDS = {"nhs_number": 0, "code": 1, "date": 2, "value": 3}
 
 
 class _Chunks:
     """The file's bytes past its header, counting newlines as they pass (a row spanning
-    lines shows as fewer rows than lines)."""
+    lines shows as fewer rows than lines) and gathering the NHS numbers they name: a
+    second thread reads each chunk's lines while the next goes to the database (the
+    COPY waits on the socket without the GIL)."""
 
     def __init__(self, binary: IO[bytes] | None, text: IO[str] | None) -> None:
         self.binary, self.text = binary, text
         self.newlines = 0
         self.last = b"\n"
+        self.spellings: NhsSpellings | None = None
 
     def __iter__(self) -> Iterator[bytes]:
-        while True:
-            if self.binary is not None:
-                chunk = self.binary.read(_CHUNK)
-            else:
-                assert self.text is not None
-                chunk = self.text.read(_CHUNK).encode("utf-8")
-            if not chunk:
-                return
-            self.newlines += chunk.count(b"\n")
-            self.last = chunk[-1:]
-            yield chunk
+        spellings = self.spellings
+        chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=_AHEAD)
+        reader = None
+        if spellings is not None:
+            reader = threading.Thread(target=_read_spellings, args=(chunks, spellings), daemon=True)
+            reader.start()
+        try:
+            while True:
+                if self.binary is not None:
+                    chunk = self.binary.read(_CHUNK)
+                else:
+                    assert self.text is not None
+                    chunk = self.text.read(_CHUNK).encode("utf-8")
+                if not chunk:
+                    return
+                self.newlines += chunk.count(b"\n")
+                self.last = chunk[-1:]
+                yield chunk
+                if reader is not None:
+                    chunks.put(chunk)
+        finally:
+            if reader is not None:
+                chunks.put(None)
+                reader.join()
 
     def lines(self) -> int:
         return self.newlines + (self.last != b"\n")
+
+
+def _read_spellings(chunks: queue.Queue[bytes | None], spellings: NhsSpellings) -> None:
+    """Feed the chunks' whole lines to `spellings` until None comes (then the rest)."""
+    carry = b""
+    ended = False
+    try:
+        while (chunk := chunks.get()) is not None:
+            cut = chunk.rfind(b"\n") + 1
+            if cut:
+                spellings.feed(carry + chunk[:cut])
+                carry = chunk[cut:]
+            else:
+                carry += chunk
+        ended = True
+        spellings.feed(carry)
+    except BaseException:  # never leave the COPY waiting on a full queue
+        spellings.reliable = False
+        while not ended and chunks.get() is not None:
+            pass
 
 
 def stage_events(
@@ -249,12 +292,16 @@ def _stage(
     columns = _columns(headers, name)
     assert headers is not None
     stage = event_staging.EventStage(conn, len(headers), columns)
+    chunks.spellings = spellings = NhsSpellings(columns["nhs_number"])
     rows = stage.copy(chunks)
     if rows is None:
         return None
     if rows != chunks.lines():  # a quoted line break: lines would not be rows
         stage.drop()
         return None
+    # the NHS numbers as written, compactly, for `pending`
+    plain, other, reliable = spellings.packed(), spellings.other, spellings.reliable
+    chunks.spellings = None
     checker = EventChecker(
         _STAGED_FIELDS, 4, today=today, clusters=national_clusters(), outcomes_since=outcomes_since
     )
@@ -270,8 +317,14 @@ def _stage(
         raise EventsFileError(f"{name} {exc}") from None
     read.relevant = checker.relevant
 
-    def pending() -> None:
-        checker.check_spellings(stage.unmatched_spellings(practice_id), reject)
+    def pending(listed: Container[int]) -> None:
+        found: Iterable[tuple[str, int, int | None]]
+        if reliable:  # only the spellings naming no listed patient go back to the database
+            unlisted = unlisted_spellings(plain, other, listed)
+            found = stage.spelling_lines(unlisted) if unlisted else []
+        else:
+            found = stage.unmatched_spellings(practice_id)
+        checker.check_spellings(found, reject)
         stage.drop()
 
     read.pending = pending

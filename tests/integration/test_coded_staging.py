@@ -4,6 +4,7 @@ file COPY cannot take or whose rows span lines; on SQLite the Python reading run
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import date
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from app.clock import FixedClock
+from app.data import event_staging
 from app.data.db import Database
 from app.data.models import Patient
 from app.services import coded_events, importing
@@ -224,3 +226,58 @@ def test_the_main_spoken_language_coded_gives_the_language_where_the_list_gives_
     with db.transaction() as session:
         language = dict(session.execute(select(Patient.nhs_number, Patient.language)).all())
     assert language == {N[0]: "pl", N[1]: "ur", N[2]: "en"}
+
+
+def _relaid(events: str, order: list[int], *, quote_all: bool, extra: list[str]) -> str:
+    """`events` with its columns in `order`, quoted as some GP systems quote, CRLF ends."""
+    rows = list(csv.reader(io.StringIO(events))) + [next(csv.reader([e])) for e in extra]
+    out = io.StringIO()
+    quoting = csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
+    writer = csv.writer(out, quoting=quoting, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([row[i] for i in order])
+    return out.getvalue()
+
+
+@pytest.mark.usefixtures("practice")
+@pytest.mark.parametrize(
+    ("order", "quote_all", "extra", "asks_database"),
+    [
+        ([0, 1, 2, 3, 4], True, [], False),
+        ([1, 2, 0, 3, 4], False, [], False),
+        ([1, 0, 2, 3, 4], True, [], False),
+        # an NHS number with a comma in it: the lines are not read for numbers then
+        ([0, 1, 2, 3, 4], False, [f'"999 000,0001",{ASTHMA},Asthma,2016-02-02,'], True),
+    ],
+    ids=["all-quoted", "nhs-third", "nhs-second-quoted", "comma-in-number"],
+)
+def test_the_nhs_numbers_are_read_off_the_lines_wherever_the_column_is(
+    db: Database,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+    order: list[int],
+    quote_all: bool,
+    extra: list[str],
+    asks_database: bool,
+) -> None:
+    events = _relaid(MIXED, order, quote_all=quote_all, extra=extra)
+    asked: list[int] = []
+    if db.engine.dialect.name == "postgresql":
+
+        def python_reading(*args: object, **kwargs: object) -> None:
+            raise AssertionError("read in Python")
+
+        monkeypatch.setattr(coded_events, "read_events", python_reading)
+        every_row = event_staging.EventStage.unmatched_spellings
+
+        def unmatched(stage: event_staging.EventStage, practice_id: int) -> object:
+            asked.append(practice_id)
+            return every_row(stage, practice_id)
+
+        monkeypatch.setattr(event_staging.EventStage, "unmatched_spellings", unmatched)
+    result = _import(db, clock, events)
+    monkeypatch.undo()
+    assert _event_problems(result) == _expected(events)
+    assert result.events_unknown_patients == 2
+    if db.engine.dialect.name == "postgresql":
+        assert bool(asked) == asks_database

@@ -92,7 +92,8 @@ def process_inbound(db: Database, *, now: datetime, settings: Settings, limit: i
 
     First, with no transaction open, choices and CHANGEs for practices on GP Connect are
     carried to the practice's appointment book (`gp_booking.carry_pending`); a text whose
-    call is still under way is left pending (not stamped) for a later run.
+    call is still under way is left pending (not stamped) for a later run, and so are
+    the same number's later texts, except STOP, which opts out at once.
     """
     gp_booking.carry_pending(db, now=now, settings=settings)
     acted = 0
@@ -136,8 +137,9 @@ def _act_on_batch(
             first_elsewhere = waiting.get(message.from_number)
             if first_elsewhere is not None and first_elsewhere < message.id:
                 continue
-            if message.from_number in deferred:
-                continue  # an earlier text of theirs waits for the GP system
+            if message.from_number in deferred and message.intent != "stop":
+                # an earlier text of theirs waits for the GP system; STOP never waits
+                continue
             context = contexts.get(message.from_number)
             if message.from_number == previous:
                 # a number's later text reads what its earlier one did and queued

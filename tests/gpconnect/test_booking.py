@@ -341,3 +341,22 @@ def test_a_cancellation_whose_worker_died_is_taken_up_again(app, synced, clock) 
     assert booking.state == "cancelled" and booking.gp_state == "cancelled"
     puts = [r for r in synced.fake.requests if r[0] == "PUT"]
     assert puts == []  # found already cancelled: nothing sent twice
+
+
+def test_stop_is_acted_on_at_once_while_a_choice_waits_for_the_provider(app, synced, clock) -> None:
+    from app.data.models import Offer, PhoneNumber
+
+    offer_id, _ = offer_holding(synced.db, synced, clock)
+    slots = offer_slots(synced.db, offer_id)
+    with synced.db.transaction() as session:  # another worker is booking the choice now
+        offer = session.get(Offer, offer_id)
+        offer.gp_state, offer.gp_slot_id, offer.gp_started_at = "pending", slots[0].id, clock.now()
+    _text(synced.db, "1", clock)
+    _text(synced.db, "STOP", clock)
+    assert act_on_inbound(app) == 1  # the STOP; the choice still waits for the provider
+    with synced.db.sessions() as session:
+        assert session.get(PhoneNumber, MOBILE).opted_out_at is not None
+        pending = session.scalars(
+            select(Message.body).where(Message.direction == "in", Message.processed_at.is_(None))
+        ).all()
+    assert pending == ["1"]

@@ -240,9 +240,11 @@ def language_review(
 
 
 def available_variants() -> list[str]:
-    """Variant names that have an invitation template (message_templates/invitation_*);
-    `<name>_english` (the same, always in English) is accepted too, not listed."""
-    return sorted(n for n in campaigns.known_variants() if not languages.variant_template(n)[1])
+    """Variant names that have an invitation template (message_templates/invitation_*),
+    each followed by `<name>_english`: the same invitation always sent in English, so a
+    campaign can randomise English against the translations."""
+    names = sorted(n for n in campaigns.known_variants() if not languages.variant_template(n)[1])
+    return [v for name in names for v in (name, name + languages.ENGLISH_VARIANT_SUFFIX)]
 
 
 def listing(db: Database) -> list[dict[str, Any]]:

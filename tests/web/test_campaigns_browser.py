@@ -341,3 +341,21 @@ def test_held_conditions_are_read_again_from_the_page_not_a_command(browser, wor
         ).one()
         assert event.actor == "admin@example.nhs.uk"
     assert errors == []
+
+
+def test_a_variant_always_in_english_can_be_trialled_against_the_translations(browser, world):
+    base, db = world
+    page, errors = _admin(browser, base)
+    page.goto(f"{base}/campaigns/new")
+    page.get_by_label("Campaign name").fill("English or translated")
+    page.get_by_label("Riverside Medical Centre (F84003)").check()
+    page.get_by_label("Lawful basis for processing").fill(LAWFUL_BASIS)
+    page.get_by_role(
+        "checkbox", name="Control, always in English (to compare with translations)"
+    ).check()
+    page.get_by_role("button", name="Create draft").click()
+    page.wait_for_load_state()
+    with db.transaction() as session:
+        campaign = session.scalars(select(Campaign)).one()
+        assert campaign.variants == {"control": 1, "control_english": 1}
+    assert errors == []

@@ -32,6 +32,24 @@ TWILIO_STATUSES = [
 ERROR = {"$ref": "#/components/schemas/Error"}
 
 
+# the query parameters every report endpoint takes: CSV or JSON, suppressed or not
+_FORMAT_AND_RAW: list[dict[str, Any]] = [
+    {
+        "name": "format",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string", "enum": ["json", "csv"]},
+    },
+    {
+        "name": "raw",
+        "in": "query",
+        "required": False,
+        "description": "1: unsuppressed figures (admins only; others 403)",
+        "schema": {"type": "string", "enum": ["0", "1"]},
+    },
+]
+
+
 def _json_error(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": ERROR}}}
 
@@ -94,19 +112,7 @@ def document() -> dict[str, Any]:
                             "description": "comma-separated dimensions, e.g. sex,ethnic_group",
                             "schema": {"type": "string"},
                         },
-                        {
-                            "name": "format",
-                            "in": "query",
-                            "required": False,
-                            "schema": {"type": "string", "enum": ["json", "csv"]},
-                        },
-                        {
-                            "name": "raw",
-                            "in": "query",
-                            "required": False,
-                            "description": "1: unsuppressed figures (admins only; others 403)",
-                            "schema": {"type": "string", "enum": ["0", "1"]},
-                        },
+                        *_FORMAT_AND_RAW,
                     ],
                     "responses": {
                         "200": {
@@ -137,19 +143,7 @@ def document() -> dict[str, Any]:
                             "description": "a calendar quarter, e.g. 2026Q3 (July-September)",
                             "schema": {"type": "string", "example": "2026Q3"},
                         },
-                        {
-                            "name": "format",
-                            "in": "query",
-                            "required": False,
-                            "schema": {"type": "string", "enum": ["json", "csv"]},
-                        },
-                        {
-                            "name": "raw",
-                            "in": "query",
-                            "required": False,
-                            "description": "1: unsuppressed figures (admins only; others 403)",
-                            "schema": {"type": "string", "enum": ["0", "1"]},
-                        },
+                        *_FORMAT_AND_RAW,
                     ],
                     "responses": {
                         "200": {

@@ -243,11 +243,13 @@ class PatientCodes:
         """The exclusion conditions (eligibility.CONDITIONS names) the codes establish,
         statins aside (those depend on the cohort date: see `statin_issued_on`)."""
         found: set[str] = set()
-        for cluster, (condition, resolving) in EXCLUDING.items():
-            coded = self.latest.get(cluster)
-            if coded is None:
+        latest = self.latest  # a cluster or two: cheaper to walk than every exclusion
+        for cluster, coded in latest.items():
+            rule = EXCLUDING.get(cluster)
+            if rule is None:
                 continue
-            resolved = self.latest.get(resolving) if resolving else None
+            condition, resolving = rule
+            resolved = latest.get(resolving) if resolving else None
             if resolved is None or resolved < coded:
                 found.add(condition)
         if self.qrisk is not None and self.qrisk[1] >= QRISK_EXCLUDES_AT:

@@ -156,7 +156,7 @@ class EventChecker:
         reject: Callable[[int, str], None],
     ) -> None:
         """Fold (line, NHS number, code, date, value) rows, as written, whose codes are in
-        a cluster (a database filtered them), in file order. Neither counted in `rows`
+        a cluster (a columnar reading filtered them), in file order. Neither counted in `rows`
         nor noted in `lines`: `check_spellings` gets every NHS number the list lacks."""
         concepts_get = self._concepts.get
         dates, values = self._dates, self._values
@@ -202,7 +202,7 @@ class EventChecker:
     def check_spellings(
         self, spellings: Iterable[tuple[str, int, int | None]], reject: Callable[[int, str], None]
     ) -> None:
-        """NHS numbers as written that a database found naming no listed patient, each
+        """NHS numbers as written that a columnar reading found naming no listed patient, each
         with the first line naming it and the first such line whose code is in no
         cluster (None: only rows in a cluster name it). A bad one is rejected once, on
         that line (rows in a cluster were rejected one by one as they were folded); a
@@ -217,13 +217,16 @@ class EventChecker:
                 lines[nhs] = line
 
     def finish(self, reject: Callable[[int, str], None]) -> None:
-        """Check each NHS number spelling seen only on ignored rows, once."""
+        """Check each NHS number seen on ignored rows once, however it was spaced (a bad
+        one is rejected on the first such line)."""
         lines = self.lines
-        numbers = self._numbers
+        first: dict[str, int] = {}
         for raw, line in self._spellings.items():
-            nhs = numbers.get(raw)
-            if nhs is None:
-                nhs = _nhs(raw)
+            key = raw if len(raw) == 10 and raw.isdigit() else nhs_number.clean(raw)
+            if key not in first or first[key] > line:
+                first[key] = line
+        for key, line in first.items():
+            nhs = _nhs(key)
             if isinstance(nhs, _Reason):
                 reject(line, nhs)
             elif nhs not in lines or lines[nhs] > line:

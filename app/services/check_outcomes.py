@@ -20,7 +20,7 @@ from app.clock import LONDON, as_utc
 from app.data import outcomes as outcome_data
 from app.data.db import Database
 from app.domain.outcomes import Check, Entry, link, staff_values
-from app.services.coded_events import EventsRead, stage_events
+from app.services.coded_events import EventsRead, read_events
 from app.settings import Settings
 
 
@@ -37,12 +37,12 @@ def read_events_for_import(
     name: str | None,
     settings: Settings,
 ) -> EventsRead:
-    """An events file read inside a practice's list import (staged on PostgreSQL),
-    keeping possible outcomes from the practice's first attended check."""
+    """An events file read inside a practice's list import, keeping possible outcomes
+    from the practice's first attended check."""
     first = outcome_data.first_attended_at(session, practice_id)
-    read = stage_events(
-        session.connection(), source, today=now.astimezone(LONDON).date(), name=name,
-        practice_id=practice_id, outcomes_since=None if first is None else _london_day(first),
+    read = read_events(
+        source, today=now.astimezone(LONDON).date(), name=name,
+        outcomes_since=None if first is None else _london_day(first),
     )  # fmt: skip
     read.outcome_window_days = settings.outcome_window_days
     return read

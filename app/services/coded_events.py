@@ -4,35 +4,27 @@ The file is streamed once, before the list, and folded per patient by the pure r
 of `app.domain.event_rows`; the list import merges the folded codes into each patient
 row it loads, in its one transaction.
 
-On PostgreSQL (`stage_events`) the database parses the file: its bytes go by COPY into
-a temporary table (app.data.event_staging) and Python sees only the distinct codes and
-the rows in a cluster (about one in ten). On their way to the COPY the lines give up
-their distinct NHS numbers as written (app.domain.event_spellings); once the list is
-loaded, those naming no listed patient are checked in Python and the database finds
-only their lines. The same rules run on all of it, so the problems reported are the
-same, and possible check outcomes are kept alike. A file COPY refuses,
-with a row spanning lines (line numbers would drift), or on disk and not UTF-8 is read in
-Python instead (`app.domain.text_files` decodes Windows-1252 and UTF-16).
+Apache Arrow parses the file (app.data.event_columns), on any database: Python sees only
+the distinct codes, the rows in a cluster (about one in ten) and, once the list is
+loaded, the NHS numbers as written that name no listed patient. A file Arrow cannot
+number by line (a row spanning lines, a blank or short row), a file on disk that is not
+UTF-8, or a stream that cannot be read twice is read with the csv module instead
+(`app.domain.text_files` decodes Windows-1252 and UTF-16). The same rules run on both,
+so the problems reported are the same, line for line.
 """
 
 from __future__ import annotations
 
 import csv
-import queue
-import threading
-from collections.abc import Callable, Container, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy.engine import Connection
-
-from app.data import event_staging
 from app.domain.coded import PatientCodes, national_clusters
 from app.domain.csv_headers import EVENT_COLUMNS, EVENT_REQUIRED, match_headers
 from app.domain.event_rows import CodedRowError, EventChecker, EventRejection
-from app.domain.event_spellings import NhsSpellings, unlisted_spellings
 from app.domain.text_files import TextFileError, open_text_path
 
 MAX_REPORTED = 1_000  # problems kept per kind (the counts are exact)
@@ -52,9 +44,9 @@ class EventsRead:
     rejected: int = 0
     outcome_window_days: int = 90  # how long after a check its outcomes count
     problems: list[dict[str, Any]] = field(default_factory=list)
-    # staged files: checks the NHS numbers of ignored rows once the list is loaded
-    pending: Callable[[Container[int]], None] | None = None
-    # staged files, until reported: which of these patients some row names
+    # files Arrow read: checks the NHS numbers of ignored rows once the list is loaded
+    pending: Callable[[Collection[int]], None] | None = None
+    # files Arrow read, until reported: which of these patients some row names
     named_in: Callable[[list[int]], set[int]] | None = None
 
     def names(self, numbers: Iterable[int]) -> set[int]:
@@ -98,15 +90,41 @@ def read_events(
     outcomes_since: date | None = None,
 ) -> EventsRead:
     """Check and fold every row of an events file (path or text stream); entries that
-    may be outcomes of a check are kept from `outcomes_since` (None: none are)."""
+    may be outcomes of a check are kept from `outcomes_since` (None: none are).
+
+    Arrow reads the file where it can (see the module); a file it cannot number by line,
+    or a stream that cannot be read twice, is read with the csv module."""
     if isinstance(source, str | Path):
         path = Path(source)
+        label = name or path.name
+        with path.open("rb") as binary:
+            header = _utf8_header(binary.readline())
+            read = None
+            if header is not None:
+                read = _columnar(header, binary.read, label, today, outcomes_since)
+        if read is not None:
+            return read
         try:
             with open_text_path(path) as stream:
-                return _read(stream, name or path.name, today, outcomes_since)
+                return _read(stream, label, today, outcomes_since)
         except TextFileError as exc:
             raise EventsFileError(str(exc)) from None
-    return _read(source, name or str(getattr(source, "name", "events.csv")), today, outcomes_since)
+    label = name or str(getattr(source, "name", "events.csv"))
+    if source.seekable():
+        start = source.tell()
+        text = source
+
+        def utf8(size: int) -> bytes:
+            return text.read(size).encode("utf-8")
+
+        try:
+            read = _columnar(source.readline(), utf8, label, today, outcomes_since)
+        except UnicodeDecodeError:  # the csv reading says where, naming the file
+            read = None
+        if read is not None:
+            return read
+        source.seek(start)
+    return _read(source, label, today, outcomes_since)
 
 
 def _columns(headers: list[str] | None, name: str) -> dict[str, int]:
@@ -161,112 +179,7 @@ def _rejected(read: EventsRead, line: int, rejection: EventRejection) -> None:
         )
 
 
-_CHUNK = 1 << 20
-_AHEAD = 8  # chunks queued for the NHS number reading
-_STAGED_FIELDS = {"nhs_number": 0, "code": 1, "date": 2, "value": 3}
-
-
-class _Chunks:
-    """The file's bytes past its header, counting newlines as they pass (a row spanning
-    lines shows as fewer rows than lines) and gathering the NHS numbers they name: a
-    second thread reads each chunk's lines while the next goes to the database (the
-    COPY waits on the socket without the GIL)."""
-
-    def __init__(self, binary: IO[bytes] | None, text: IO[str] | None) -> None:
-        self.binary, self.text = binary, text
-        self.newlines = 0
-        self.last = b"\n"
-        self.spellings: NhsSpellings | None = None
-
-    def __iter__(self) -> Iterator[bytes]:
-        spellings = self.spellings
-        chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=_AHEAD)
-        reader = None
-        if spellings is not None:
-            reader = threading.Thread(target=_read_spellings, args=(chunks, spellings), daemon=True)
-            reader.start()
-        try:
-            while True:
-                if self.binary is not None:
-                    chunk = self.binary.read(_CHUNK)
-                else:
-                    assert self.text is not None
-                    chunk = self.text.read(_CHUNK).encode("utf-8")
-                if not chunk:
-                    return
-                self.newlines += chunk.count(b"\n")
-                self.last = chunk[-1:]
-                yield chunk
-                if reader is not None:
-                    chunks.put(chunk)
-        finally:
-            if reader is not None:
-                chunks.put(None)
-                reader.join()
-
-    def lines(self) -> int:
-        return self.newlines + (self.last != b"\n")
-
-
-def _read_spellings(chunks: queue.Queue[bytes | None], spellings: NhsSpellings) -> None:
-    """Feed the chunks' whole lines to `spellings` until None comes (then the rest)."""
-    carry = b""
-    ended = False
-    try:
-        while (chunk := chunks.get()) is not None:
-            cut = chunk.rfind(b"\n") + 1
-            if cut:
-                spellings.feed(carry + chunk[:cut])
-                carry = chunk[cut:]
-            else:
-                carry += chunk
-        ended = True
-        spellings.feed(carry)
-    except BaseException:  # never leave the COPY waiting on a full queue
-        spellings.reliable = False
-        while not ended and chunks.get() is not None:
-            pass
-
-
-def stage_events(
-    conn: Connection,
-    source: str | Path | IO[str],
-    *,
-    today: date,
-    name: str | None,
-    practice_id: int,
-    outcomes_since: date | None = None,
-) -> EventsRead:
-    """`read_events`, with the database parsing the file where it can (see the module)."""
-    if not event_staging.can_stage(conn) or not (
-        isinstance(source, str | Path) or source.seekable()
-    ):
-        return read_events(source, today=today, name=name, outcomes_since=outcomes_since)
-    if isinstance(source, str | Path):
-        path = Path(source)
-        label = name or path.name
-        staged = None
-        with path.open("rb") as binary:
-            header = _utf8_header(binary.readline())
-            if header is not None:
-                chunks = _Chunks(binary, None)
-                staged = _stage(conn, header, chunks, label, today, practice_id, outcomes_since)
-        if staged is not None:
-            return staged
-        return read_events(path, today=today, name=label, outcomes_since=outcomes_since)
-    label = name or str(getattr(source, "name", "events.csv"))
-    start = source.tell()
-    try:
-        staged = _stage(
-            conn, source.readline(), _Chunks(None, source), label, today, practice_id,
-            outcomes_since,
-        )  # fmt: skip
-    except UnicodeDecodeError:  # the Python reading says where, naming the file
-        staged = None
-    if staged is not None:
-        return staged
-    source.seek(start)
-    return read_events(source, today=today, name=label, outcomes_since=outcomes_since)
+_FIELDS = {"nhs_number": 0, "code": 1, "date": 2, "value": 3}  # of the rows `fold` gets
 
 
 def _utf8_header(line: bytes) -> str | None:
@@ -279,54 +192,44 @@ def _utf8_header(line: bytes) -> str | None:
     return header if header.strip() and "\x00" not in header else None
 
 
-def _stage(
-    conn: Connection,
+def _columnar(
     header: str,
-    chunks: _Chunks,
+    source: Callable[[int], bytes],
     name: str,
     today: date,
-    practice_id: int,
     outcomes_since: date | None,
 ) -> EventsRead | None:
+    """The file read by Arrow (app.data.event_columns); None: read it with the csv module
+    (a malformed concept id too, so that reading names its line, as for any file)."""
     headers = next(csv.reader([header]), None)
     columns = _columns(headers, name)
     assert headers is not None
-    stage = event_staging.EventStage(conn, len(headers), columns)
-    chunks.spellings = spellings = NhsSpellings(columns["nhs_number"])
-    rows = stage.copy(chunks)
-    if rows is None:
-        return None
-    if rows != chunks.lines():  # a quoted line break: lines would not be rows
-        stage.drop()
-        return None
-    # the NHS numbers as written, compactly, for `pending`
-    plain, other, reliable = spellings.packed(), spellings.other, spellings.reliable
-    chunks.spellings = None
     checker = EventChecker(
-        _STAGED_FIELDS, 4, today=today, clusters=national_clusters(), outcomes_since=outcomes_since
+        _FIELDS, 4, today=today, clusters=national_clusters(), outcomes_since=outcomes_since
     )
-    read = EventsRead(name, checker.codes, checker.lines, rows=rows)
+    read = EventsRead(name, checker.codes, checker.lines)
 
     def reject(line: int, reason: str) -> None:
         _rejected(read, line, EventRejection(reason))
 
-    try:
-        codes = checker.relevant_codes(stage.code_lines())
-        checker.fold_relevant(stage.relevant(codes), reject)
-    except CodedRowError as exc:
-        raise EventsFileError(f"{name} {exc}") from None
-    read.relevant = checker.relevant
+    # Arrow (and numpy, which it loads) only in a process reading an events file: ~70 MB
+    # that web workers and list-only imports need not carry
+    from app.data import event_columns
 
-    def pending(listed: Container[int]) -> None:
-        found: Iterable[tuple[str, int, int | None]]
-        if reliable:  # only the spellings naming no listed patient go back to the database
-            unlisted = unlisted_spellings(plain, other, listed)
-            found = stage.spelling_lines(unlisted) if unlisted else []
-        else:
-            found = stage.unmatched_spellings(practice_id)
-        checker.check_spellings(found, reject)
-        stage.drop()
+    try:
+        found = event_columns.read_columns(
+            source, width=len(headers), fields=columns, relevant=checker.relevant_codes,
+            fold=lambda rows: checker.fold_relevant(rows, reject),
+        )  # fmt: skip
+    except CodedRowError:
+        return None
+    if found is None:
+        return None
+    read.rows, read.relevant = found.rows, checker.relevant
+
+    def pending(listed: Collection[int]) -> None:
+        checker.check_spellings(found.unlisted(listed), reject)
 
     read.pending = pending
-    read.named_in = stage.named
+    read.named_in = found.named
     return read

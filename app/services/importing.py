@@ -150,7 +150,7 @@ def import_patients(
     listed patients; rows naming patients the list does not have are reported; entries
     after an attended check become its outcomes (app.services.check_outcomes).
     """
-    # the events file is read inside the import's transaction (PostgreSQL stages it there)
+    # the events file is read inside the import's transaction
     coded = None if events is None else _Events(events, events_file_name, settings or Settings())
     if isinstance(source, str | Path):
         path = Path(source)

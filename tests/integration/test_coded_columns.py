@@ -1,6 +1,6 @@
-"""The events file read by the database (PostgreSQL: COPY into a staging table) reports
-exactly what the Python reading reports, line for line, and falls back to Python for a
-file COPY cannot take or whose rows span lines; on SQLite the Python reading runs."""
+"""The events file read by Arrow reports exactly what the csv module's reading reports,
+line for line, on either database, and a file Arrow cannot number by line (a row
+spanning lines, a blank or short row) is read with the csv module instead."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import select
 
 from app.clock import FixedClock
-from app.data import event_staging
 from app.data.db import Database
 from app.data.models import Patient
 from app.services import coded_events, importing
@@ -82,6 +81,10 @@ def _import(db: Database, clock: FixedClock, events: str | Path) -> importing.Im
     )  # fmt: skip
 
 
+def _csv_reading(*args: object, **kwargs: object) -> None:
+    raise AssertionError("read with the csv module")
+
+
 def _expected(events: str) -> list[dict[str, object]]:
     """What the Python reading alone reports for `events` against the list N[:6]."""
     read = read_events(io.StringIO(events), today=TODAY, name="events.csv")
@@ -102,12 +105,7 @@ def _conditions(db: Database) -> dict[str, str | None]:
 def test_every_kind_of_row_is_reported_as_the_python_reading_reports_it(
     db: Database, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if db.engine.dialect.name == "postgresql":  # the database reads this file, not Python
-
-        def python_reading(*args: object, **kwargs: object) -> None:
-            raise AssertionError("read in Python")
-
-        monkeypatch.setattr(coded_events, "read_events", python_reading)
+    monkeypatch.setattr(coded_events, "_read", _csv_reading)  # Arrow reads this file
     result = _import(db, clock, MIXED)
     monkeypatch.undo()
     expected = _expected(MIXED)
@@ -130,17 +128,26 @@ def test_every_kind_of_row_is_reported_as_the_python_reading_reports_it(
         _events(
             f'{N[0]},{ASTHMA},"Asthma\nsecond line",2016-01-01,', f"{N[1]},{CHD},MI,2030-01-01,"
         ),
-        # a blank line and a short row (COPY refuses both): read in Python
+        # a blank line and a short row (Arrow refuses both): read with the csv module
         _events(
             f"{N[0]},{CHD},MI,2015-01-01,", "", f"{N[1]},{CHD}", f"{N[2]},{CHD},MI,2030-01-01,"
         ),
     ],
     ids=["quoted-line-break", "blank-and-short-rows"],
 )
-def test_a_file_copy_cannot_number_or_take_is_read_in_python_with_the_same_lines(
-    db: Database, clock: FixedClock, events: str
+def test_a_file_arrow_cannot_number_by_line_is_read_with_the_csv_module_the_same(
+    db: Database, clock: FixedClock, events: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    fallbacks: list[object] = []
+    csv_reading = coded_events._read
+
+    def counted(*args: object, **kwargs: object) -> object:
+        fallbacks.append(args)
+        return csv_reading(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(coded_events, "_read", counted)
     result = _import(db, clock, events)
+    assert len(fallbacks) == 1
     assert _event_problems(result) == _expected(events)
     assert any(p["line"] in {4, 5} and "future" in str(p["reason"]) for p in result.problems)
 
@@ -241,43 +248,29 @@ def _relaid(events: str, order: list[int], *, quote_all: bool, extra: list[str])
 
 @pytest.mark.usefixtures("practice")
 @pytest.mark.parametrize(
-    ("order", "quote_all", "extra", "asks_database"),
+    ("order", "quote_all", "extra"),
     [
-        ([0, 1, 2, 3, 4], True, [], False),
-        ([1, 2, 0, 3, 4], False, [], False),
-        ([1, 0, 2, 3, 4], True, [], False),
-        # an NHS number with a comma in it: the lines are not read for numbers then
-        ([0, 1, 2, 3, 4], False, [f'"999 000,0001",{ASTHMA},Asthma,2016-02-02,'], True),
+        ([0, 1, 2, 3, 4], True, []),
+        ([1, 2, 0, 3, 4], False, []),
+        ([1, 0, 2, 3, 4], True, []),
+        # an NHS number with a comma in it, quoted: a bad number, rejected on its line
+        ([0, 1, 2, 3, 4], False, [f'"999 000,0001",{ASTHMA},Asthma,2016-02-02,']),
+        # no Value column at all
+        ([0, 1, 2, 3], False, []),
     ],
-    ids=["all-quoted", "nhs-third", "nhs-second-quoted", "comma-in-number"],
+    ids=["all-quoted", "nhs-third", "nhs-second-quoted", "comma-in-number", "no-value"],
 )
-def test_the_nhs_numbers_are_read_off_the_lines_wherever_the_column_is(
+def test_arrow_reads_the_columns_wherever_they_are_and_however_quoted(
     db: Database,
     clock: FixedClock,
     monkeypatch: pytest.MonkeyPatch,
     order: list[int],
     quote_all: bool,
     extra: list[str],
-    asks_database: bool,
 ) -> None:
     events = _relaid(MIXED, order, quote_all=quote_all, extra=extra)
-    asked: list[int] = []
-    if db.engine.dialect.name == "postgresql":
-
-        def python_reading(*args: object, **kwargs: object) -> None:
-            raise AssertionError("read in Python")
-
-        monkeypatch.setattr(coded_events, "read_events", python_reading)
-        every_row = event_staging.EventStage.unmatched_spellings
-
-        def unmatched(stage: event_staging.EventStage, practice_id: int) -> object:
-            asked.append(practice_id)
-            return every_row(stage, practice_id)
-
-        monkeypatch.setattr(event_staging.EventStage, "unmatched_spellings", unmatched)
+    monkeypatch.setattr(coded_events, "_read", _csv_reading)
     result = _import(db, clock, events)
     monkeypatch.undo()
     assert _event_problems(result) == _expected(events)
     assert result.events_unknown_patients == 2
-    if db.engine.dialect.name == "postgresql":
-        assert bool(asked) == asks_database

@@ -1,5 +1,5 @@
-"""The checker fed by a database (rows in a cluster, then NHS numbers the list lacks)
-reaches the same codes, rejections and unknown-patient lines as the CSV fold."""
+"""The checker fed by a columnar reading (rows in a cluster, then NHS numbers the list
+lacks) reaches the same codes, rejections and unknown-patient lines as the CSV fold."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from app.domain.event_rows import CodedRowError, EventChecker
 from tests.unit.test_coded import QRISK3_ID
 
 TODAY = date(2026, 1, 14)
-STAGED = {"nhs_number": 0, "code": 1, "date": 2, "value": 3}
+COLUMNAR = {"nhs_number": 0, "code": 1, "date": 2, "value": 3}
 CHD, ASTHMA = "10273003", "195967001"
 ROWS = [  # (line, NHS number, code, date, value) as written
     (2, "9990000018", CHD, "2026-01-15", ""),  # future
@@ -33,15 +33,15 @@ def _csv_fold() -> tuple[EventChecker, list[tuple[int, str]]]:
     )
     reader = csv.reader(io.StringIO(text))
     next(reader)
-    checker = EventChecker(STAGED, 4, today=TODAY, clusters=national_clusters())
+    checker = EventChecker(COLUMNAR, 4, today=TODAY, clusters=national_clusters())
     rejected: list[tuple[int, str]] = []
     checker.fold(reader, lambda line, reason: rejected.append((line, reason)))
     checker.finish(lambda line, reason: rejected.append((line, reason)))
     return checker, rejected
 
 
-def _staged_fold() -> tuple[EventChecker, list[tuple[int, str]]]:
-    checker = EventChecker(STAGED, 4, today=TODAY, clusters=national_clusters())
+def _columnar_fold() -> tuple[EventChecker, list[tuple[int, str]]]:
+    checker = EventChecker(COLUMNAR, 4, today=TODAY, clusters=national_clusters())
     rejected: list[tuple[int, str]] = []
     codes = checker.relevant_codes([(CHD, 2), (QRISK3_ID, 4), (ASTHMA, 5)])
     assert sorted(codes) == sorted([CHD, QRISK3_ID])
@@ -58,9 +58,9 @@ def _staged_fold() -> tuple[EventChecker, list[tuple[int, str]]]:
     return checker, rejected
 
 
-def test_the_staged_fold_matches_the_csv_fold() -> None:
+def test_the_columnar_fold_matches_the_csv_fold() -> None:
     by_csv, csv_rejected = _csv_fold()
-    staged, staged_rejected = _staged_fold()
+    staged, staged_rejected = _columnar_fold()
     assert (
         sorted(staged_rejected)
         == sorted(csv_rejected)
@@ -79,7 +79,7 @@ def test_the_staged_fold_matches_the_csv_fold() -> None:
     assert staged.codes[9990000018].conditions() == {"cvd_risk_20"}
 
 
-def test_the_malformed_code_on_the_earliest_line_stops_the_staged_reading() -> None:
-    checker = EventChecker(STAGED, 4, today=TODAY, clusters=national_clusters())
+def test_the_malformed_code_on_the_earliest_line_stops_the_columnar_reading() -> None:
+    checker = EventChecker(COLUMNAR, 4, today=TODAY, clusters=national_clusters())
     with pytest.raises(CodedRowError, match="line 3: '12'"):
         checker.relevant_codes([(CHD, 2), ("1027300X", 9), ("12", 3)])

@@ -1,0 +1,277 @@
+"""A coded-events file read column by column: Apache Arrow's CSV reader, for any database.
+
+Arrow parses the file in C++, block by block; Python sees only what needs its rules:
+each distinct concept id as written (with the first line it is on), the rows whose codes
+are in a cluster (about one in ten), and, once the list is loaded, the NHS numbers as
+written that name no listed patient (with their first lines). Every NHS number is still
+read, so a patient the list lacks is reported whatever the code.
+
+Rows are numbered by line, which holds only where no row spans lines and no line is
+blank: the bytes are counted on their way in, and a file whose rows and lines differ, or
+that Arrow refuses (a short or long row, bytes that are not UTF-8 in a column it reads),
+gives None: the caller reads it with the csv module instead, which agrees with Arrow on
+quoting (a quote opens a field only at its start; a doubled quote inside is one quote).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable
+from itertools import repeat
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyarrow import csv as arrow_csv
+
+from app.domain import nhs_number
+
+BLOCK = 1 << 20  # bytes Arrow parses at a time
+GROUP_EVERY = 1_000_000  # spellings' rows gathered before they are grouped
+Row = tuple[int, str, str, str, str]  # line, NHS number, code, date, value (as written)
+Spelling = tuple[str, int, int | None]  # as written, first line, first line in no cluster
+
+
+class _Counted:
+    """The file's bytes past its header, as Arrow pulls them, counting lines (a lone
+    carriage return, a NUL or a failed read marks the reading unusable)."""
+
+    closed = False
+
+    def __init__(self, read: Callable[[int], bytes]) -> None:
+        self._read = read
+        self.newlines = 0
+        self.usable = True
+        self.error: BaseException | None = None
+        self._last = b"\n"
+        self._carriage_returns = 0
+        self._crlf = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.usable:
+            return b""
+        try:
+            data = self._read(size if size and size > 0 else BLOCK)
+        except Exception as exc:  # noqa: BLE001 (the caller falls back or re-raises)
+            self.error, self.usable = exc, False
+            return b""
+        if data:
+            self.newlines += data.count(b"\n")
+            self._carriage_returns += data.count(b"\r")
+            self._crlf += data.count(b"\r\n") + (self._last == b"\r" and data[:1] == b"\n")
+            if b"\x00" in data:
+                self.usable = False
+            self._last = data[-1:]
+        return data
+
+    def lines(self) -> int | None:
+        """How many lines passed; None if some line ends in a lone carriage return."""
+        if self._carriage_returns != self._crlf + (self._last == b"\r"):
+            return None
+        return self.newlines + (self._last not in (b"\n", b"\r"))
+
+
+class EventColumns:
+    """What one reading found besides the rows in a cluster: the row count and each NHS
+    number (as written, less spaces and hyphens) with its first line and first line
+    whose code is in no cluster."""
+
+    def __init__(self, rows: int, plain: pa.Table, other: pa.Table) -> None:
+        self.rows = rows
+        self._plain = plain  # ten digits, as integers
+        self._other = other  # anything else, as text
+
+    def unlisted(self, listed: Collection[int]) -> list[Spelling]:
+        """The spellings naming no listed patient (badly written ones included): the ones
+        whose lines the import reports."""
+        keys = self._plain.column("key")
+        known = pc.is_in(keys, value_set=pa.array(list(listed), pa.int64()))
+        found = self._plain.filter(pc.invert(known))
+        columns = (found.column(i).to_pylist() for i in range(3))
+        spellings: list[Spelling] = [
+            (f"{key:010d}", line, ignored) for key, line, ignored in zip(*columns, strict=True)
+        ]
+        for spelling, line, ignored in self._others():
+            number = _number(spelling)
+            if number is None or number not in listed:
+                spellings.append((spelling, line, ignored))
+        return spellings
+
+    def named(self, numbers: list[int]) -> set[int]:
+        """Which of these NHS numbers some row names, as written or without spaces and
+        hyphens (whatever its code)."""
+        keys = self._plain.column("key")
+        named = pc.is_in(keys, value_set=pa.array(numbers, pa.int64()))
+        found = set(keys.filter(named).to_pylist())
+        wanted = set(numbers)
+        for spelling, _line, _ignored in self._others():
+            number = _number(spelling)
+            if number in wanted:
+                found.add(number)
+        return found
+
+    def _others(self) -> Iterable[Spelling]:
+        return zip(*(self._other.column(i).to_pylist() for i in range(3)), strict=True)
+
+
+def _number(spelling: str) -> int | None:
+    digits = nhs_number.clean(spelling)
+    return int(digits) if len(digits) == 10 and digits.isascii() and digits.isdigit() else None
+
+
+def read_columns(
+    read: Callable[[int], bytes],
+    *,
+    width: int,
+    fields: dict[str, int],
+    relevant: Callable[[list[tuple[str, int]]], list[str]],
+    fold: Callable[[Iterable[Row]], None],
+) -> EventColumns | None:
+    """Read the file's rows past its header (`read(n)` gives its bytes); `fields` maps
+    nhs_number, code, date and value to column indexes (value may be absent). `relevant`
+    is given each distinct code as written with its first line and says which are in a
+    cluster; `fold` is given their rows, in file order. None: read this file otherwise
+    (and discard what `fold` was given)."""
+    source = _Counted(read)
+    names = [f"c{i}" for i in range(width)]
+    wanted = {f: names[i] for f, i in fields.items() if i < width}
+    options = {
+        "read_options": arrow_csv.ReadOptions(column_names=names, block_size=BLOCK),
+        "parse_options": arrow_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+        "convert_options": arrow_csv.ConvertOptions(
+            column_types={n: pa.string() for n in wanted.values()},
+            include_columns=list(dict.fromkeys(wanted.values())),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    }
+    reading = _Reading(wanted, relevant, fold)
+    refused = False
+    try:
+        for batch in arrow_csv.open_csv(source, **options):
+            reading.take(batch)
+    except pa.ArrowInvalid:  # a short or long row, bytes not UTF-8: the csv reading decides
+        refused = True
+    if source.error is not None and not isinstance(source.error, UnicodeDecodeError):
+        raise source.error
+    if refused or not source.usable or source.lines() != reading.rows:
+        return None
+    found = EventColumns(reading.rows, reading.plain.table(), reading.other.table())
+    pa.default_memory_pool().release_unused()  # the blocks parsed: the list import follows
+    return found
+
+
+class _Reading:
+    """One file's batches, taken in order."""
+
+    def __init__(
+        self,
+        wanted: dict[str, str],
+        relevant: Callable[[list[tuple[str, int]]], list[str]],
+        fold: Callable[[Iterable[Row]], None],
+    ) -> None:
+        self.wanted, self.relevant, self.fold = wanted, relevant, fold
+        self.rows = 0
+        self.seen: set[str] = set()  # codes as written
+        self.in_cluster: set[str] = set()
+        self.value_set = pa.array([], pa.string())
+        self.counting = pa.array(range(BLOCK // 2), pa.int32())  # a row is two bytes or more
+        self.plain, self.other = _Spellings(pa.int64()), _Spellings(pa.string())
+
+    def take(self, batch: pa.RecordBatch) -> None:
+        n, first = batch.num_rows, self.rows + 2  # the header is line 1
+        if n > len(self.counting):
+            self.counting = pa.array(range(n), pa.int32())
+        codes = batch.column(self.wanted["code"])
+        new = [c for c in pc.unique(codes).to_pylist() if c not in self.seen]
+        if new:
+            firsts = pc.index_in(pa.array(new, pa.string()), value_set=codes).to_pylist()
+            code_lines = [(c, first + i) for c, i in zip(new, firsts, strict=True)]
+            self.in_cluster.update(self.relevant(code_lines))
+            self.seen.update(new)
+            self.value_set = pa.array(sorted(self.in_cluster), pa.string())
+        mask = pc.is_in(codes, value_set=self.value_set)
+        lines = pc.add(self.counting.slice(0, n), pa.scalar(first, pa.int32()))
+        if len(self.value_set):
+            self.fold(_relevant_rows(batch, self.wanted, mask, lines))
+        numbers = batch.column(self.wanted["nhs_number"])
+        ignored = pc.if_else(mask, pa.scalar(None, pa.int32()), lines)
+        is_plain = _ten_digits(numbers)
+        if not pc.all(is_plain).as_py():  # spaced or hyphenated: kept as the digits
+            spaced = pc.replace_substring(pc.replace_substring(numbers, " ", ""), "-", "")
+            numbers = pc.utf8_trim_whitespace(spaced)
+            is_plain = _ten_digits(numbers)
+        self.plain.add(
+            pa.table(
+                {
+                    "key": pc.cast(numbers.filter(is_plain), pa.int64()),
+                    "line": lines.filter(is_plain),
+                    "ignored": ignored.filter(is_plain),
+                }
+            )
+        )
+        if not pc.all(is_plain).as_py():
+            odd = pc.invert(is_plain)
+            self.other.add(
+                pa.table(
+                    {
+                        "key": numbers.filter(odd),
+                        "line": lines.filter(odd),
+                        "ignored": ignored.filter(odd),
+                    }
+                )
+            )
+        self.rows += n
+
+
+def _ten_digits(numbers: Any) -> Any:
+    return pc.and_(pc.equal(pc.utf8_length(numbers), 10), pc.ascii_is_decimal(numbers))
+
+
+def _relevant_rows(batch: pa.RecordBatch, wanted: dict[str, str], mask: Any, lines: Any) -> Any:
+    chosen = batch.filter(mask)
+    columns = [chosen.column(wanted[f]).to_pylist() for f in ("nhs_number", "code", "date")]
+    numbered = lines.filter(mask).to_pylist()
+    if "value" not in wanted:
+        return zip(numbered, *columns, repeat(""), strict=False)
+    return zip(numbered, *columns, chosen.column(wanted["value"]).to_pylist(), strict=True)
+
+
+def _first_lines(parts: list[pa.Table], key: pa.DataType) -> pa.Table:
+    """One row per spelling: its first line and first line in no cluster."""
+    if not parts:
+        empty = {"key": pa.array([], key), "line": pa.array([], pa.int32())}
+        return pa.table({**empty, "ignored": pa.array([], pa.int32())})
+    grouped = (
+        pa.concat_tables(parts)
+        .group_by("key")  # minima: any order will do
+        .aggregate([("line", "min"), ("ignored", "min")])
+    )
+    return grouped.select(["key", "line_min", "ignored_min"]).rename_columns(
+        ["key", "line", "ignored"]
+    )
+
+
+class _Spellings:
+    """Each spelling's first lines, gathered a batch at a time and grouped as they grow
+    (a grouped table is one row per spelling: memory stays that of the distinct ones)."""
+
+    def __init__(self, key: pa.DataType) -> None:
+        self.key = key
+        self.parts: list[pa.Table] = []
+        self.pending = 0
+
+    def add(self, part: pa.Table) -> None:
+        self.parts.append(part)
+        self.pending += part.num_rows
+        if self.pending >= GROUP_EVERY:
+            self.parts = [_first_lines(self.parts, self.key)]
+            self.pending = 0
+
+    def table(self) -> pa.Table:
+        return _first_lines(self.parts, self.key)

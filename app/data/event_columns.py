@@ -15,8 +15,12 @@ quoting (a quote opens a field only at its start; a doubled quote inside is one 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+import queue
+import threading
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import ExitStack, suppress
 from itertools import repeat
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -26,13 +30,15 @@ from pyarrow import csv as arrow_csv
 from app.domain import nhs_number
 
 BLOCK = 1 << 20  # bytes Arrow parses at a time
+AHEAD = 2  # batches parsed ahead of the one being taken
+PARTITIONS = 4  # integer spellings are grouped in this many parts (a power of two)
 GROUP_EVERY = 1_000_000  # spellings' rows gathered before they are grouped
 Row = tuple[int, str, str, str, str]  # line, NHS number, code, date, value (as written)
 Spelling = tuple[str, int, int | None]  # as written, first line, first line in no cluster
 
 
 class _Counted:
-    """The file's bytes past its header, as Arrow pulls them, counting lines (a lone
+    """The file's bytes past its header, counting lines as they are read (a lone
     carriage return, a NUL or a failed read marks the reading unusable)."""
 
     closed = False
@@ -68,6 +74,11 @@ class _Counted:
                 self.usable = False
             self._last = data[-1:]
         return data
+
+    def drain(self) -> None:
+        """Read to the end, counting (Arrow reads the file itself)."""
+        while self.read(BLOCK):
+            pass
 
     def lines(self) -> int | None:
         """How many lines passed; None if some line ends in a lone carriage return."""
@@ -125,19 +136,22 @@ def _number(spelling: str) -> int | None:
 
 
 def read_columns(
-    read: Callable[[int], bytes],
+    source: Path | Callable[[int], bytes],
     *,
+    start: int = 0,
     width: int,
     fields: dict[str, int],
     relevant: Callable[[list[tuple[str, int]]], list[str]],
     fold: Callable[[Iterable[Row]], None],
 ) -> EventColumns | None:
-    """Read the file's rows past its header (`read(n)` gives its bytes); `fields` maps
-    nhs_number, code, date and value to column indexes (value may be absent). `relevant`
-    is given each distinct code as written with its first line and says which are in a
-    cluster; `fold` is given their rows, in file order. None: read this file otherwise
-    (and discard what `fold` was given)."""
-    source = _Counted(read)
+    """Read the file's rows past its header: a file from byte `start`, or what `source(n)`
+    gives; `fields` maps nhs_number, code, date and value to column indexes (value may be
+    absent). `relevant` is given each distinct code as written with its first line and
+    says which are in a cluster; `fold` is given their rows, in file order. None: read
+    this file otherwise (and discard what `fold` was given).
+
+    A file Arrow reads itself, without the interpreter's lock, while another thread
+    counts its lines; a stream's bytes are counted as Arrow pulls them."""
     names = [f"c{i}" for i in range(width)]
     wanted = {f: names[i] for f, i in fields.items() if i < width}
     options = {
@@ -152,18 +166,61 @@ def read_columns(
     }
     reading = _Reading(wanted, relevant, fold)
     refused = False
-    try:
-        for batch in arrow_csv.open_csv(source, **options):
-            reading.take(batch)
-    except pa.ArrowInvalid:  # a short or long row, bytes not UTF-8: the csv reading decides
-        refused = True
-    if source.error is not None and not isinstance(source.error, UnicodeDecodeError):
-        raise source.error
-    if refused or not source.usable or source.lines() != reading.rows:
+    with ExitStack() as stack:
+        if isinstance(source, Path):
+            binary = stack.enter_context(source.open("rb"))
+            binary.seek(start)
+            counted = _Counted(binary.read)
+            counter = threading.Thread(target=counted.drain, daemon=True)
+            counter.start()
+            stack.callback(counter.join)
+            stream: Any = stack.enter_context(pa.OSFile(str(source)))
+            stream.seek(start)
+        else:
+            stream = counted = _Counted(source)
+        try:
+            for batch in _ahead(arrow_csv.open_csv(stream, **options)):
+                reading.take(batch)
+        except pa.ArrowInvalid:  # a short or long row, bytes not UTF-8: the csv reading decides
+            refused = True
+    if counted.error is not None and not isinstance(counted.error, UnicodeDecodeError):
+        raise counted.error
+    if refused or not counted.usable or counted.lines() != reading.rows:
         return None
     found = EventColumns(reading.rows, reading.plain.table(), reading.other.table())
     pa.default_memory_pool().release_unused()  # the blocks parsed: the list import follows
     return found
+
+
+def _ahead(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """The batches, parsed by another thread while this one takes the last (Arrow parses
+    a block only when asked, and lets go of the interpreter's lock while it does)."""
+    ready: queue.Queue[pa.RecordBatch | BaseException | None] = queue.Queue(maxsize=AHEAD)
+    stop = threading.Event()
+
+    def parse() -> None:
+        try:
+            for batch in batches:
+                if stop.is_set():
+                    return
+                ready.put(batch)
+            ready.put(None)
+        except BaseException as exc:  # noqa: BLE001 (raised again in the reading thread)
+            ready.put(exc)
+
+    parser = threading.Thread(target=parse, daemon=True)
+    parser.start()
+    try:
+        while (item := ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while parser.is_alive():  # let it finish the batch it is on
+            with suppress(queue.Empty):
+                ready.get(timeout=0.1)
+        parser.join()
 
 
 class _Reading:
@@ -259,10 +316,14 @@ def _first_lines(parts: list[pa.Table], key: pa.DataType) -> pa.Table:
 
 class _Spellings:
     """Each spelling's first lines, gathered a batch at a time and grouped as they grow
-    (a grouped table is one row per spelling: memory stays that of the distinct ones)."""
+    (a grouped table is one row per spelling: memory stays that of the distinct ones).
+    Integer spellings are grouped in `PARTITIONS` parts by their low bits, each part on
+    its own, so the hash tables grouping needs are a part's size, not the whole's."""
 
     def __init__(self, key: pa.DataType) -> None:
         self.key = key
+        self.partitions = PARTITIONS if pa.types.is_integer(key) else 1
+        self.grouped: list[pa.Table | None] = [None] * self.partitions
         self.parts: list[pa.Table] = []
         self.pending = 0
 
@@ -270,8 +331,24 @@ class _Spellings:
         self.parts.append(part)
         self.pending += part.num_rows
         if self.pending >= GROUP_EVERY:
-            self.parts = [_first_lines(self.parts, self.key)]
-            self.pending = 0
+            self._group()
 
     def table(self) -> pa.Table:
-        return _first_lines(self.parts, self.key)
+        self._group()
+        done = [t for t in self.grouped if t is not None]
+        return pa.concat_tables(done) if done else _first_lines([], self.key)
+
+    def _group(self) -> None:
+        if not self.parts:
+            return
+        pending = pa.concat_tables(self.parts)
+        self.parts, self.pending = [], 0
+        for i in range(self.partitions):
+            piece = pending
+            if self.partitions > 1:
+                low = pc.bit_wise_and(pending.column("key"), self.partitions - 1)
+                piece = pending.filter(pc.equal(low, i))
+            grouped = self.grouped[i]
+            parts = [piece] if grouped is None else [grouped, piece]
+            self.grouped[i] = _first_lines(parts, self.key)
+        pa.default_memory_pool().release_unused()

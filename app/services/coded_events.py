@@ -99,9 +99,10 @@ def read_events(
         label = name or path.name
         with path.open("rb") as binary:
             header = _utf8_header(binary.readline())
-            read = None
-            if header is not None:
-                read = _columnar(header, binary.read, label, today, outcomes_since)
+            start = binary.tell()
+        read = None
+        if header is not None:
+            read = _columnar(header, path, label, today, outcomes_since, start=start)
         if read is not None:
             return read
         try:
@@ -194,10 +195,12 @@ def _utf8_header(line: bytes) -> str | None:
 
 def _columnar(
     header: str,
-    source: Callable[[int], bytes],
+    source: Path | Callable[[int], bytes],
     name: str,
     today: date,
     outcomes_since: date | None,
+    *,
+    start: int = 0,
 ) -> EventsRead | None:
     """The file read by Arrow (app.data.event_columns); None: read it with the csv module
     (a malformed concept id too, so that reading names its line, as for any file)."""
@@ -218,8 +221,8 @@ def _columnar(
 
     try:
         found = event_columns.read_columns(
-            source, width=len(headers), fields=columns, relevant=checker.relevant_codes,
-            fold=lambda rows: checker.fold_relevant(rows, reject),
+            source, start=start, width=len(headers), fields=columns,
+            relevant=checker.relevant_codes, fold=lambda rows: checker.fold_relevant(rows, reject),
         )  # fmt: skip
     except CodedRowError:
         return None

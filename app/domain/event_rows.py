@@ -7,7 +7,8 @@ code that needs one is rejected on its own; a code in no cluster is ignored sile
 Relevant entries are folded into one `PatientCodes` per NHS number as they stream past,
 so a file of millions of rows needs memory only for the patients it names. A row whose
 code is in no cluster is not checked further (its date is not read); its NHS number is
-checked once per spelling, so a patient the list lacks is reported whatever the code.
+checked once however it is spaced, so a patient the list lacks is reported whatever the
+code.
 Pure: the import service reads the CSV and merges the folded codes into the list.
 """
 

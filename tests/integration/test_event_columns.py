@@ -151,3 +151,9 @@ def test_a_stream_that_cannot_be_read_twice_is_read_by_the_csv_module(
     monkeypatch.setattr(coded_events, "_columnar", arrow_reading)
     read = read_events(Once(text), today=TODAY, name="events.csv")
     assert read.rows == 1 and read.relevant == 1
+
+
+def test_a_file_with_a_nul_byte_is_read_as_the_csv_module_reads_it() -> None:
+    text = _text([(N[0], CHD, "Angina\x00", "2015-01-01", "")], quote_all=False, crlf=False)
+    arrow, python = _both(text)
+    assert arrow == python and arrow["relevant"] == 1

@@ -27,8 +27,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import csv as arrow_csv
 
-from app.domain import nhs_number
-
 BLOCK = 1 << 20  # bytes Arrow parses at a time
 AHEAD = 2  # batches parsed ahead of the one being taken
 PARTITIONS = 4  # integer spellings are grouped in this many parts (a power of two)
@@ -90,7 +88,8 @@ class _Counted:
 class EventColumns:
     """What one reading found besides the rows in a cluster: the row count and each NHS
     number (as written, less spaces and hyphens) with its first line and first line
-    whose code is in no cluster."""
+    whose code is in no cluster; ten digits as integers, anything else (never a
+    patient's number) as text."""
 
     def __init__(self, rows: int, plain: pa.Table, other: pa.Table) -> None:
         self.rows = rows
@@ -99,7 +98,7 @@ class EventColumns:
 
     def unlisted(self, listed: Collection[int]) -> list[Spelling]:
         """The spellings naming no listed patient (badly written ones included): the ones
-        whose lines the import reports."""
+        whose lines the import reports. Anything but ten digits is among them."""
         keys = self._plain.column("key")
         known = pc.is_in(keys, value_set=pa.array(list(listed), pa.int64()))
         found = self._plain.filter(pc.invert(known))
@@ -107,32 +106,15 @@ class EventColumns:
         spellings: list[Spelling] = [
             (f"{key:010d}", line, ignored) for key, line, ignored in zip(*columns, strict=True)
         ]
-        for spelling, line, ignored in self._others():
-            number = _number(spelling)
-            if number is None or number not in listed:
-                spellings.append((spelling, line, ignored))
+        others = (self._other.column(i).to_pylist() for i in range(3))
+        spellings.extend(zip(*others, strict=True))
         return spellings
 
     def named(self, numbers: list[int]) -> set[int]:
-        """Which of these NHS numbers some row names, as written or without spaces and
-        hyphens (whatever its code)."""
+        """Which of these NHS numbers some row names (whatever its code)."""
         keys = self._plain.column("key")
         named = pc.is_in(keys, value_set=pa.array(numbers, pa.int64()))
-        found = set(keys.filter(named).to_pylist())
-        wanted = set(numbers)
-        for spelling, _line, _ignored in self._others():
-            number = _number(spelling)
-            if number in wanted:
-                found.add(number)
-        return found
-
-    def _others(self) -> Iterable[Spelling]:
-        return zip(*(self._other.column(i).to_pylist() for i in range(3)), strict=True)
-
-
-def _number(spelling: str) -> int | None:
-    digits = nhs_number.clean(spelling)
-    return int(digits) if len(digits) == 10 and digits.isascii() and digits.isdigit() else None
+        return set(keys.filter(named).to_pylist())
 
 
 def read_columns(
@@ -183,6 +165,7 @@ def read_columns(
                 reading.take(batch)
         except pa.ArrowInvalid:  # a short or long row, bytes not UTF-8: the csv reading decides
             refused = True
+            counted.usable = False  # the line count is not needed: stop counting
     if counted.error is not None and not isinstance(counted.error, UnicodeDecodeError):
         raise counted.error
     if refused or not counted.usable or counted.lines() != reading.rows:
@@ -259,10 +242,12 @@ class _Reading:
         numbers = batch.column(self.wanted["nhs_number"])
         ignored = pc.if_else(mask, pa.scalar(None, pa.int32()), lines)
         is_plain = _ten_digits(numbers)
-        if not pc.all(is_plain).as_py():  # spaced or hyphenated: kept as the digits
+        every_plain = pc.all(is_plain).as_py()
+        if not every_plain:  # spaced or hyphenated: kept as the digits
             spaced = pc.replace_substring(pc.replace_substring(numbers, " ", ""), "-", "")
             numbers = pc.utf8_trim_whitespace(spaced)
             is_plain = _ten_digits(numbers)
+            every_plain = pc.all(is_plain).as_py()
         self.plain.add(
             pa.table(
                 {
@@ -272,7 +257,7 @@ class _Reading:
                 }
             )
         )
-        if not pc.all(is_plain).as_py():
+        if not every_plain:
             odd = pc.invert(is_plain)
             self.other.add(
                 pa.table(
